@@ -1,0 +1,47 @@
+//! Messages and manifest format shared by `pluginhost` and its guest plugins (guest ABI v1).
+//!
+//! Everything a certificate authority plugin, a deployment connector and a DNS provider exchange
+//! with the host is defined here, once. Both sides encode these types with
+//! [postcard](https://docs.rs/postcard): the host writes the request as the invocation's input,
+//! the plugin reads it with `input_len`/`input_read`, and writes exactly one
+//! [`Response<T>`](Response) (a `Result<T, PluginFailure>`) with `output_write`.
+//!
+//! | plugin | request | response |
+//! |---|---|---|
+//! | CA ([`PluginKind::Ca`]) | [`ca::IssueRequest`] | `Response<`[`ca::IssueResponse`]`>` |
+//! | file connector ([`PluginKind::Connector`]) | [`deploy::DeployRequest`] | `Response<`[`deploy::DeployResponse`]`>` |
+//! | reload connector ([`PluginKind::Connector`]) | [`reload::ReloadRequest`] | `Response<`[`reload::ReloadResponse`]`>` |
+//! | DNS provider ([`PluginKind::DnsProvider`]) | [`dns::PublishTxtRequest`] | `Response<`[`dns::PublishTxtResponse`]`>` |
+//!
+//! A plugin's kind says which family it belongs to; which message pair a given connector speaks is
+//! part of the operator's configuration for that plugin.
+//!
+//! # Wire stability
+//! postcard encodes structs as their fields in declaration order and enums by variant index, with
+//! no names on the wire. The order of fields and variants in this crate is therefore part of ABI v1:
+//! new fields or variants are a new ABI version (new variants may be appended to an enum only if
+//! every decoder can tolerate them). The golden-byte tests in this crate pin the encoding.
+//!
+//! The plugin manifest ([`Manifest`]) has a text encoding instead, so a plugin can embed it at
+//! compile time in the custom section named [`MANIFEST_SECTION`].
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod ca;
+pub mod deploy;
+pub mod dns;
+pub mod failure;
+pub mod manifest;
+pub mod reload;
+
+pub use failure::{FailureCode, PluginFailure, Response};
+pub use manifest::{
+    Manifest, ManifestError, ManifestGrant, PluginKind, ABI_VERSION, MANIFEST_SECTION,
+};
+
+#[cfg(test)]
+mod wire_tests;

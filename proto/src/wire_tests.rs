@@ -1,0 +1,166 @@
+//! Golden-byte tests: the postcard encoding of every message is part of ABI v1.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::ca::{IssueRequest, IssueResponse};
+use crate::deploy::{DeployRequest, DeployResponse};
+use crate::dns::{PublishTxtRequest, PublishTxtResponse};
+use crate::reload::{ReloadRequest, ReloadResponse};
+use crate::{FailureCode, PluginFailure, Response};
+
+fn check<T: Serialize + DeserializeOwned + PartialEq + core::fmt::Debug>(value: T, bytes: &[u8]) {
+    let encoded = postcard::to_allocvec(&value).expect("encode");
+    assert_eq!(encoded, bytes, "{value:?}");
+    let decoded: T = postcard::from_bytes(bytes).expect("decode");
+    assert_eq!(decoded, value);
+}
+
+fn s(text: &str) -> String {
+    String::from(text)
+}
+
+#[test]
+fn ca_messages() {
+    check(
+        IssueRequest {
+            csr_pem: s("CSR"),
+            identifiers: vec![s("a.b")],
+            ca_host: s("ca"),
+            ca_port: 8443,
+        },
+        &[
+            3, b'C', b'S', b'R', 1, 3, b'a', b'.', b'b', 2, b'c', b'a', 0xFB, 0x41,
+        ],
+    );
+    check::<Response<IssueResponse>>(
+        Ok(IssueResponse {
+            chain_pem: s("PEM"),
+        }),
+        &[0, 3, b'P', b'E', b'M'],
+    );
+}
+
+#[test]
+fn deploy_messages() {
+    check(
+        DeployRequest {
+            chain_pem: s("C"),
+            key_ref: None,
+            target_dir: s("/c"),
+            file_name: s("f"),
+        },
+        &[1, b'C', 0, 2, b'/', b'c', 1, b'f'],
+    );
+    check(
+        DeployRequest {
+            chain_pem: s(""),
+            key_ref: Some(s("k")),
+            target_dir: s(""),
+            file_name: s(""),
+        },
+        &[0, 1, 1, b'k', 0, 0],
+    );
+    check::<Response<DeployResponse>>(
+        Ok(DeployResponse {
+            path: s("/c/f"),
+            bytes_written: 300,
+        }),
+        &[0, 4, b'/', b'c', b'/', b'f', 0xAC, 0x02],
+    );
+}
+
+#[test]
+fn reload_messages() {
+    check(
+        ReloadRequest {
+            program: s("/p"),
+            args: vec![s("x"), s("")],
+            max_stdout: 1,
+        },
+        &[2, b'/', b'p', 2, 1, b'x', 0, 1],
+    );
+    // i32 is zig-zag encoded: -1 -> 1, 1 -> 2.
+    check::<Response<ReloadResponse>>(
+        Ok(ReloadResponse {
+            status: -1,
+            stdout: s("o"),
+        }),
+        &[0, 1, 1, b'o'],
+    );
+    check::<Response<ReloadResponse>>(
+        Ok(ReloadResponse {
+            status: 1,
+            stdout: s(""),
+        }),
+        &[0, 2, 0],
+    );
+}
+
+#[test]
+fn dns_messages() {
+    check(
+        PublishTxtRequest {
+            zone: s("z"),
+            fqdn: s("f"),
+            value: s("v"),
+            ttl: 60,
+        },
+        &[1, b'z', 1, b'f', 1, b'v', 60],
+    );
+    check::<Response<PublishTxtResponse>>(
+        Ok(PublishTxtResponse {
+            record_line: s("r"),
+        }),
+        &[0, 1, b'r'],
+    );
+}
+
+#[test]
+fn failures() {
+    let codes = [
+        FailureCode::BadRequest,
+        FailureCode::Denied,
+        FailureCode::NotFound,
+        FailureCode::Io,
+        FailureCode::Limit,
+        FailureCode::Upstream,
+        FailureCode::Protocol,
+        FailureCode::Internal,
+    ];
+    for (index, code) in codes.into_iter().enumerate() {
+        let mut bytes: Vec<u8> = vec![1, index as u8, 2, b'n', b'o'];
+        check::<Response<DeployResponse>>(Err(PluginFailure::new(code, "no")), &bytes);
+        bytes[0] = 0xFF;
+        assert!(postcard::from_bytes::<Response<DeployResponse>>(&bytes).is_err());
+    }
+    // An unknown failure code does not decode.
+    assert!(postcard::from_bytes::<PluginFailure>(&[8, 0]).is_err());
+}
+
+#[test]
+fn failure_messages_are_bounded() {
+    let long = "é".repeat(PluginFailure::MAX_MESSAGE_BYTES);
+    let failure = PluginFailure::new(FailureCode::Internal, long);
+    assert!(failure.message.len() <= PluginFailure::MAX_MESSAGE_BYTES);
+    assert!(failure.message.len() >= PluginFailure::MAX_MESSAGE_BYTES - 1);
+    assert_eq!(
+        alloc::string::ToString::to_string(&PluginFailure::bad_request("x")),
+        "bad-request: x"
+    );
+}
+
+#[test]
+fn manifest_is_serde_too() {
+    let manifest = crate::Manifest::parse("abi=1\nname=a\nversion=1\nkind=dns\ngrant=fs.read=/z\n")
+        .expect("valid");
+    let bytes = postcard::to_allocvec(&manifest).expect("encode");
+    assert_eq!(
+        postcard::from_bytes::<crate::Manifest>(&bytes).expect("decode"),
+        manifest
+    );
+}

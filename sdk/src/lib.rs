@@ -1,0 +1,102 @@
+//! Guest-side SDK for `pluginhost` plugins (guest ABI v1).
+//!
+//! A plugin is a `cdylib` for `wasm32-unknown-unknown` that imports host functions from the
+//! module `"pluginhost"` and exports `memory` and `run: () -> i32`. This crate wraps the imports
+//! in safe functions, defines the plugin's entry point ([`entry!`]) and its embedded manifest
+//! ([`manifest!`]), and (with the default `rt` feature, on wasm32 only) supplies a global
+//! allocator and a `#[panic_handler]` that traps.
+//!
+//! ```ignore
+//! #![cfg_attr(target_arch = "wasm32", no_std)]
+//! #![forbid(unsafe_code)]
+//!
+//! use pluginhost_sdk::proto::deploy::{DeployRequest, DeployResponse};
+//! use pluginhost_sdk::proto::PluginFailure;
+//!
+//! pluginhost_sdk::manifest! {
+//!     name: "connector-example",
+//!     version: env!("CARGO_PKG_VERSION"),
+//!     kind: connector,
+//!     grants: ["fs.write" => "/certs"],
+//! }
+//! pluginhost_sdk::entry!(handler);
+//!
+//! fn handler() -> Result<(), pluginhost_sdk::Error> {
+//!     pluginhost_sdk::serve(deploy)
+//! }
+//!
+//! fn deploy(request: DeployRequest) -> Result<DeployResponse, PluginFailure> {
+//!     // ...
+//! #   unimplemented!()
+//! }
+//! ```
+//!
+//! # Safety
+//! The only `unsafe` code is the private `sys` module, which declares the imports and calls them
+//! with pointers taken from live Rust slices. Everything else is safe and `deny(unsafe_code)`.
+//!
+//! # Off wasm32
+//! On any other target the crate still builds (so plugins can unit-test their pure logic with
+//! `cargo test`), but there is no host: every host call fails with `Error::Unknown(-99)`.
+
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+mod error;
+pub mod fs;
+mod io;
+pub mod log;
+mod macros;
+pub mod net;
+pub mod process;
+mod rt;
+mod sys;
+
+pub use error::Error;
+pub use io::{
+    decode, encode, input, input_message, output, output_message, serve, try_input,
+    MAX_INPUT_BYTES,
+};
+pub use pluginhost_proto as proto;
+
+/// Items the macros expand to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use alloc::format;
+
+    use crate::Error;
+
+    // The text the `manifest!` macro writes starts with `abi=1`.
+    const _: () = assert!(pluginhost_proto::ABI_VERSION == 1);
+
+    /// The body of the exported `run`: 0 on `Ok`, the error's (non-zero) exit code on `Err`.
+    pub fn run<F: FnOnce() -> Result<(), Error>>(handler: F) -> i32 {
+        match handler() {
+            Ok(()) => 0,
+            Err(error) => error.exit_code(),
+        }
+    }
+
+    /// Fails the build (at compile time, in a `const`) if `text` is not a valid manifest.
+    pub const fn assert_manifest(text: &str) {
+        if let Err(error) = pluginhost_proto::manifest::validate(text) {
+            panic!("{}", error.as_str());
+        }
+    }
+
+    /// The bytes of `text` as an array, for the `#[link_section]` static.
+    pub const fn manifest_bytes<const N: usize>(text: &str) -> [u8; N] {
+        let bytes = text.as_bytes();
+        assert!(bytes.len() == N, "manifest length mismatch");
+        let mut out = [0u8; N];
+        let mut i = 0;
+        while i < N {
+            out[i] = bytes[i];
+            i += 1;
+        }
+        out
+    }
+}

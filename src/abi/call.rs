@@ -1,0 +1,55 @@
+//! The shape every host function shares: charge the base fuel, find guest memory, run the body,
+//! apply the fuel spent, and turn the outcome into a value or a trap.
+
+use wasmi::{Caller, Extern, Memory};
+
+use super::fuel::{finish, CallFault, FuelMeter};
+use super::ErrorCode;
+use crate::runtime::HostState;
+
+/// Runs a host function body that needs guest memory.
+pub(crate) fn with_memory(
+    mut caller: Caller<'_, HostState>,
+    base_fuel: u64,
+    body: impl FnOnce(&mut [u8], &mut HostState, &mut FuelMeter) -> Result<i32, CallFault>,
+) -> Result<i32, wasmi::Error> {
+    let mut meter = FuelMeter::begin(&caller)?;
+    let result = match meter.charge(base_fuel) {
+        Err(fault) => Err(fault),
+        Ok(()) => match guest_memory(&mut caller) {
+            None => Err(CallFault::Code(ErrorCode::Invalid)),
+            Some(memory) => {
+                let (data, state) = memory.data_and_store_mut(&mut caller);
+                body(data, state, &mut meter)
+            }
+        },
+    };
+    if result != Err(CallFault::FuelExhausted) {
+        meter.commit(&mut caller)?;
+    }
+    finish(result)
+}
+
+/// Runs a host function body that needs no guest memory.
+pub(crate) fn with_state(
+    mut caller: Caller<'_, HostState>,
+    base_fuel: u64,
+    body: impl FnOnce(&mut HostState) -> Result<i32, CallFault>,
+) -> Result<i32, wasmi::Error> {
+    let mut meter = FuelMeter::begin(&caller)?;
+    let result = meter.charge(base_fuel).and_then(|()| body(caller.data_mut()));
+    if result != Err(CallFault::FuelExhausted) {
+        meter.commit(&mut caller)?;
+    }
+    finish(result)
+}
+
+/// The plugin's exported `memory`, looked up once per instance.
+fn guest_memory(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Some(memory);
+    }
+    let memory = caller.get_export("memory").and_then(Extern::into_memory)?;
+    caller.data_mut().memory = Some(memory);
+    Some(memory)
+}

@@ -1,0 +1,99 @@
+//! Guest ABI v1: error codes, the static capability table, and the host functions behind it.
+//!
+//! See `docs/abi.md` for the guest's view. Every host function takes and returns `i32`; pointers
+//! and lengths are `u32` carried in `i32` and never sign-extended.
+
+use core::fmt;
+
+mod call;
+mod fuel;
+mod fs;
+mod guest;
+mod io;
+mod net;
+mod process;
+mod table;
+
+pub(crate) use fuel::{CallFault, HostFuelExhausted};
+pub use table::{HostFunction, HOST_FUNCTIONS};
+pub(crate) use table::find;
+
+/// The import module every host function lives in.
+pub const ABI_MODULE: &str = "pluginhost";
+
+/// The version of the guest ABI this host implements.
+pub const ABI_VERSION: u32 = 1;
+
+/// The signature every entry point (`run` and any other invoked export) must have.
+pub const ENTRY_SIGNATURE: &str = "() -> i32";
+
+/// A negative result of a host call, as the guest sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(i32)]
+pub enum ErrorCode {
+    /// The grant (or a prefix check) refused the call; counted as a denial.
+    Denied = -1,
+    /// A bad pointer or length, non-UTF-8 text, a NUL byte, a relative path or `..`.
+    Invalid = -2,
+    /// The file, host or program does not exist.
+    NotFound = -3,
+    /// The back-end failed.
+    Io = -4,
+    /// Over a per-call or per-invocation cap.
+    Limit = -5,
+    /// The network handle is unknown or closed.
+    BadHandle = -6,
+}
+
+impl ErrorCode {
+    /// Every code, most common first.
+    pub const ALL: [ErrorCode; 6] = [
+        ErrorCode::Denied,
+        ErrorCode::Invalid,
+        ErrorCode::NotFound,
+        ErrorCode::Io,
+        ErrorCode::Limit,
+        ErrorCode::BadHandle,
+    ];
+
+    /// The value the guest receives.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The code for a value the guest received, if it is one.
+    pub fn from_code(code: i32) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The ABI's name for the code: `DENIED`, `INVALID`, ...
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::Denied => "DENIED",
+            ErrorCode::Invalid => "INVALID",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Io => "IO",
+            ErrorCode::Limit => "LIMIT",
+            ErrorCode::BadHandle => "BAD_HANDLE",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name(), self.code())
+    }
+}
+
+impl From<crate::backend::BackendError> for ErrorCode {
+    fn from(e: crate::backend::BackendError) -> Self {
+        use crate::backend::BackendError;
+        match e {
+            BackendError::NotFound => ErrorCode::NotFound,
+            BackendError::Denied => ErrorCode::Denied,
+            BackendError::Limit => ErrorCode::Limit,
+            BackendError::TimedOut | BackendError::Unsupported | BackendError::Io => ErrorCode::Io,
+        }
+    }
+}

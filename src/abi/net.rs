@@ -1,0 +1,86 @@
+//! Network host functions (`net.dial`).
+//!
+//! `net_dial` parses the host strictly, checks it and the port against the grant's `host:port`
+//! entries, and only then asks the back-end to connect. Handles are per invocation: every
+//! connection still open when the invocation ends is closed.
+
+use wasmi::Caller;
+
+use super::call::with_memory;
+use super::fuel::CallFault;
+use super::{guest, ErrorCode};
+use crate::capability::Capability;
+use crate::grant::DialTarget;
+use crate::runtime::HostState;
+
+/// Base fuel of `net_dial`.
+pub(crate) const DIAL_FUEL: u64 = 10_000;
+/// Base fuel of `net_send` and `net_recv` (plus bytes).
+pub(crate) const IO_FUEL: u64 = 500;
+/// Base fuel of `net_close`.
+pub(crate) const CLOSE_FUEL: u64 = 100;
+
+fn require(state: &mut HostState) -> Result<(), CallFault> {
+    if state.grant.allows(Capability::NetDial) {
+        Ok(())
+    } else {
+        state.record(Capability::NetDial, false);
+        Err(ErrorCode::Denied.into())
+    }
+}
+
+/// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
+pub(crate) fn net_dial(caller: Caller<'_, HostState>, host: i32, host_len: i32, port: i32) -> Result<i32, wasmi::Error> {
+    with_memory(caller, DIAL_FUEL, |memory, state, _meter| {
+        require(state)?;
+        let host = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES)?;
+        let target = DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
+        let admitted = state.grant.admit_dial(&target);
+        state.record(Capability::NetDial, admitted);
+        if !admitted {
+            return Err(ErrorCode::Denied.into());
+        }
+        if state.handles.is_full() {
+            return Err(ErrorCode::Limit.into());
+        }
+        let connection = state.backends.network.dial(&target).map_err(state.backend_fault(Capability::NetDial))?;
+        Ok(state.handles.insert(connection)?)
+    })
+}
+
+/// `net_send(handle, src, len) -> i32`: bytes sent (possibly fewer than `len`).
+pub(crate) fn net_send(caller: Caller<'_, HostState>, handle: i32, src: i32, len: i32) -> Result<i32, wasmi::Error> {
+    with_memory(caller, IO_FUEL, |memory, state, meter| {
+        require(state)?;
+        let data = guest::slice(memory, src, len, state.limits.call_bytes)?;
+        let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
+        meter.charge_bytes(data.len())?;
+        let sent = connection.send(data).map_err(ErrorCode::from)?;
+        i32::try_from(sent).map_err(|_| CallFault::Code(ErrorCode::Io))
+    })
+}
+
+/// `net_recv(handle, dst, len) -> i32`: bytes received; 0 when the peer closed.
+pub(crate) fn net_recv(caller: Caller<'_, HostState>, handle: i32, dst: i32, len: i32) -> Result<i32, wasmi::Error> {
+    with_memory(caller, IO_FUEL, |memory, state, meter| {
+        require(state)?;
+        let range = guest::range(memory, dst, len, state.limits.call_bytes)?;
+        let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
+        meter.charge_bytes(range.len())?;
+        let buf = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
+        let received = connection.recv(buf).map_err(ErrorCode::from)?;
+        i32::try_from(received.min(buf.len())).map_err(|_| CallFault::Code(ErrorCode::Io))
+    })
+}
+
+/// `net_close(handle) -> i32`: closes the connection; 0.
+pub(crate) fn net_close(caller: Caller<'_, HostState>, handle: i32) -> Result<i32, wasmi::Error> {
+    super::call::with_state(caller, CLOSE_FUEL, |state| {
+        require(state)?;
+        if state.handles.remove(handle) {
+            Ok(0)
+        } else {
+            Err(ErrorCode::BadHandle.into())
+        }
+    })
+}

@@ -1,0 +1,125 @@
+//! The static capability table: every host function, its signature, the capability it needs and
+//! its base fuel cost. A plugin's linker is built from this table restricted to its grant, and
+//! from nothing else.
+
+use core::fmt;
+
+use wasmi::Linker;
+
+use super::ABI_MODULE;
+use crate::capability::Capability;
+use crate::runtime::HostState;
+
+/// One host function of the guest ABI.
+pub struct HostFunction {
+    /// The import name inside [`ABI_MODULE`](super::ABI_MODULE).
+    pub name: &'static str,
+    /// How many `i32` parameters it takes; every host function returns one `i32`.
+    pub params: usize,
+    /// The capability a grant must hold for the import to link, or `None` for ungated calls.
+    pub capability: Option<Capability>,
+    /// The fuel every call costs before any per-byte cost.
+    pub base_fuel: u64,
+    link: fn(&mut Linker<HostState>, &'static str) -> Result<(), wasmi::Error>,
+}
+
+impl HostFunction {
+    /// The signature as written in the ABI document, e.g. `(i32, i32) -> i32`.
+    pub fn signature(&self) -> Signature {
+        Signature(self.params)
+    }
+
+    /// Defines this function in `linker`.
+    pub(crate) fn link(&self, linker: &mut Linker<HostState>) -> Result<(), wasmi::Error> {
+        (self.link)(linker, self.name)
+    }
+
+    /// Whether a wasm function type (given by its parameter and result types) matches.
+    pub(crate) fn matches(&self, ty: &wasmi::FuncType) -> bool {
+        ty.params().len() == self.params
+            && ty.params().iter().all(|t| *t == wasmi::ValType::I32)
+            && ty.results() == [wasmi::ValType::I32]
+    }
+}
+
+impl fmt::Debug for HostFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostFunction")
+            .field("name", &self.name)
+            .field("signature", &self.signature())
+            .field("capability", &self.capability)
+            .field("base_fuel", &self.base_fuel)
+            .finish()
+    }
+}
+
+/// A host function signature: `params` times `i32` in, one `i32` out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature(usize);
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(")?;
+        for i in 0..self.0 {
+            f.write_str(if i == 0 { "i32" } else { ", i32" })?;
+        }
+        f.write_str(") -> i32")
+    }
+}
+
+macro_rules! host_function {
+    ($name:ident, $params:expr, $capability:expr, $fuel:expr, $func:path) => {
+        HostFunction {
+            name: stringify!($name),
+            params: $params,
+            capability: $capability,
+            base_fuel: $fuel,
+            link: |linker, name| {
+                linker
+                    .func_wrap(ABI_MODULE, name, $func)
+                    .map(|_| ())
+                    .map_err(wasmi::Error::from)
+            },
+        }
+    };
+}
+
+/// Every host function the guest ABI offers, in ABI order.
+pub static HOST_FUNCTIONS: &[HostFunction] = &[
+    host_function!(input_len, 0, None, super::io::INPUT_LEN_FUEL, super::io::input_len),
+    host_function!(input_read, 2, None, super::io::INPUT_READ_FUEL, super::io::input_read),
+    host_function!(output_write, 2, None, super::io::OUTPUT_WRITE_FUEL, super::io::output_write),
+    host_function!(log, 3, None, super::io::LOG_FUEL, super::io::log),
+    #[cfg(feature = "cap-fs")]
+    host_function!(fs_read, 4, Some(Capability::FsRead), super::fs::FS_FUEL, super::fs::fs_read),
+    #[cfg(feature = "cap-fs")]
+    host_function!(fs_size, 2, Some(Capability::FsRead), super::fs::FS_FUEL, super::fs::fs_size),
+    #[cfg(feature = "cap-fs")]
+    host_function!(fs_write, 4, Some(Capability::FsWrite), super::fs::FS_FUEL, super::fs::fs_write),
+    #[cfg(feature = "cap-fs")]
+    host_function!(fs_rename, 4, Some(Capability::FsWrite), super::fs::FS_FUEL, super::fs::fs_rename),
+    #[cfg(feature = "cap-net")]
+    host_function!(net_dial, 3, Some(Capability::NetDial), super::net::DIAL_FUEL, super::net::net_dial),
+    #[cfg(feature = "cap-net")]
+    host_function!(net_send, 3, Some(Capability::NetDial), super::net::IO_FUEL, super::net::net_send),
+    #[cfg(feature = "cap-net")]
+    host_function!(net_recv, 3, Some(Capability::NetDial), super::net::IO_FUEL, super::net::net_recv),
+    #[cfg(feature = "cap-net")]
+    host_function!(net_close, 1, Some(Capability::NetDial), super::net::CLOSE_FUEL, super::net::net_close),
+    #[cfg(feature = "cap-process")]
+    host_function!(
+        process_exec,
+        4,
+        Some(Capability::ProcessExec),
+        super::process::EXEC_FUEL,
+        super::process::process_exec
+    ),
+];
+
+/// The table entry for `module`/`name`, if the table lists it.
+pub(crate) fn find(module: &str, name: &str) -> Option<&'static HostFunction> {
+    if module != ABI_MODULE {
+        return None;
+    }
+    HOST_FUNCTIONS.iter().find(|f| f.name == name)
+}

@@ -1,0 +1,242 @@
+//! Back-ends: the embedder-implemented traits through which every privileged operation goes.
+//!
+//! The host never does I/O itself. After a gated host call has passed its grant check, the host
+//! hands a checked, normalised request to one of these traits. Implementations must not call back
+//! into the plugin.
+//!
+//! Shipped implementations: [`MemoryFilesystem`], [`MemoryNetwork`] and [`MemoryProcessRunner`]
+//! (tests, firmware) everywhere, [`Unavailable`] (refuses everything), and with the `std` feature
+//! [`DirFilesystem`], [`TcpNetwork`] and [`CommandRunner`].
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use core::fmt;
+
+use crate::grant::{DialTarget, GuestPath};
+
+mod memory;
+#[cfg(feature = "std")]
+mod std_fs;
+#[cfg(feature = "std")]
+mod std_net;
+#[cfg(feature = "std")]
+mod std_process;
+
+pub use memory::{MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, MemoryService};
+#[cfg(feature = "std")]
+pub use std_fs::DirFilesystem;
+#[cfg(feature = "std")]
+pub use std_net::TcpNetwork;
+#[cfg(feature = "std")]
+pub use std_process::CommandRunner;
+
+/// Why a back-end refused or failed an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum BackendError {
+    /// The file, host or program does not exist.
+    NotFound,
+    /// The back-end refused: the request would leave its scope (a symlink escape, an address the
+    /// dialer does not allow, a program under a writable directory). Counted as a denial.
+    Denied,
+    /// The operation ran past its deadline.
+    TimedOut,
+    /// A size or count limit of the back-end was reached.
+    Limit,
+    /// The back-end does not offer this operation.
+    Unsupported,
+    /// Any other I/O failure.
+    Io,
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendError::NotFound => "not found",
+            BackendError::Denied => "denied by the back-end",
+            BackendError::TimedOut => "timed out",
+            BackendError::Limit => "back-end limit reached",
+            BackendError::Unsupported => "operation not supported by this back-end",
+            BackendError::Io => "I/O error",
+        })
+    }
+}
+
+impl core::error::Error for BackendError {}
+
+/// A filesystem the host can hand checked requests to.
+///
+/// Every request names a `scope`: the grant prefix that admitted the path. `path` always lies
+/// under `scope` (component-wise). An implementation must resolve `path` beneath `scope` so that
+/// nothing (a symlink, a rename) can reach outside it; if it cannot, it returns
+/// [`BackendError::Denied`].
+pub trait Filesystem: Send + Sync {
+    /// Copies up to `dst.len()` bytes from the start of the file at `path` into `dst`, and returns
+    /// the file's total size in bytes.
+    ///
+    /// # Errors
+    /// [`BackendError::NotFound`] if there is no such file; others as they occur.
+    fn read(&self, scope: &GuestPath, path: &GuestPath, dst: &mut [u8]) -> Result<u64, BackendError>;
+
+    /// Returns the size in bytes of the file at `path`.
+    ///
+    /// # Errors
+    /// [`BackendError::NotFound`] if there is no such file; others as they occur.
+    fn size(&self, scope: &GuestPath, path: &GuestPath) -> Result<u64, BackendError>;
+
+    /// Creates or truncates the file at `path` and writes `data` to it. The parent directory must
+    /// exist; it is not created.
+    ///
+    /// # Errors
+    /// [`BackendError::NotFound`] if the parent directory does not exist; others as they occur.
+    fn write(&self, scope: &GuestPath, path: &GuestPath, data: &[u8]) -> Result<(), BackendError>;
+
+    /// Renames the file `from` (under `from_scope`) to `to` (under `to_scope`), replacing `to`.
+    ///
+    /// # Errors
+    /// [`BackendError::NotFound`] if `from` does not exist; others as they occur.
+    fn rename(
+        &self,
+        from_scope: &GuestPath,
+        from: &GuestPath,
+        to_scope: &GuestPath,
+        to: &GuestPath,
+    ) -> Result<(), BackendError>;
+}
+
+/// An open connection made by a [`Network`]. Dropping it closes it.
+pub trait Connection: Send {
+    /// Sends some of `data` and returns how many bytes were sent.
+    ///
+    /// # Errors
+    /// As they occur; [`BackendError::TimedOut`] past the connection's deadline.
+    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError>;
+
+    /// Receives into `buf` and returns how many bytes arrived; 0 means the peer closed.
+    ///
+    /// # Errors
+    /// As they occur; [`BackendError::TimedOut`] past the connection's deadline.
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError>;
+}
+
+/// A network the host can ask to dial a checked `host:port`.
+pub trait Network: Send + Sync {
+    /// Opens a connection to exactly `target`. A name is resolved once; the connection goes to an
+    /// address from that one resolution.
+    ///
+    /// # Errors
+    /// [`BackendError::NotFound`] if the name does not resolve, [`BackendError::Denied`] if the
+    /// resolved address is not allowed, others as they occur.
+    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError>;
+}
+
+/// What a finished program returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ProcessOutput {
+    /// The exit status; a program killed by a signal reports `-1`.
+    pub status: i32,
+    /// How many bytes of standard output were copied into the caller's buffer (the rest, if any,
+    /// was discarded).
+    pub stdout_len: usize,
+}
+
+/// A runner for checked argument vectors.
+pub trait ProcessRunner: Send + Sync {
+    /// Runs `argv[0]` with arguments `argv[1..]`: no shell, an empty environment, no standard
+    /// input, a deadline. Copies at most `stdout.len()` bytes of its standard output into `stdout`.
+    ///
+    /// `argv` is never empty and `argv[0]` is an absolute path the grant admitted.
+    ///
+    /// # Errors
+    /// [`BackendError::NotFound`] if the program does not exist, [`BackendError::TimedOut`] past
+    /// the deadline (the program is killed), [`BackendError::Denied`] if the runner refuses it.
+    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError>;
+}
+
+/// A back-end that refuses every operation with [`BackendError::Unsupported`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unavailable;
+
+impl Filesystem for Unavailable {
+    fn read(&self, _: &GuestPath, _: &GuestPath, _: &mut [u8]) -> Result<u64, BackendError> {
+        Err(BackendError::Unsupported)
+    }
+    fn size(&self, _: &GuestPath, _: &GuestPath) -> Result<u64, BackendError> {
+        Err(BackendError::Unsupported)
+    }
+    fn write(&self, _: &GuestPath, _: &GuestPath, _: &[u8]) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported)
+    }
+    fn rename(&self, _: &GuestPath, _: &GuestPath, _: &GuestPath, _: &GuestPath) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported)
+    }
+}
+
+impl Network for Unavailable {
+    fn dial(&self, _: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+        Err(BackendError::Unsupported)
+    }
+}
+
+impl ProcessRunner for Unavailable {
+    fn run(&self, _: &[&str], _: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+        Err(BackendError::Unsupported)
+    }
+}
+
+/// The back-ends a host hands a plugin's privileged requests to.
+#[derive(Clone)]
+pub struct Backends {
+    /// Serves `fs_read`, `fs_size`, `fs_write` and `fs_rename`.
+    pub filesystem: Arc<dyn Filesystem>,
+    /// Serves `net_dial` (and the connections it opens).
+    pub network: Arc<dyn Network>,
+    /// Serves `process_exec`.
+    pub process: Arc<dyn ProcessRunner>,
+}
+
+impl Backends {
+    /// Back-ends that refuse everything: a plugin's granted calls still fail (with `IO`).
+    pub fn unavailable() -> Self {
+        Backends {
+            filesystem: Arc::new(Unavailable),
+            network: Arc::new(Unavailable),
+            process: Arc::new(Unavailable),
+        }
+    }
+
+    /// These back-ends with `filesystem` replaced.
+    #[must_use]
+    pub fn with_filesystem(mut self, filesystem: Arc<dyn Filesystem>) -> Self {
+        self.filesystem = filesystem;
+        self
+    }
+
+    /// These back-ends with `network` replaced.
+    #[must_use]
+    pub fn with_network(mut self, network: Arc<dyn Network>) -> Self {
+        self.network = network;
+        self
+    }
+
+    /// These back-ends with `process` replaced.
+    #[must_use]
+    pub fn with_process(mut self, process: Arc<dyn ProcessRunner>) -> Self {
+        self.process = process;
+        self
+    }
+}
+
+impl Default for Backends {
+    fn default() -> Self {
+        Backends::unavailable()
+    }
+}
+
+impl fmt::Debug for Backends {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backends").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,427 @@
+//! A filesystem back-end on a host directory, resolving every path beneath its grant scope.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use cap_std::fs::{Dir, Metadata};
+
+use super::{BackendError, Filesystem};
+use crate::grant::GuestPath;
+
+/// A [`Filesystem`] whose guest `/` is a host directory.
+///
+/// Every request first opens its grant `scope` beneath the root, then resolves the path relative
+/// to that scope directory with [`cap_std`], which refuses any `..`, absolute symlink or
+/// relative symlink that would lead outside it ([`BackendError::Denied`]). So a symlink inside a
+/// scope reaches neither outside the root nor a sibling of the scope. Hard links cannot be told
+/// apart and are followed.
+///
+/// Only regular files are read, sized or overwritten; a directory, FIFO or device is
+/// [`BackendError::Io`]. The scope directory itself is never a file: a request naming it is
+/// [`BackendError::Denied`]. Parent directories are never created.
+///
+/// Errors: a missing file or parent is [`BackendError::NotFound`]; an escape attempt or a host
+/// permission error is [`BackendError::Denied`]; anything else is [`BackendError::Io`].
+#[derive(Debug)]
+pub struct DirFilesystem {
+    root: Dir,
+}
+
+impl DirFilesystem {
+    /// Opens the host directory `root` as guest `/`.
+    ///
+    /// # Errors
+    /// The I/O error of opening `root` (for instance when it is missing or not a directory).
+    pub fn open(root: impl AsRef<Path>) -> io::Result<Self> {
+        let root = Dir::open_ambient_dir(root, cap_std::ambient_authority())?;
+        Ok(DirFilesystem { root })
+    }
+
+    /// Runs `f` on the directory of `scope`, opened beneath the root.
+    fn in_scope<R>(
+        &self,
+        scope: &GuestPath,
+        f: impl FnOnce(&Dir) -> Result<R, BackendError>,
+    ) -> Result<R, BackendError> {
+        if scope.is_root() {
+            return f(&self.root);
+        }
+        let rel = scope.as_str().trim_start_matches('/');
+        let dir = self.root.open_dir(rel).map_err(map_io)?;
+        f(&dir)
+    }
+}
+
+/// The part of `path` below `scope`, refusing the scope itself and paths outside it.
+fn relative<'a>(scope: &GuestPath, path: &'a GuestPath) -> Result<&'a str, BackendError> {
+    match path.strip_prefix(scope) {
+        Some(rel) if !rel.is_empty() => Ok(rel),
+        _ => Err(BackendError::Denied),
+    }
+}
+
+/// Maps a host I/O error: cap-std reports escape attempts as `PermissionDenied`.
+fn map_io(error: io::Error) -> BackendError {
+    match error.kind() {
+        io::ErrorKind::NotFound => BackendError::NotFound,
+        io::ErrorKind::PermissionDenied => BackendError::Denied,
+        _ => BackendError::Io,
+    }
+}
+
+/// Refuses anything but a regular file.
+fn regular(metadata: &Metadata) -> Result<(), BackendError> {
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(BackendError::Io)
+    }
+}
+
+impl Filesystem for DirFilesystem {
+    fn read(
+        &self,
+        scope: &GuestPath,
+        path: &GuestPath,
+        dst: &mut [u8],
+    ) -> Result<u64, BackendError> {
+        let rel = relative(scope, path)?;
+        self.in_scope(scope, |dir| {
+            // Checked before opening too, so that opening a FIFO cannot block.
+            regular(&dir.metadata(rel).map_err(map_io)?)?;
+            let mut file = dir.open(rel).map_err(map_io)?;
+            let metadata = file.metadata().map_err(map_io)?;
+            regular(&metadata)?;
+            let mut filled = 0;
+            while let Some(rest) = dst.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+                match file.read(rest) {
+                    Ok(0) => break,
+                    Ok(n) => filled = filled.saturating_add(n),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(map_io(e)),
+                }
+            }
+            Ok(metadata.len())
+        })
+    }
+
+    fn size(&self, scope: &GuestPath, path: &GuestPath) -> Result<u64, BackendError> {
+        let rel = relative(scope, path)?;
+        self.in_scope(scope, |dir| {
+            let metadata = dir.metadata(rel).map_err(map_io)?;
+            regular(&metadata)?;
+            Ok(metadata.len())
+        })
+    }
+
+    fn write(&self, scope: &GuestPath, path: &GuestPath, data: &[u8]) -> Result<(), BackendError> {
+        let rel = relative(scope, path)?;
+        self.in_scope(scope, |dir| {
+            // An existing target must be a regular file (opening a FIFO for writing could block).
+            match dir.metadata(rel) {
+                Ok(metadata) => regular(&metadata)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(map_io(e)),
+            }
+            let mut file = dir.create(rel).map_err(map_io)?;
+            file.write_all(data).map_err(map_io)
+        })
+    }
+
+    fn rename(
+        &self,
+        from_scope: &GuestPath,
+        from: &GuestPath,
+        to_scope: &GuestPath,
+        to: &GuestPath,
+    ) -> Result<(), BackendError> {
+        let from_rel = relative(from_scope, from)?;
+        let to_rel = relative(to_scope, to)?;
+        self.in_scope(from_scope, |from_dir| {
+            self.in_scope(to_scope, |to_dir| {
+                from_dir.rename(from_rel, to_dir, to_rel).map_err(map_io)
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+    use std::path::PathBuf;
+
+    fn p(s: &str) -> GuestPath {
+        GuestPath::parse_str(s).unwrap()
+    }
+
+    /// A temporary layout: `outside/secret`, `root/data/a.txt`, `root/other/sibling.txt`.
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        outside: PathBuf,
+        root: PathBuf,
+        fs: DirFilesystem,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        let root = tmp.path().join("root");
+        fs::create_dir_all(&outside).unwrap();
+        fs::create_dir_all(root.join("data")).unwrap();
+        fs::create_dir_all(root.join("other")).unwrap();
+        fs::write(outside.join("secret"), b"secret").unwrap();
+        fs::write(root.join("data/a.txt"), b"hello world").unwrap();
+        fs::write(root.join("other/sibling.txt"), b"sibling").unwrap();
+        let fs = DirFilesystem::open(&root).unwrap();
+        Fixture {
+            _tmp: tmp,
+            outside,
+            root,
+            fs,
+        }
+    }
+
+    #[test]
+    fn read_write_size_in_scope() {
+        let f = fixture();
+        let data = p("/data");
+        let mut buf = [0u8; 64];
+        let n = f.fs.read(&data, &p("/data/a.txt"), &mut buf).unwrap();
+        assert_eq!(n, 11);
+        assert_eq!(&buf[..11], b"hello world");
+        assert_eq!(f.fs.size(&data, &p("/data/a.txt")).unwrap(), 11);
+        f.fs.write(&data, &p("/data/b.txt"), b"new").unwrap();
+        assert_eq!(fs::read(f.root.join("data/b.txt")).unwrap(), b"new");
+        f.fs.write(&data, &p("/data/b.txt"), b"x").unwrap();
+        assert_eq!(fs::read(f.root.join("data/b.txt")).unwrap(), b"x");
+        // The root scope works too.
+        assert_eq!(f.fs.size(&p("/"), &p("/other/sibling.txt")).unwrap(), 7);
+    }
+
+    #[test]
+    fn read_truncates_and_returns_full_size() {
+        let f = fixture();
+        let mut buf = [0u8; 5];
+        let n = f.fs.read(&p("/data"), &p("/data/a.txt"), &mut buf).unwrap();
+        assert_eq!(n, 11);
+        assert_eq!(&buf, b"hello");
+        assert_eq!(
+            f.fs.read(&p("/data"), &p("/data/a.txt"), &mut []).unwrap(),
+            11
+        );
+    }
+
+    #[test]
+    fn missing_file_or_parent_is_not_found() {
+        let f = fixture();
+        let data = p("/data");
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            f.fs.read(&data, &p("/data/nope"), &mut buf),
+            Err(BackendError::NotFound)
+        );
+        assert_eq!(
+            f.fs.size(&data, &p("/data/nope")),
+            Err(BackendError::NotFound)
+        );
+        assert_eq!(
+            f.fs.write(&data, &p("/data/no/dir"), b"x"),
+            Err(BackendError::NotFound)
+        );
+        assert!(!f.root.join("data/no").exists());
+        // A missing scope directory is not found either.
+        assert_eq!(
+            f.fs.write(&p("/gone"), &p("/gone/x"), b"x"),
+            Err(BackendError::NotFound)
+        );
+    }
+
+    #[test]
+    fn scope_itself_and_directories_are_refused() {
+        let f = fixture();
+        let data = p("/data");
+        let mut buf = [0u8; 4];
+        assert_eq!(f.fs.read(&data, &data, &mut buf), Err(BackendError::Denied));
+        assert_eq!(f.fs.write(&data, &data, b"x"), Err(BackendError::Denied));
+        assert_eq!(f.fs.size(&data, &data), Err(BackendError::Denied));
+        assert_eq!(
+            f.fs.rename(&data, &p("/data/a.txt"), &data, &data),
+            Err(BackendError::Denied)
+        );
+        // A path outside the scope (a caller bug) is refused.
+        assert_eq!(
+            f.fs.size(&data, &p("/other/sibling.txt")),
+            Err(BackendError::Denied)
+        );
+        // Directories are not files.
+        assert_eq!(f.fs.size(&p("/"), &data), Err(BackendError::Io));
+        assert_eq!(f.fs.read(&p("/"), &data, &mut buf), Err(BackendError::Io));
+        assert_eq!(f.fs.write(&p("/"), &data, b"x"), Err(BackendError::Io));
+    }
+
+    #[test]
+    fn symlink_out_of_root_is_refused() {
+        let f = fixture();
+        symlink(f.outside.join("secret"), f.root.join("data/abs")).unwrap();
+        symlink("../../outside/secret", f.root.join("data/rel")).unwrap();
+        let data = p("/data");
+        let mut buf = [0u8; 16];
+        for link in ["/data/abs", "/data/rel"] {
+            assert_eq!(
+                f.fs.read(&data, &p(link), &mut buf),
+                Err(BackendError::Denied)
+            );
+            assert_eq!(f.fs.size(&data, &p(link)), Err(BackendError::Denied));
+            assert_eq!(
+                f.fs.write(&data, &p(link), b"pwned"),
+                Err(BackendError::Denied)
+            );
+        }
+        // Also from the root scope.
+        assert_eq!(
+            f.fs.read(&p("/"), &p("/data/rel"), &mut buf),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(fs::read(f.outside.join("secret")).unwrap(), b"secret");
+        assert_eq!(buf, [0u8; 16]);
+    }
+
+    #[test]
+    fn symlink_to_sibling_of_scope_is_refused() {
+        let f = fixture();
+        symlink("../other", f.root.join("data/sib")).unwrap();
+        symlink("../other/sibling.txt", f.root.join("data/sibfile")).unwrap();
+        let data = p("/data");
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            f.fs.read(&data, &p("/data/sib/sibling.txt"), &mut buf),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.read(&data, &p("/data/sibfile"), &mut buf),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.write(&data, &p("/data/sib/sibling.txt"), b"pwned"),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.write(&data, &p("/data/sib/new"), b"pwned"),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            fs::read(f.root.join("other/sibling.txt")).unwrap(),
+            b"sibling"
+        );
+        assert!(!f.root.join("other/new").exists());
+        // From the root scope the same link stays inside and works.
+        let n =
+            f.fs.read(&p("/"), &p("/data/sib/sibling.txt"), &mut buf)
+                .unwrap();
+        assert_eq!(n, 7);
+    }
+
+    #[test]
+    fn symlink_inside_scope_works() {
+        let f = fixture();
+        symlink("a.txt", f.root.join("data/alias")).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            f.fs.read(&p("/data"), &p("/data/alias"), &mut buf).unwrap(),
+            11
+        );
+    }
+
+    #[test]
+    fn creating_through_symlinked_dir_out_is_refused() {
+        let f = fixture();
+        symlink(&f.outside, f.root.join("data/link")).unwrap();
+        let data = p("/data");
+        assert_eq!(
+            f.fs.write(&data, &p("/data/link/new"), b"pwned"),
+            Err(BackendError::Denied)
+        );
+        assert!(!f.outside.join("new").exists());
+        assert_eq!(fs::read_dir(&f.outside).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn scope_that_is_a_symlink_out_is_refused() {
+        let f = fixture();
+        symlink(&f.outside, f.root.join("escape")).unwrap();
+        let scope = p("/escape");
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            f.fs.read(&scope, &p("/escape/secret"), &mut buf),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.write(&scope, &p("/escape/new"), b"x"),
+            Err(BackendError::Denied)
+        );
+        assert!(!f.outside.join("new").exists());
+    }
+
+    #[test]
+    fn rename_within_scope() {
+        let f = fixture();
+        fs::create_dir(f.root.join("data/sub")).unwrap();
+        let data = p("/data");
+        f.fs.rename(&data, &p("/data/a.txt"), &data, &p("/data/sub/b.txt"))
+            .unwrap();
+        assert!(!f.root.join("data/a.txt").exists());
+        assert_eq!(
+            fs::read(f.root.join("data/sub/b.txt")).unwrap(),
+            b"hello world"
+        );
+        // Across scopes.
+        let other = p("/other");
+        f.fs.rename(
+            &data,
+            &p("/data/sub/b.txt"),
+            &other,
+            &p("/other/sibling.txt"),
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read(f.root.join("other/sibling.txt")).unwrap(),
+            b"hello world"
+        );
+        assert_eq!(
+            f.fs.rename(&data, &p("/data/missing"), &data, &p("/data/x")),
+            Err(BackendError::NotFound)
+        );
+    }
+
+    #[test]
+    fn rename_into_symlinked_dir_out_is_refused() {
+        let f = fixture();
+        symlink(&f.outside, f.root.join("data/link")).unwrap();
+        symlink("../other", f.root.join("data/sib")).unwrap();
+        let data = p("/data");
+        assert_eq!(
+            f.fs.rename(&data, &p("/data/a.txt"), &data, &p("/data/link/stolen")),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.rename(&data, &p("/data/a.txt"), &data, &p("/data/sib/stolen")),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.rename(&data, &p("/data/link/secret"), &data, &p("/data/got")),
+            Err(BackendError::Denied)
+        );
+        assert!(f.root.join("data/a.txt").exists());
+        assert!(!f.outside.join("stolen").exists());
+        assert!(!f.root.join("other/stolen").exists());
+        assert!(f.outside.join("secret").exists());
+    }
+}

@@ -1,0 +1,514 @@
+//! A TCP network back-end that resolves once and refuses internal addresses by default.
+
+use std::boxed::Box;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use std::vec::Vec;
+
+use super::{BackendError, Connection, Network};
+use crate::grant::{DialTarget, HostName};
+
+/// A resolver for [`TcpNetwork::resolve_with`]: a name and port to socket addresses.
+pub type Resolver = Arc<dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync>;
+
+/// At most this many resolved addresses are tried per dial.
+const MAX_ADDRESSES: usize = 16;
+
+/// A [`Network`] that opens real TCP connections.
+///
+/// A name is resolved exactly once per dial; the resolved addresses are filtered by the address
+/// policy and then tried in order, always on the target's port (a resolver cannot redirect to
+/// another port), and never resolved again. IP literals skip resolution but not the policy.
+///
+/// The address policy never allows unspecified, multicast, broadcast or reserved addresses;
+/// loopback only with [`TcpNetwork::allow_loopback`]; private, shared (CGNAT), link-local and
+/// unique-local addresses only with [`TcpNetwork::allow_private`]. IPv4-mapped and NAT64
+/// (`64:ff9b::/96`) IPv6 addresses are judged by the IPv4 address they carry.
+///
+/// Errors: a name that does not resolve (or resolves to nothing) is [`BackendError::NotFound`];
+/// when every resolved address is refused by the policy, [`BackendError::Denied`]; when the
+/// connect timeout passes, [`BackendError::TimedOut`]; a refused connection or any other failure
+/// is [`BackendError::Io`]. Connections time out reads and writes after the I/O timeout
+/// ([`BackendError::TimedOut`]).
+///
+/// The default resolver is the system's (`ToSocketAddrs`), which has no timeout of its own;
+/// supply one with [`TcpNetwork::resolve_with`] if that matters.
+#[derive(Clone)]
+pub struct TcpNetwork {
+    connect_timeout: Duration,
+    io_timeout: Duration,
+    resolver: Option<Resolver>,
+    allow_loopback: bool,
+    allow_private: bool,
+}
+
+impl TcpNetwork {
+    /// A network with a 5 s connect timeout (for all addresses together), a 10 s read and write
+    /// timeout, the system resolver, and loopback and private addresses refused.
+    #[must_use]
+    pub fn new() -> Self {
+        TcpNetwork {
+            connect_timeout: Duration::from_secs(5),
+            io_timeout: Duration::from_secs(10),
+            resolver: None,
+            allow_loopback: false,
+            allow_private: false,
+        }
+    }
+
+    /// This network with `timeout` as the budget for connecting, shared by all addresses tried.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// This network with `timeout` as each connection's read and write timeout.
+    #[must_use]
+    pub fn io_timeout(mut self, timeout: Duration) -> Self {
+        self.io_timeout = timeout;
+        self
+    }
+
+    /// This network resolving names with `resolver`, called once per dial of a name.
+    #[must_use]
+    pub fn resolve_with(mut self, resolver: Resolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// This network allowing (or refusing) loopback addresses such as `127.0.0.1` and `::1`.
+    #[must_use]
+    pub fn allow_loopback(mut self, allow: bool) -> Self {
+        self.allow_loopback = allow;
+        self
+    }
+
+    /// This network allowing (or refusing) private, shared, link-local and unique-local
+    /// addresses such as `10.0.0.1`, `169.254.169.254` and `fd00::1`.
+    #[must_use]
+    pub fn allow_private(mut self, allow: bool) -> Self {
+        self.allow_private = allow;
+        self
+    }
+
+    /// Whether the policy allows connecting to `ip`.
+    fn allowed(&self, ip: IpAddr) -> bool {
+        match classify(ip) {
+            Class::Public => true,
+            Class::Loopback => self.allow_loopback,
+            Class::Private => self.allow_private,
+            Class::Never => false,
+        }
+    }
+
+    /// Resolves `target` once into candidate addresses on the target's port.
+    fn resolve(&self, target: &DialTarget) -> Result<Vec<SocketAddr>, BackendError> {
+        let port = target.port;
+        let addrs: Vec<SocketAddr> = match &target.host {
+            HostName::Ipv4(ip) => std::vec![SocketAddr::new(IpAddr::V4(*ip), port)],
+            HostName::Ipv6(ip) => std::vec![SocketAddr::new(IpAddr::V6(*ip), port)],
+            HostName::Dns(name) => {
+                let resolved = match &self.resolver {
+                    Some(resolver) => resolver(name, port),
+                    None => (name.as_str(), port)
+                        .to_socket_addrs()
+                        .map(Iterator::collect),
+                };
+                match resolved {
+                    Ok(addrs) => addrs,
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                        return Err(BackendError::TimedOut)
+                    }
+                    Err(_) => return Err(BackendError::NotFound),
+                }
+            }
+        };
+        if addrs.is_empty() {
+            return Err(BackendError::NotFound);
+        }
+        Ok(addrs
+            .into_iter()
+            .map(|addr| SocketAddr::new(addr.ip(), port))
+            .collect())
+    }
+}
+
+impl Default for TcpNetwork {
+    fn default() -> Self {
+        TcpNetwork::new()
+    }
+}
+
+impl fmt::Debug for TcpNetwork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpNetwork")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("io_timeout", &self.io_timeout)
+            .field("custom_resolver", &self.resolver.is_some())
+            .field("allow_loopback", &self.allow_loopback)
+            .field("allow_private", &self.allow_private)
+            .finish()
+    }
+}
+
+/// How the address policy sees an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Public,
+    Loopback,
+    Private,
+    Never,
+}
+
+fn classify(ip: IpAddr) -> Class {
+    match ip {
+        IpAddr::V4(v4) => classify_v4(v4),
+        IpAddr::V6(v6) => classify_v6(v6),
+    }
+}
+
+fn classify_v4(ip: Ipv4Addr) -> Class {
+    let [a, b, ..] = ip.octets();
+    if a == 0 || ip.is_multicast() || ip.is_broadcast() || a >= 240 {
+        // 0.0.0.0/8 ("this network", which Linux connects to itself), 224/4, 240/4.
+        Class::Never
+    } else if ip.is_loopback() {
+        Class::Loopback
+    } else if ip.is_private() || ip.is_link_local() || (a == 100 && (b & 0xc0) == 64) {
+        // 10/8, 172.16/12, 192.168/16, 169.254/16, 100.64/10.
+        Class::Private
+    } else {
+        Class::Public
+    }
+}
+
+fn classify_v6(ip: Ipv6Addr) -> Class {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return classify_v4(v4);
+    }
+    let [s0, s1, s2, s3, s4, s5, ..] = ip.segments();
+    let upper_96_zero = s0 == 0 && s1 == 0 && s2 == 0 && s3 == 0 && s4 == 0 && s5 == 0;
+    if s0 == 0x64 && s1 == 0xff9b && s2 == 0 && s3 == 0 && s4 == 0 && s5 == 0 {
+        // NAT64 well-known prefix: judge the embedded IPv4 address.
+        let [.., a, b, c, d] = ip.octets();
+        return classify_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    if ip.is_loopback() {
+        Class::Loopback
+    } else if ip.is_multicast() || upper_96_zero {
+        // ff00::/8, and ::/96: the unspecified address and the deprecated IPv4-compatible ones.
+        Class::Never
+    } else if (s0 & 0xfe00) == 0xfc00 || (s0 & 0xffc0) == 0xfe80 || (s0 & 0xffc0) == 0xfec0 {
+        // Unique-local fc00::/7, link-local fe80::/10, deprecated site-local fec0::/10.
+        Class::Private
+    } else {
+        Class::Public
+    }
+}
+
+/// Maps an I/O error of a connection or a connect attempt.
+fn map_io(error: &io::Error) -> BackendError {
+    match error.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => BackendError::TimedOut,
+        _ => BackendError::Io,
+    }
+}
+
+impl Network for TcpNetwork {
+    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+        let candidates = self.resolve(target)?;
+        let allowed: Vec<SocketAddr> = candidates
+            .into_iter()
+            .filter(|addr| self.allowed(addr.ip()))
+            .take(MAX_ADDRESSES)
+            .collect();
+        if allowed.is_empty() {
+            return Err(BackendError::Denied);
+        }
+        let deadline = Instant::now().checked_add(self.connect_timeout);
+        let mut last = BackendError::TimedOut;
+        for addr in allowed {
+            let remaining = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => self.connect_timeout,
+            };
+            if remaining.is_zero() {
+                return Err(BackendError::TimedOut);
+            }
+            match TcpStream::connect_timeout(&addr, remaining) {
+                Ok(stream) => return TcpConnection::open(stream, self.io_timeout),
+                Err(e) => last = map_io(&e),
+            }
+        }
+        Err(last)
+    }
+}
+
+/// A TCP connection opened by [`TcpNetwork`].
+struct TcpConnection {
+    stream: TcpStream,
+}
+
+impl TcpConnection {
+    fn open(stream: TcpStream, io_timeout: Duration) -> Result<Box<dyn Connection>, BackendError> {
+        // A zero timeout would mean "none" to the socket API, so keep at least 1 ms.
+        let timeout = Some(io_timeout.max(Duration::from_millis(1)));
+        stream.set_read_timeout(timeout).map_err(|e| map_io(&e))?;
+        stream.set_write_timeout(timeout).map_err(|e| map_io(&e))?;
+        stream.set_nodelay(true).map_err(|e| map_io(&e))?;
+        Ok(Box::new(TcpConnection { stream }))
+    }
+}
+
+impl Connection for TcpConnection {
+    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+        loop {
+            match self.stream.write(data) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return result.map_err(|e| map_io(&e)),
+            }
+        }
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError> {
+        loop {
+            match self.stream.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return result.map_err(|e| map_io(&e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::string::String;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use std::thread;
+
+    fn target(host: HostName, port: u16) -> DialTarget {
+        DialTarget { host, port }
+    }
+
+    /// A loopback echo server for one connection.
+    fn echo_server() -> (u16, thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 64];
+            loop {
+                let n = stream.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                stream.write_all(&buf[..n]).unwrap();
+            }
+        });
+        (port, handle)
+    }
+
+    #[test]
+    fn dial_and_echo_on_loopback() {
+        let (port, server) = echo_server();
+        let net = TcpNetwork::new().allow_loopback(true);
+        let mut conn = net
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            .unwrap();
+        assert_eq!(conn.send(b"ping").unwrap(), 4);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 16];
+        while got.len() < 4 {
+            let n = conn.recv(&mut buf).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"ping");
+        drop(conn);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn loopback_refused_by_default() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let net = TcpNetwork::new();
+        assert_eq!(
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+                .err(),
+            Some(BackendError::Denied)
+        );
+        assert_eq!(
+            net.dial(&target(HostName::Ipv6(Ipv6Addr::LOCALHOST), port))
+                .err(),
+            Some(BackendError::Denied)
+        );
+        let mapped = Ipv4Addr::LOCALHOST.to_ipv6_mapped();
+        assert_eq!(
+            net.dial(&target(HostName::Ipv6(mapped), port)).err(),
+            Some(BackendError::Denied)
+        );
+        // Even with loopback allowed, 0.0.0.0 (which reaches this machine) is never dialled.
+        let net = net.allow_loopback(true);
+        assert_eq!(
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::UNSPECIFIED), port))
+                .err(),
+            Some(BackendError::Denied)
+        );
+    }
+
+    #[test]
+    fn resolver_called_once_and_its_address_used() {
+        let (port, server) = echo_server();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(Mutex::new(Vec::<(String, u16)>::new()));
+        let resolver: Resolver = {
+            let calls = Arc::clone(&calls);
+            let seen = Arc::clone(&seen);
+            Arc::new(move |name: &str, port: u16| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                seen.lock().unwrap().push((name.into(), port));
+                // A refused address first, then the server (on another port, which is ignored).
+                Ok(std::vec![
+                    SocketAddr::from(([10, 0, 0, 1], port)),
+                    SocketAddr::from(([127, 0, 0, 1], 1)),
+                ])
+            })
+        };
+        let net = TcpNetwork::new()
+            .allow_loopback(true)
+            .resolve_with(resolver);
+        let mut conn = net
+            .dial(&target(HostName::Dns("svc.test".into()), port))
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            seen.lock().unwrap().as_slice(),
+            &[(String::from("svc.test"), port)]
+        );
+        conn.send(b"x").unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(conn.recv(&mut buf).unwrap(), 1);
+        drop(conn);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn resolver_returning_denied_address_is_denied() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let net = TcpNetwork::new().resolve_with(Arc::new(move |_: &str, port: u16| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(std::vec![
+                SocketAddr::from(([127, 0, 0, 1], port)),
+                SocketAddr::from(([169, 254, 169, 254], port)),
+                SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+            ])
+        }));
+        assert_eq!(
+            net.dial(&target(HostName::Dns("evil.test".into()), 80))
+                .err(),
+            Some(BackendError::Denied)
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn resolution_failures_are_not_found() {
+        let empty = TcpNetwork::new().resolve_with(Arc::new(|_: &str, _: u16| Ok(Vec::new())));
+        assert_eq!(
+            empty
+                .dial(&target(HostName::Dns("a.test".into()), 80))
+                .err(),
+            Some(BackendError::NotFound)
+        );
+        let failing = TcpNetwork::new().resolve_with(Arc::new(|_: &str, _: u16| {
+            Err(io::Error::other("no such host"))
+        }));
+        assert_eq!(
+            failing
+                .dial(&target(HostName::Dns("a.test".into()), 80))
+                .err(),
+            Some(BackendError::NotFound)
+        );
+    }
+
+    #[test]
+    fn refused_connection_is_io() {
+        // Bind then drop to find a port with (very likely) no listener.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let net = TcpNetwork::new().allow_loopback(true);
+        assert_eq!(
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+                .err(),
+            Some(BackendError::Io)
+        );
+    }
+
+    #[test]
+    fn recv_times_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let net = TcpNetwork::new()
+            .allow_loopback(true)
+            .io_timeout(Duration::from_millis(50));
+        let mut conn = net
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            .unwrap();
+        let _server_side = listener.accept().unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(conn.recv(&mut buf), Err(BackendError::TimedOut));
+    }
+
+    #[test]
+    fn address_policy() {
+        let v4 = |a, b, c, d| classify(IpAddr::V4(Ipv4Addr::new(a, b, c, d)));
+        assert_eq!(v4(93, 184, 216, 34), Class::Public);
+        assert_eq!(v4(127, 0, 0, 1), Class::Loopback);
+        assert_eq!(v4(127, 1, 2, 3), Class::Loopback);
+        assert_eq!(v4(10, 1, 2, 3), Class::Private);
+        assert_eq!(v4(172, 16, 0, 1), Class::Private);
+        assert_eq!(v4(172, 32, 0, 1), Class::Public);
+        assert_eq!(v4(192, 168, 1, 1), Class::Private);
+        assert_eq!(v4(169, 254, 169, 254), Class::Private);
+        assert_eq!(v4(100, 64, 0, 1), Class::Private);
+        assert_eq!(v4(100, 128, 0, 1), Class::Public);
+        assert_eq!(v4(0, 0, 0, 0), Class::Never);
+        assert_eq!(v4(0, 1, 2, 3), Class::Never);
+        assert_eq!(v4(224, 0, 0, 1), Class::Never);
+        assert_eq!(v4(255, 255, 255, 255), Class::Never);
+        assert_eq!(v4(240, 0, 0, 1), Class::Never);
+        let v6 = |s: &str| classify(IpAddr::V6(s.parse().unwrap()));
+        assert_eq!(v6("2606:4700::1111"), Class::Public);
+        assert_eq!(v6("::1"), Class::Loopback);
+        assert_eq!(v6("::"), Class::Never);
+        assert_eq!(v6("ff02::1"), Class::Never);
+        assert_eq!(v6("::127.0.0.1"), Class::Never);
+        assert_eq!(v6("fd00::1"), Class::Private);
+        assert_eq!(v6("fe80::1"), Class::Private);
+        assert_eq!(v6("fec0::1"), Class::Private);
+        assert_eq!(v6("::ffff:127.0.0.1"), Class::Loopback);
+        assert_eq!(v6("::ffff:10.0.0.1"), Class::Private);
+        assert_eq!(v6("::ffff:8.8.8.8"), Class::Public);
+        assert_eq!(v6("64:ff9b::7f00:1"), Class::Loopback);
+        assert_eq!(v6("64:ff9b::a9fe:a9fe"), Class::Private);
+        assert_eq!(v6("64:ff9b::808:808"), Class::Public);
+    }
+}

@@ -1,0 +1,276 @@
+//! Grants: which capabilities a plugin holds, narrowed by path prefixes and `host:port` entries.
+//!
+//! A [`Grant`] is deny-by-default. Granting a capability without any prefix admits nothing: its
+//! imports link, but every call is denied until a prefix (or `host:port` entry) is added. Admitting
+//! every path or host takes an explicit call to [`Grant::dangerous_allow_any_path`] or
+//! [`Grant::dangerous_allow_any_host`].
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::capability::{Capability, CapabilitySet};
+
+mod net;
+mod path;
+
+pub use net::{DialTarget, HostError, HostName, HostPattern};
+pub use path::{GuestPath, PathError, MAX_PATH_BYTES};
+
+/// The longest host a guest may pass to `net_dial`, in bytes (a 253-byte name, a trailing dot,
+/// or a bracketed IPv6 literal fit).
+pub(crate) const MAX_HOST_INPUT_BYTES: usize = 256;
+
+/// The most prefixes or `host:port` entries one capability may hold.
+pub const MAX_GRANT_ENTRIES: usize = 64;
+
+/// Why a grant could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum GrantError {
+    /// A path prefix was given for `net.dial`, or a `host:port` entry for a path capability.
+    WrongKind(Capability),
+    /// The path prefix is not an absolute, normalised-able path.
+    Path(PathError),
+    /// The `host:port` entry is malformed.
+    Host(HostError),
+    /// More than [`MAX_GRANT_ENTRIES`] entries for one capability.
+    TooManyEntries(Capability),
+    /// A grant spec was not of the form `CAPABILITY=SCOPE`.
+    Spec,
+    /// The capability name in a grant spec is unknown.
+    UnknownCapability,
+}
+
+impl fmt::Display for GrantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrantError::WrongKind(cap) if cap.takes_paths() => {
+                write!(f, "{cap} takes path prefixes, not host:port entries")
+            }
+            GrantError::WrongKind(cap) => write!(f, "{cap} takes host:port entries, not paths"),
+            GrantError::Path(e) => write!(f, "invalid path prefix: {e}"),
+            GrantError::Host(e) => write!(f, "invalid host:port entry: {e}"),
+            GrantError::TooManyEntries(cap) => {
+                write!(f, "too many entries for {cap} (at most {MAX_GRANT_ENTRIES})")
+            }
+            GrantError::Spec => f.write_str("grant must be written CAPABILITY=SCOPE"),
+            GrantError::UnknownCapability => f.write_str(
+                "unknown capability (expected fs.read, fs.write, net.dial or process.exec)",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for GrantError {}
+
+/// The capabilities a plugin holds and how far each reaches. Deny-by-default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grant {
+    capabilities: CapabilitySet,
+    unrestricted: CapabilitySet,
+    prefixes: [Vec<GuestPath>; 4],
+    hosts: Vec<HostPattern>,
+}
+
+impl Grant {
+    /// A grant of nothing.
+    pub fn none() -> Self {
+        Grant::default()
+    }
+
+    /// A grant of `capabilities` with no prefixes or hosts yet: their imports link, every call is
+    /// denied until scopes are added.
+    pub fn new(capabilities: &[Capability]) -> Self {
+        Grant {
+            capabilities: capabilities.iter().copied().collect(),
+            ..Grant::default()
+        }
+    }
+
+    /// Adds `prefix` to a path capability (`fs.read`, `fs.write`, `process.exec`), granting it
+    /// if it was not yet. For `process.exec` the prefix names programs (a file or a directory).
+    ///
+    /// # Errors
+    /// [`GrantError::WrongKind`] for `net.dial`, [`GrantError::Path`] for a relative path or one
+    /// with `..` or NUL, [`GrantError::TooManyEntries`] past [`MAX_GRANT_ENTRIES`].
+    pub fn with_path_prefix(mut self, capability: Capability, prefix: &str) -> Result<Self, GrantError> {
+        if !capability.takes_paths() {
+            return Err(GrantError::WrongKind(capability));
+        }
+        let prefix = GuestPath::parse_str(prefix).map_err(GrantError::Path)?;
+        self.push_prefix(capability, prefix)?;
+        Ok(self)
+    }
+
+    /// Adds a `host:port` entry (or `*.example.com:port`) to `net.dial`, granting it if it was not
+    /// yet.
+    ///
+    /// # Errors
+    /// [`GrantError::Host`] if the entry is malformed (no explicit port, a misplaced wildcard, a
+    /// non-canonical IP literal), [`GrantError::TooManyEntries`] past [`MAX_GRANT_ENTRIES`].
+    pub fn with_host(mut self, entry: &str) -> Result<Self, GrantError> {
+        let pattern = HostPattern::parse(entry).map_err(GrantError::Host)?;
+        if self.hosts.len() >= MAX_GRANT_ENTRIES {
+            return Err(GrantError::TooManyEntries(Capability::NetDial));
+        }
+        if !self.hosts.contains(&pattern) {
+            self.hosts.push(pattern);
+        }
+        self.capabilities = self.capabilities.with(Capability::NetDial);
+        Ok(self)
+    }
+
+    /// Adds a spec as typed on a command line or in a policy file: `fs.write=/data`,
+    /// `net.dial=ca.example.com:443`, `process.exec=/usr/bin/true`.
+    ///
+    /// # Errors
+    /// [`GrantError::Spec`] without `=`, [`GrantError::UnknownCapability`] for an unknown name, and
+    /// the errors of [`Grant::with_path_prefix`] and [`Grant::with_host`].
+    pub fn with_spec(self, spec: &str) -> Result<Self, GrantError> {
+        let (name, scope) = spec.split_once('=').ok_or(GrantError::Spec)?;
+        let capability: Capability = name
+            .trim()
+            .parse()
+            .map_err(|_| GrantError::UnknownCapability)?;
+        let scope = scope.trim();
+        if capability.takes_paths() {
+            self.with_path_prefix(capability, scope)
+        } else {
+            self.with_host(scope)
+        }
+    }
+
+    /// **Dangerous**: admits every path for `capability` (`fs.read`, `fs.write` or
+    /// `process.exec`), as if granted the prefix `/`. Never use this for a plugin you do not
+    /// fully trust.
+    ///
+    /// # Errors
+    /// [`GrantError::WrongKind`] for `net.dial` (use [`Grant::dangerous_allow_any_host`]).
+    pub fn dangerous_allow_any_path(mut self, capability: Capability) -> Result<Self, GrantError> {
+        if !capability.takes_paths() {
+            return Err(GrantError::WrongKind(capability));
+        }
+        let root = GuestPath::parse_str("/").map_err(GrantError::Path)?;
+        self.prefixes[capability.index()].clear();
+        self.push_prefix(capability, root)?;
+        self.unrestricted = self.unrestricted.with(capability);
+        Ok(self)
+    }
+
+    /// **Dangerous**: admits every host and port for `net.dial`. Never use this for a plugin you
+    /// do not fully trust.
+    #[must_use]
+    pub fn dangerous_allow_any_host(mut self) -> Self {
+        self.capabilities = self.capabilities.with(Capability::NetDial);
+        self.unrestricted = self.unrestricted.with(Capability::NetDial);
+        self
+    }
+
+    fn push_prefix(&mut self, capability: Capability, prefix: GuestPath) -> Result<(), GrantError> {
+        let list = &mut self.prefixes[capability.index()];
+        if list.len() >= MAX_GRANT_ENTRIES {
+            return Err(GrantError::TooManyEntries(capability));
+        }
+        if !list.contains(&prefix) {
+            list.push(prefix);
+        }
+        self.capabilities = self.capabilities.with(capability);
+        Ok(())
+    }
+
+    /// The capabilities granted (with or without scopes).
+    pub fn capabilities(&self) -> CapabilitySet {
+        self.capabilities
+    }
+
+    /// Whether `capability` is granted (its imports may link).
+    pub fn allows(&self, capability: Capability) -> bool {
+        self.capabilities.contains(capability)
+    }
+
+    /// The capabilities granted through a `dangerous_allow_any_*` call.
+    pub fn unrestricted(&self) -> CapabilitySet {
+        self.unrestricted
+    }
+
+    /// The path prefixes of a path capability.
+    pub fn path_prefixes(&self, capability: Capability) -> &[GuestPath] {
+        &self.prefixes[capability.index()]
+    }
+
+    /// The `host:port` entries of `net.dial`.
+    pub fn hosts(&self) -> &[HostPattern] {
+        &self.hosts
+    }
+
+    /// The longest granted prefix of `capability` that admits `path`, or `None` if the grant
+    /// does not admit it. Allocation-free.
+    pub fn admit_path(&self, capability: Capability, path: &GuestPath) -> Option<&GuestPath> {
+        if !self.capabilities.contains(capability) {
+            return None;
+        }
+        self.prefixes[capability.index()]
+            .iter()
+            .filter(|prefix| path.starts_with(prefix))
+            .max_by_key(|prefix| prefix.as_str().len())
+    }
+
+    /// Whether `net.dial` admits `target`. Allocation-free.
+    pub fn admit_dial(&self, target: &DialTarget) -> bool {
+        self.capabilities.contains(Capability::NetDial)
+            && (self.unrestricted.contains(Capability::NetDial)
+                || self.hosts.iter().any(|pattern| pattern.matches(target)))
+    }
+
+    /// Whether `path` lies under, or is an ancestor of, any `fs.write` prefix: a program there
+    /// could have been written by the plugin, so `process.exec` refuses it.
+    pub fn is_writable_area(&self, path: &GuestPath) -> bool {
+        self.capabilities.contains(Capability::FsWrite)
+            && self.prefixes[Capability::FsWrite.index()]
+                .iter()
+                .any(|prefix| path.starts_with(prefix) || prefix.starts_with(path))
+    }
+}
+
+impl fmt::Display for Grant {
+    /// Lists the grant as specs, e.g. `fs.write=/data, net.dial=ca.example.com:443`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        let mut sep = |f: &mut fmt::Formatter<'_>| -> fmt::Result {
+            if !core::mem::take(&mut first) {
+                f.write_str(", ")?;
+            }
+            Ok(())
+        };
+        for cap in self.capabilities.iter() {
+            if cap.takes_paths() {
+                let list = self.path_prefixes(cap);
+                if list.is_empty() {
+                    sep(f)?;
+                    write!(f, "{cap} (no paths)")?;
+                }
+                for prefix in list {
+                    sep(f)?;
+                    write!(f, "{cap}={prefix}")?;
+                }
+            } else if self.unrestricted.contains(cap) {
+                sep(f)?;
+                write!(f, "{cap}=* (any host)")?;
+            } else {
+                if self.hosts.is_empty() {
+                    sep(f)?;
+                    write!(f, "{cap} (no hosts)")?;
+                }
+                for host in &self.hosts {
+                    sep(f)?;
+                    write!(f, "{cap}={host}")?;
+                }
+            }
+        }
+        if first {
+            f.write_str("(nothing)")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! A `no_std`-capable WebAssembly plugin host that runs untrusted plugins under deny-by-default
+//! capability grants.
+//!
+//! Each plugin gets its own [wasmi] engine and store, a fuel budget per invocation, and a linker
+//! built from one static table of host functions restricted to its [`Grant`]. An import that was
+//! not granted makes loading fail; every gated call checks the grant again and counts denials.
+//! Privileged work goes through embedder-supplied [back-ends](Backends); the host itself holds no
+//! file, socket, key or store.
+//!
+//! ```
+//! use pluginhost::{Capability, Grant, Host, HostConfig};
+//!
+//! let wasm = wat::parse_str(r#"(module
+//!     (import "pluginhost" "output_write" (func $out (param i32 i32) (result i32)))
+//!     (memory (export "memory") 1)
+//!     (data (i32.const 0) "hello")
+//!     (func (export "run") (result i32) (drop (call $out (i32.const 0) (i32.const 5))) (i32.const 0)))"#)?;
+//! let host = Host::new(HostConfig::default());
+//! let grant = Grant::new(&[Capability::FsWrite]).with_path_prefix(Capability::FsWrite, "/data")?;
+//! let mut plugin = host.load(&wasm, grant)?;
+//! let output = host.invoke(&mut plugin, "run", b"")?;
+//! assert_eq!(output, b"hello");
+//! assert_eq!(plugin.stats().invocations, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`]; `Send + Sync` use from threads works without it too |
+//! | `log` | yes | host and guest log lines go to the [`log`](https://docs.rs/log) crate |
+//! | `defmt` | no | host and guest log lines go to `defmt` (firmware); cannot be combined with `log` |
+//! | `cap-fs` | yes | the `fs_*` host functions (`fs.read`, `fs.write`) |
+//! | `cap-net` | yes | the `net_*` host functions (`net.dial`) |
+//! | `cap-process` | yes | the `process_exec` host function (`process.exec`) |
+//!
+//! Without a `cap-*` feature its host functions are not in the capability table, so their code is
+//! not in the image and a plugin importing them fails to load with [`LoadError::UnknownImport`].
+//!
+//! [wasmi]: https://docs.rs/wasmi
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[macro_use]
+mod macros;
+
+mod abi;
+mod backend;
+mod capability;
+mod grant;
+mod runtime;
+
+pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
+pub use backend::{
+    BackendError, Backends, Connection, Filesystem, MemoryFilesystem, MemoryNetwork,
+    MemoryProcessRunner, MemoryService, Network, ProcessOutput, ProcessRunner, Unavailable,
+};
+#[cfg(feature = "std")]
+pub use backend::{CommandRunner, DirFilesystem, TcpNetwork};
+pub use capability::{Capability, CapabilitySet, UnknownCapability};
+pub use grant::{
+    DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
+};
+pub use runtime::{
+    Call, CallCounts, Completion, HostCallCosts, HostConfig, HostStats, Host, InvokeError, Limits,
+    LoadError, Plugin, PluginStats, Step, Trap,
+};
+
+/// The custom section in which a plugin declares its manifest.
+pub const MANIFEST_SECTION: &str = "pluginhost.manifest";

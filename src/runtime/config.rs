@@ -1,0 +1,160 @@
+//! Host configuration: the fuel budget, the invocation pool size, limits and host-call costs.
+//!
+//! Every limit is on by default. `docs/limits.md` has the table of defaults for integrators.
+
+/// Resource limits for every plugin a host loads. All are on by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Limits {
+    /// Most bytes of one plugin's linear memory (initial size and growth).
+    pub memory_bytes: usize,
+    /// Most elements of one plugin's tables (each).
+    pub table_elements: usize,
+    /// Most instances per plugin store.
+    pub instances: usize,
+    /// Most tables per plugin store.
+    pub tables: usize,
+    /// Most linear memories per plugin store.
+    pub memories: usize,
+    /// Largest module accepted, in bytes; checked before parsing.
+    pub module_bytes: usize,
+    /// Apply wasmi's strict module limits (functions, globals, tables, data and element
+    /// segments, parameters, bytes per function).
+    pub strict_module_limits: bool,
+    /// Deepest guest call nesting before a stack-overflow trap.
+    pub max_recursion_depth: usize,
+    /// Largest input accepted by one invocation, in bytes.
+    pub input_bytes: usize,
+    /// Most output bytes one invocation may write.
+    pub output_bytes: usize,
+    /// Most log bytes one invocation may write (messages past this are refused with `LIMIT`).
+    pub log_bytes: usize,
+    /// Longest single log message, in bytes.
+    pub log_message_bytes: usize,
+    /// Most data bytes one `fs_*`, `net_send`, `net_recv` or `process_exec` call may move.
+    pub call_bytes: usize,
+    /// Longest guest path, in bytes.
+    pub path_bytes: usize,
+    /// Longest `process_exec` argument vector, in bytes.
+    pub argv_bytes: usize,
+    /// Most arguments in one `process_exec` argument vector.
+    pub argv_items: usize,
+    /// Most network connections one invocation may hold open at once.
+    pub net_handles: usize,
+}
+
+impl Limits {
+    /// The defaults: sized for an appliance agent running a handful of small plugins.
+    pub const DEFAULT: Limits = Limits {
+        memory_bytes: 16 << 20,
+        table_elements: 10_000,
+        instances: 1,
+        tables: 4,
+        memories: 1,
+        module_bytes: 8 << 20,
+        strict_module_limits: true,
+        max_recursion_depth: 512,
+        input_bytes: 1 << 20,
+        output_bytes: 1 << 20,
+        log_bytes: 16 << 10,
+        log_message_bytes: 1 << 10,
+        call_bytes: 64 << 10,
+        path_bytes: crate::grant::MAX_PATH_BYTES,
+        argv_bytes: 4 << 10,
+        argv_items: 64,
+        net_handles: 8,
+    };
+
+    /// Small limits for a microcontroller with a few hundred KiB of RAM.
+    pub const EMBEDDED: Limits = Limits {
+        memory_bytes: 128 << 10,
+        table_elements: 1_000,
+        instances: 1,
+        tables: 2,
+        memories: 1,
+        module_bytes: 256 << 10,
+        strict_module_limits: true,
+        max_recursion_depth: 128,
+        input_bytes: 4 << 10,
+        output_bytes: 4 << 10,
+        log_bytes: 1 << 10,
+        log_message_bytes: 256,
+        call_bytes: 4 << 10,
+        path_bytes: 256,
+        argv_bytes: 512,
+        argv_items: 16,
+        net_handles: 2,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// How host calls are charged fuel: each host function's base cost (in
+/// [`HOST_FUNCTIONS`](crate::HOST_FUNCTIONS)) plus one unit per `bytes_per_fuel` bytes moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct HostCallCosts {
+    /// Bytes moved per unit of fuel (at least 1).
+    pub bytes_per_fuel: u64,
+}
+
+impl Default for HostCallCosts {
+    fn default() -> Self {
+        HostCallCosts { bytes_per_fuel: 8 }
+    }
+}
+
+/// Configuration of a [`Host`](crate::Host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct HostConfig {
+    /// Fuel for every invocation (and for a start function at load). Never carried over.
+    pub fuel_per_invocation: u64,
+    /// Most invocations running at once across the host; more are rejected with `Busy`.
+    pub max_concurrent: usize,
+    /// Resource limits for every plugin.
+    pub limits: Limits,
+    /// Fuel charged for host calls.
+    pub costs: HostCallCosts,
+}
+
+impl HostConfig {
+    /// The defaults: 10 million fuel per invocation, 4 concurrent invocations, [`Limits::DEFAULT`].
+    pub const DEFAULT: HostConfig = HostConfig {
+        fuel_per_invocation: 10_000_000,
+        max_concurrent: 4,
+        limits: Limits::DEFAULT,
+        costs: HostCallCosts { bytes_per_fuel: 8 },
+    };
+
+    /// This configuration with another fuel budget.
+    #[must_use]
+    pub const fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel_per_invocation = fuel;
+        self
+    }
+
+    /// This configuration with another pool size.
+    #[must_use]
+    pub const fn with_max_concurrent(mut self, max: usize) -> Self {
+        self.max_concurrent = max;
+        self
+    }
+
+    /// This configuration with other limits.
+    #[must_use]
+    pub const fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig::DEFAULT
+    }
+}

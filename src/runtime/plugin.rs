@@ -1,0 +1,222 @@
+//! A loaded plugin: its own engine, compiled module, linker (built from the capability table
+//! restricted to its grant), store and instance.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+
+use wasmi::{CompilationMode, Config, EnforcedLimits, Engine, ExternType, Instance, Linker, Module, Store};
+
+use super::config::{HostConfig, Limits};
+use super::error::LoadError;
+use super::fault::{compile_error, load_error};
+use super::state::HostState;
+use super::stats::{CallCounts, PluginStats};
+use crate::abi::{self, HOST_FUNCTIONS};
+use crate::backend::Backends;
+use crate::grant::Grant;
+
+/// How a plugin's linker is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkMode {
+    /// Only host functions whose capability the grant holds; any other import fails the load.
+    Granted,
+    /// Every host function; gated ones deny (the grant is empty) and count each attempt. Used by
+    /// the conformance check to observe a plugin.
+    Probe,
+}
+
+/// A plugin loaded by a [`Host`](crate::Host), ready to invoke.
+///
+/// After any trap or fuel exhaustion its instance is discarded and rebuilt from the compiled
+/// module before the next invocation: linear memory, globals and tables start over from the
+/// module's initial state. Call counters and statistics are kept.
+pub struct Plugin {
+    module: Module,
+    linker: Linker<HostState>,
+    pub(crate) store: Store<HostState>,
+    pub(crate) instance: Option<Instance>,
+    pub(crate) fuel_budget: u64,
+    pub(crate) stats: PluginStats,
+}
+
+impl core::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name())
+            .field("grant", &self.grant())
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The engine configuration every plugin runs under.
+pub(crate) fn engine_config(limits: &Limits) -> Config {
+    let mut config = Config::default();
+    config
+        .consume_fuel(true)
+        .compilation_mode(CompilationMode::Eager)
+        .wasm_multi_memory(false)
+        .wasm_custom_page_sizes(false)
+        .set_max_recursion_depth(limits.max_recursion_depth);
+    if limits.strict_module_limits {
+        config.enforced_limits(EnforcedLimits::strict());
+    }
+    config
+}
+
+/// Validates and compiles `wasm` in a new engine.
+pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadError> {
+    if wasm.len() > config.limits.module_bytes {
+        return Err(LoadError::ModuleTooLarge {
+            size: wasm.len(),
+            limit: config.limits.module_bytes,
+        });
+    }
+    let engine = Engine::new(&engine_config(&config.limits));
+    Module::new(&engine, wasm).map_err(|e| compile_error(&e))
+}
+
+/// Checks every import against the capability table (and, in [`LinkMode::Granted`], the grant),
+/// then builds the linker from the table.
+fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostState>, LoadError> {
+    for import in module.imports() {
+        let unknown = || LoadError::UnknownImport {
+            module: import.module().to_string(),
+            name: import.name().to_string(),
+        };
+        let entry = abi::find(import.module(), import.name()).ok_or_else(unknown)?;
+        let ExternType::Func(ty) = import.ty() else {
+            return Err(unknown());
+        };
+        if !entry.matches(ty) {
+            return Err(LoadError::ImportSignature {
+                import: entry.name,
+                expected: entry.signature().to_string(),
+                found: format!("{ty:?}"),
+            });
+        }
+        if let (LinkMode::Granted, Some(capability)) = (mode, entry.capability) {
+            if !grant.allows(capability) {
+                return Err(LoadError::NotGranted {
+                    capability,
+                    import: entry.name,
+                });
+            }
+        }
+    }
+    let mut linker = Linker::new(module.engine());
+    for function in HOST_FUNCTIONS {
+        let linked = match (mode, function.capability) {
+            (LinkMode::Probe, _) | (_, None) => true,
+            (LinkMode::Granted, Some(capability)) => grant.allows(capability),
+        };
+        if linked {
+            function
+                .link(&mut linker)
+                .map_err(|e| LoadError::Engine(e.to_string()))?;
+        }
+    }
+    Ok(linker)
+}
+
+impl Plugin {
+    /// Compiles, links and instantiates a plugin; its start function (if any) runs with the
+    /// full fuel budget.
+    pub(crate) fn load(
+        config: &HostConfig,
+        wasm: &[u8],
+        grant: Grant,
+        backends: Backends,
+        mode: LinkMode,
+    ) -> Result<Plugin, LoadError> {
+        let module = compile(config, wasm)?;
+        let linker = link(&module, &grant, mode)?;
+        let name = super::manifest_name(&module).unwrap_or_else(|| String::from("plugin"));
+        let state = HostState::new(
+            name,
+            Arc::new(grant),
+            backends,
+            config.limits,
+            config.costs,
+            CallCounts::default(),
+        );
+        let store = Store::new(module.engine(), state);
+        let mut plugin = Plugin {
+            module,
+            linker,
+            store,
+            instance: None,
+            fuel_budget: config.fuel_per_invocation,
+            stats: PluginStats::default(),
+        };
+        plugin.instantiate()?;
+        Ok(plugin)
+    }
+
+    /// Instantiates the module in the current store, running its start function under the fuel
+    /// budget.
+    fn instantiate(&mut self) -> Result<(), LoadError> {
+        let budget = self.fuel_budget;
+        self.store.limiter(|state| &mut state.store_limits);
+        self.store.data_mut().fuel.begin_slice(budget, budget);
+        self.store
+            .set_fuel(budget)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let result = self.linker.instantiate_and_start(&mut self.store, &self.module);
+        let left = self.store.get_fuel().unwrap_or(0);
+        let used = self.store.data().fuel.slice_used(left).min(budget);
+        self.stats.fuel_used = self.stats.fuel_used.saturating_add(used);
+        let instance = result.map_err(|e| load_error(&e, used))?;
+        self.store.data_mut().memory = instance.get_memory(&self.store, "memory");
+        self.instance = Some(instance);
+        Ok(())
+    }
+
+    /// Discards the instance and its store, and instantiates the module afresh. Counters are
+    /// kept.
+    pub(crate) fn rebuild(&mut self) -> Result<(), LoadError> {
+        let old = self.store.data();
+        let state = HostState::new(
+            old.name.clone(),
+            Arc::clone(&old.grant),
+            old.backends.clone(),
+            old.limits,
+            old.costs,
+            old.counts,
+        );
+        self.store = Store::new(self.module.engine(), state);
+        self.instance = None;
+        self.stats.rebuilds += 1;
+        self.instantiate()
+    }
+
+    /// Marks the instance as torn: it is rebuilt before the next invocation.
+    pub(crate) fn poison(&mut self) {
+        self.instance = None;
+    }
+
+    /// The plugin's name: from its manifest, or `plugin`.
+    pub fn name(&self) -> &str {
+        &self.store.data().name
+    }
+
+    /// The grant the plugin was loaded with.
+    pub fn grant(&self) -> &Grant {
+        &self.store.data().grant
+    }
+
+    /// What the plugin has done since it was loaded.
+    pub fn stats(&self) -> PluginStats {
+        PluginStats {
+            calls: self.store.data().counts,
+            ..self.stats
+        }
+    }
+
+    /// Whether the instance is live (`false` after a fault, until the next invocation rebuilds
+    /// it).
+    pub fn is_live(&self) -> bool {
+        self.instance.is_some()
+    }
+}

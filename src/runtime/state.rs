@@ -1,0 +1,143 @@
+//! The data every plugin store carries: its grant, back-ends, limits, the current invocation's
+//! input/output/handles, fuel bookkeeping and call counters.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use wasmi::{Memory, StoreLimits, StoreLimitsBuilder};
+
+use super::config::{HostCallCosts, Limits};
+use super::handles::HandleTable;
+use super::stats::CallCounts;
+use crate::abi::{CallFault, ErrorCode};
+use crate::backend::{BackendError, Backends};
+use crate::capability::Capability;
+use crate::grant::Grant;
+
+/// Per-invocation buffers; cleared when an invocation starts and ends.
+pub(crate) struct Invocation {
+    pub(crate) input: Vec<u8>,
+    pub(crate) output: Vec<u8>,
+    pub(crate) log_bytes: usize,
+}
+
+/// Fuel bookkeeping of the running slice, read by host calls to charge against the whole
+/// invocation's budget.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FuelAccount {
+    /// Fuel given to the store at the start of the slice.
+    pub(crate) slice_given: u64,
+    /// The invocation's remaining budget at the start of the slice.
+    pub(crate) remaining_at_slice_start: u64,
+    /// Host-call fuel charged beyond the slice, paid from the next one.
+    pub(crate) debt: u64,
+}
+
+impl FuelAccount {
+    /// The invocation's remaining budget, given the fuel the slice has left.
+    pub(crate) fn total_left(&self, slice_left: u64) -> u64 {
+        let spent_in_slice = self.slice_given.saturating_sub(slice_left);
+        self.remaining_at_slice_start
+            .saturating_sub(spent_in_slice)
+            .saturating_sub(self.debt)
+    }
+
+    /// Starts a slice with `given` fuel out of `remaining`.
+    pub(crate) fn begin_slice(&mut self, given: u64, remaining: u64) {
+        self.slice_given = given;
+        self.remaining_at_slice_start = remaining;
+        self.debt = 0;
+    }
+
+    /// Fuel the slice consumed, given what the store has left.
+    pub(crate) fn slice_used(&self, slice_left: u64) -> u64 {
+        self.slice_given.saturating_sub(slice_left).saturating_add(self.debt)
+    }
+}
+
+/// The store data of one plugin.
+pub(crate) struct HostState {
+    pub(crate) name: String,
+    pub(crate) grant: Arc<Grant>,
+    pub(crate) backends: Backends,
+    pub(crate) limits: Limits,
+    pub(crate) costs: HostCallCosts,
+    pub(crate) store_limits: StoreLimits,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) invocation: Invocation,
+    pub(crate) handles: HandleTable,
+    pub(crate) fuel: FuelAccount,
+    pub(crate) counts: CallCounts,
+}
+
+impl HostState {
+    pub(crate) fn new(
+        name: String,
+        grant: Arc<Grant>,
+        backends: Backends,
+        limits: Limits,
+        costs: HostCallCosts,
+        counts: CallCounts,
+    ) -> HostState {
+        HostState {
+            name,
+            grant,
+            backends,
+            store_limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .table_elements(limits.table_elements)
+                .instances(limits.instances)
+                .tables(limits.tables)
+                .memories(limits.memories)
+                .trap_on_grow_failure(false)
+                .build(),
+            handles: HandleTable::new(limits.net_handles),
+            limits,
+            costs,
+            memory: None,
+            invocation: Invocation {
+                input: Vec::new(),
+                output: Vec::new(),
+                log_bytes: 0,
+            },
+            fuel: FuelAccount::default(),
+            counts,
+        }
+    }
+
+    /// Counts one gated call of `capability` as allowed or denied.
+    pub(crate) fn record(&mut self, capability: Capability, allowed: bool) {
+        self.counts.record(capability, allowed);
+        if !allowed {
+            host_log!(debug, "denied {} call", capability);
+        }
+    }
+
+    /// Maps a back-end failure of an admitted call to the guest's code; a back-end denial turns
+    /// the call's count into a denial.
+    pub(crate) fn backend_fault(&mut self, capability: Capability) -> impl FnOnce(BackendError) -> CallFault + '_ {
+        move |error| {
+            if error == BackendError::Denied {
+                self.counts.revoke(capability);
+            }
+            CallFault::Code(ErrorCode::from(error))
+        }
+    }
+
+    /// Prepares the buffers for a new invocation.
+    pub(crate) fn begin_invocation(&mut self, input: &[u8]) {
+        self.invocation.input.clear();
+        self.invocation.input.extend_from_slice(input);
+        self.invocation.output.clear();
+        self.invocation.log_bytes = 0;
+        self.handles.close_all();
+    }
+
+    /// Closes the invocation's connections and hands out its output.
+    pub(crate) fn end_invocation(&mut self) -> Vec<u8> {
+        self.handles.close_all();
+        self.invocation.input = Vec::new();
+        core::mem::take(&mut self.invocation.output)
+    }
+}
