@@ -54,7 +54,9 @@ mod macros;
 mod abi;
 mod backend;
 mod capability;
+mod conformance;
 mod grant;
+mod inspect;
 mod runtime;
 
 pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
@@ -68,9 +70,12 @@ pub use capability::{Capability, CapabilitySet, UnknownCapability};
 pub use grant::{
     DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
 };
+pub use conformance::{Attempt, Check, ConformanceReport};
+pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo};
+pub use pluginhost_proto as proto;
 pub use runtime::{
-    Call, CallCounts, Completion, HostCallCosts, HostConfig, HostStats, Host, InvokeError, Limits,
-    LoadError, Plugin, PluginStats, Step, Trap,
+    Call, CallCounts, Completion, Denial, DenialLog, Host, HostCallCosts, HostConfig, HostStats,
+    InvokeError, Limits, LoadError, Plugin, PluginStats, Step, Trap,
 };
 
 /// The custom section in which a plugin declares its manifest.

@@ -57,8 +57,7 @@ mod sys;
 
 pub use error::Error;
 pub use io::{
-    decode, encode, input, input_message, output, output_message, serve, try_input,
-    MAX_INPUT_BYTES,
+    decode, encode, input, input_message, output, output_message, serve, try_input, MAX_INPUT_BYTES,
 };
 pub use pluginhost_proto as proto;
 

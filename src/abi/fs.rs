@@ -17,6 +17,11 @@ use crate::runtime::HostState;
 /// Base fuel of every `fs_*` call (plus bytes).
 pub(crate) const FS_FUEL: u64 = 1_000;
 
+const FS_READ: (Capability, &str) = (Capability::FsRead, "fs_read");
+const FS_SIZE: (Capability, &str) = (Capability::FsRead, "fs_size");
+const FS_WRITE: (Capability, &str) = (Capability::FsWrite, "fs_write");
+const FS_RENAME: (Capability, &str) = (Capability::FsWrite, "fs_rename");
+
 /// Parses the guest path at `ptr..ptr + len`.
 fn read_path(memory: &[u8], state: &HostState, ptr: i32, len: i32) -> Result<GuestPath, CallFault> {
     let bytes = guest::slice(memory, ptr, len, state.limits.path_bytes)?;
@@ -28,20 +33,20 @@ fn read_path(memory: &[u8], state: &HostState, ptr: i32, len: i32) -> Result<Gue
 fn admit<'g>(
     grant: &'g Grant,
     state: &mut HostState,
-    capability: Capability,
+    (capability, import): (Capability, &'static str),
     path: &GuestPath,
 ) -> Result<&'g GuestPath, CallFault> {
     let scope = grant.admit_path(capability, path);
-    state.record(capability, scope.is_some());
+    state.record(capability, import, scope.is_some());
     scope.ok_or(CallFault::Code(ErrorCode::Denied))
 }
 
 /// Refuses the call at once (counted) if `capability` was not granted at all.
-fn require(state: &mut HostState, capability: Capability) -> Result<(), CallFault> {
+fn require(state: &mut HostState, (capability, import): (Capability, &'static str)) -> Result<(), CallFault> {
     if state.grant.allows(capability) {
         Ok(())
     } else {
-        state.record(capability, false);
+        state.record(capability, import, false);
         Err(ErrorCode::Denied.into())
     }
 }
@@ -60,14 +65,14 @@ pub(crate) fn fs_read(
     dst_len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, meter| {
-        require(state, Capability::FsRead)?;
+        require(state, FS_READ)?;
         let path = read_path(memory, state, path_ptr, path_len)?;
         let grant = Arc::clone(&state.grant);
-        let scope = admit(&grant, state, Capability::FsRead, &path)?;
+        let scope = admit(&grant, state, FS_READ, &path)?;
         let range = guest::range(memory, dst, dst_len, state.limits.call_bytes)?;
         meter.charge_bytes(range.len())?;
         let dst = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
-        let size = state.backends.filesystem.read(scope, &path, dst).map_err(state.backend_fault(Capability::FsRead))?;
+        let size = state.backends.filesystem.read(scope, &path, dst).map_err(state.backend_fault(FS_READ))?;
         size_i32(size)
     })
 }
@@ -75,11 +80,11 @@ pub(crate) fn fs_read(
 /// `fs_size(path, path_len) -> i32`: the file's size in bytes.
 pub(crate) fn fs_size(caller: Caller<'_, HostState>, path_ptr: i32, path_len: i32) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, _meter| {
-        require(state, Capability::FsRead)?;
+        require(state, FS_SIZE)?;
         let path = read_path(memory, state, path_ptr, path_len)?;
         let grant = Arc::clone(&state.grant);
-        let scope = admit(&grant, state, Capability::FsRead, &path)?;
-        let size = state.backends.filesystem.size(scope, &path).map_err(state.backend_fault(Capability::FsRead))?;
+        let scope = admit(&grant, state, FS_SIZE, &path)?;
+        let size = state.backends.filesystem.size(scope, &path).map_err(state.backend_fault(FS_SIZE))?;
         size_i32(size)
     })
 }
@@ -94,13 +99,13 @@ pub(crate) fn fs_write(
     src_len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, meter| {
-        require(state, Capability::FsWrite)?;
+        require(state, FS_WRITE)?;
         let path = read_path(memory, state, path_ptr, path_len)?;
         let grant = Arc::clone(&state.grant);
-        let scope = admit(&grant, state, Capability::FsWrite, &path)?;
+        let scope = admit(&grant, state, FS_WRITE, &path)?;
         let data = guest::slice(memory, src, src_len, state.limits.call_bytes)?;
         meter.charge_bytes(data.len())?;
-        state.backends.filesystem.write(scope, &path, data).map_err(state.backend_fault(Capability::FsWrite))?;
+        state.backends.filesystem.write(scope, &path, data).map_err(state.backend_fault(FS_WRITE))?;
         i32::try_from(data.len()).map_err(|_| CallFault::Code(ErrorCode::Limit))
     })
 }
@@ -115,22 +120,22 @@ pub(crate) fn fs_rename(
     to_len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, _meter| {
-        require(state, Capability::FsWrite)?;
+        require(state, FS_RENAME)?;
         let from = read_path(memory, state, from_ptr, from_len)?;
         let to = read_path(memory, state, to_ptr, to_len)?;
         let grant = Arc::clone(&state.grant);
         let from_scope = grant.admit_path(Capability::FsWrite, &from);
         let to_scope = grant.admit_path(Capability::FsWrite, &to);
         let (Some(from_scope), Some(to_scope)) = (from_scope, to_scope) else {
-            state.record(Capability::FsWrite, false);
+            state.record(Capability::FsWrite, "fs_rename", false);
             return Err(ErrorCode::Denied.into());
         };
-        state.record(Capability::FsWrite, true);
+        state.record(Capability::FsWrite, "fs_rename", true);
         state
             .backends
             .filesystem
             .rename(from_scope, &from, to_scope, &to)
-            .map_err(state.backend_fault(Capability::FsWrite))?;
+            .map_err(state.backend_fault(FS_RENAME))?;
         Ok(0)
     })
 }

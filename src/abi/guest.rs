@@ -37,6 +37,7 @@ pub(crate) fn slice(memory: &[u8], ptr: i32, len: i32, cap: usize) -> Result<&[u
     memory.get(r).ok_or(ErrorCode::Invalid)
 }
 
+#[cfg(feature = "cap-process")]
 /// Two guest ranges from one memory: `a` read-only and `b` writable. They may not overlap
 /// (`INVALID` if they do).
 pub(crate) fn split_read_write(
@@ -81,6 +82,7 @@ mod tests {
         assert_eq!(range(&mem, 0, 1024, 512), Err(ErrorCode::Limit));
     }
 
+    #[cfg(feature = "cap-process")]
     #[test]
     fn split_rejects_overlap_and_orders_either_way() {
         let mut mem = [0u8; 16];

@@ -7,10 +7,13 @@ use core::fmt;
 
 mod call;
 mod fuel;
+#[cfg(feature = "cap-fs")]
 mod fs;
 mod guest;
 mod io;
+#[cfg(feature = "cap-net")]
 mod net;
+#[cfg(feature = "cap-process")]
 mod process;
 mod table;
 

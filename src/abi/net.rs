@@ -20,11 +20,11 @@ pub(crate) const IO_FUEL: u64 = 500;
 /// Base fuel of `net_close`.
 pub(crate) const CLOSE_FUEL: u64 = 100;
 
-fn require(state: &mut HostState) -> Result<(), CallFault> {
+fn require(state: &mut HostState, import: &'static str) -> Result<(), CallFault> {
     if state.grant.allows(Capability::NetDial) {
         Ok(())
     } else {
-        state.record(Capability::NetDial, false);
+        state.record(Capability::NetDial, import, false);
         Err(ErrorCode::Denied.into())
     }
 }
@@ -32,18 +32,18 @@ fn require(state: &mut HostState) -> Result<(), CallFault> {
 /// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
 pub(crate) fn net_dial(caller: Caller<'_, HostState>, host: i32, host_len: i32, port: i32) -> Result<i32, wasmi::Error> {
     with_memory(caller, DIAL_FUEL, |memory, state, _meter| {
-        require(state)?;
+        require(state, "net_dial")?;
         let host = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES)?;
         let target = DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
         let admitted = state.grant.admit_dial(&target);
-        state.record(Capability::NetDial, admitted);
+        state.record(Capability::NetDial, "net_dial", admitted);
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
         if state.handles.is_full() {
             return Err(ErrorCode::Limit.into());
         }
-        let connection = state.backends.network.dial(&target).map_err(state.backend_fault(Capability::NetDial))?;
+        let connection = state.backends.network.dial(&target).map_err(state.backend_fault((Capability::NetDial, "net_dial")))?;
         Ok(state.handles.insert(connection)?)
     })
 }
@@ -51,7 +51,7 @@ pub(crate) fn net_dial(caller: Caller<'_, HostState>, host: i32, host_len: i32, 
 /// `net_send(handle, src, len) -> i32`: bytes sent (possibly fewer than `len`).
 pub(crate) fn net_send(caller: Caller<'_, HostState>, handle: i32, src: i32, len: i32) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require(state)?;
+        require(state, "net_send")?;
         let data = guest::slice(memory, src, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         meter.charge_bytes(data.len())?;
@@ -63,7 +63,7 @@ pub(crate) fn net_send(caller: Caller<'_, HostState>, handle: i32, src: i32, len
 /// `net_recv(handle, dst, len) -> i32`: bytes received; 0 when the peer closed.
 pub(crate) fn net_recv(caller: Caller<'_, HostState>, handle: i32, dst: i32, len: i32) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require(state)?;
+        require(state, "net_recv")?;
         let range = guest::range(memory, dst, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         meter.charge_bytes(range.len())?;
@@ -76,7 +76,7 @@ pub(crate) fn net_recv(caller: Caller<'_, HostState>, handle: i32, dst: i32, len
 /// `net_close(handle) -> i32`: closes the connection; 0.
 pub(crate) fn net_close(caller: Caller<'_, HostState>, handle: i32) -> Result<i32, wasmi::Error> {
     super::call::with_state(caller, CLOSE_FUEL, |state| {
-        require(state)?;
+        require(state, "net_close")?;
         if state.handles.remove(handle) {
             Ok(0)
         } else {

@@ -45,7 +45,7 @@ pub(crate) fn process_exec(
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, EXEC_FUEL, |memory, state, meter| {
         if !state.grant.allows(Capability::ProcessExec) {
-            state.record(Capability::ProcessExec, false);
+            state.record(Capability::ProcessExec, "process_exec", false);
             return Err(ErrorCode::Denied.into());
         }
         let argv_range = guest::range(memory, argv_ptr, argv_len, state.limits.argv_bytes)?;
@@ -63,13 +63,13 @@ pub(crate) fn process_exec(
         }
         let grant = Arc::clone(&state.grant);
         let admitted = grant.admit_path(Capability::ProcessExec, &path).is_some() && !grant.is_writable_area(&path);
-        state.record(Capability::ProcessExec, admitted);
+        state.record(Capability::ProcessExec, "process_exec", admitted);
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
         meter.charge_bytes(out.len())?;
         let (status, stdout) = out.split_at_mut(4);
-        let result = state.backends.process.run(&argv, stdout).map_err(state.backend_fault(Capability::ProcessExec))?;
+        let result = state.backends.process.run(&argv, stdout).map_err(state.backend_fault((Capability::ProcessExec, "process_exec")))?;
         status.copy_from_slice(&result.status.to_le_bytes());
         let written = 4 + result.stdout_len.min(stdout.len());
         i32::try_from(written).map_err(|_| CallFault::Code(ErrorCode::Limit))

@@ -7,6 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::IpAddr;
+use core::ops::Bound;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::Mutex;
@@ -49,18 +50,12 @@ impl FsState {
         prefix.push('/');
         let under = |key: &String| key.starts_with(prefix.as_str());
         self.files
-            .range::<str, _>((
-                core::ops::Bound::Included(prefix.as_str()),
-                core::ops::Bound::Unbounded,
-            ))
+            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
             .next()
             .is_some_and(|(key, _)| under(key))
             || self
                 .dirs
-                .range::<str, _>((
-                    core::ops::Bound::Included(prefix.as_str()),
-                    core::ops::Bound::Unbounded,
-                ))
+                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
                 .next()
                 .is_some_and(under)
     }
@@ -463,7 +458,7 @@ impl Connection for MemoryConnection {
 
 /// A program of a [`MemoryProcessRunner`]: takes the whole argv, returns the exit status and the
 /// standard output.
-pub type MemoryProgram = Arc<dyn Fn(&[&str]) -> (i32, Vec<u8>) + Send + Sync>;
+type MemoryProgram = Arc<dyn Fn(&[&str]) -> (i32, Vec<u8>) + Send + Sync>;
 
 /// A process runner whose programs are Rust functions registered by absolute path.
 ///

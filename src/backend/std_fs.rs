@@ -145,7 +145,7 @@ impl Filesystem for DirFilesystem {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 #[allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -11,8 +11,8 @@ use std::vec::Vec;
 use super::{BackendError, Connection, Network};
 use crate::grant::{DialTarget, HostName};
 
-/// A resolver for [`TcpNetwork::resolve_with`]: a name and port to socket addresses.
-pub type Resolver = Arc<dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync>;
+/// A resolver as given to [`TcpNetwork::resolve_with`]: a name and port to socket addresses.
+type Resolver = Arc<dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync>;
 
 /// At most this many resolved addresses are tried per dial.
 const MAX_ADDRESSES: usize = 16;
@@ -20,8 +20,9 @@ const MAX_ADDRESSES: usize = 16;
 /// A [`Network`] that opens real TCP connections.
 ///
 /// A name is resolved exactly once per dial; the resolved addresses are filtered by the address
-/// policy and then tried in order, always on the target's port (a resolver cannot redirect to
-/// another port), and never resolved again. IP literals skip resolution but not the policy.
+/// policy and then (at most 16 of them) tried in order, always on the target's port (a resolver
+/// cannot redirect to another port), and never resolved again. IP literals skip resolution but
+/// not the policy.
 ///
 /// The address policy never allows unspecified, multicast, broadcast or reserved addresses;
 /// loopback only with [`TcpNetwork::allow_loopback`]; private, shared (CGNAT), link-local and

@@ -32,8 +32,8 @@ const READER_STACK: usize = 64 * 1024;
 /// killed and reported as [`BackendError::TimedOut`]; so is one whose standard output is still
 /// held open at the deadline by a process it left behind (the runner cannot kill those, and the
 /// helper thread lingers until they close it). At most 32 helper threads (running or lingering)
-/// exist per runner; past that a run is [`BackendError::Limit`]. The exit status is the
-/// program's exit code, or `-1` if a signal ended it.
+/// exist per runner and its clones; past that a run is [`BackendError::Limit`]. The exit status
+/// is the program's exit code, or `-1` if a signal ended it.
 #[derive(Clone, Debug)]
 pub struct CommandRunner {
     deadline: Duration,
@@ -215,7 +215,7 @@ impl ProcessRunner for CommandRunner {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 #[allow(
     clippy::unwrap_used,
     clippy::expect_used,

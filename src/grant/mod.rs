@@ -18,6 +18,7 @@ pub use path::{GuestPath, PathError, MAX_PATH_BYTES};
 
 /// The longest host a guest may pass to `net_dial`, in bytes (a 253-byte name, a trailing dot,
 /// or a bracketed IPv6 literal fit).
+#[cfg(feature = "cap-net")]
 pub(crate) const MAX_HOST_INPUT_BYTES: usize = 256;
 
 /// The most prefixes or `host:port` entries one capability may hold.

@@ -1,6 +1,8 @@
 //! Network handles of one invocation: a small slot table with generation counters, so forged,
 //! closed and stale handles are all `BAD_HANDLE`.
 
+#![cfg_attr(not(feature = "cap-net"), allow(dead_code))]
+
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 

@@ -18,18 +18,12 @@ pub use config::{HostCallCosts, HostConfig, Limits};
 pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
 pub use plugin::Plugin;
-pub use stats::{CallCounts, HostStats, PluginStats};
+pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
 
-pub(crate) use plugin::{compile, engine_config};
+pub(crate) use plugin::compile;
 pub(crate) use state::HostState;
 
-/// The `name=` line of a module's manifest section, if any.
+/// The name from a module's manifest, if it has a valid one.
 fn manifest_name(module: &wasmi::Module) -> Option<String> {
-    let section = module
-        .custom_sections()
-        .find(|s| s.name() == crate::MANIFEST_SECTION)?;
-    let text = core::str::from_utf8(section.data()).ok()?;
-    let name = text.lines().find_map(|line| line.strip_prefix("name="))?;
-    let valid = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_graphic());
-    valid.then(|| String::from(name))
+    crate::inspect::manifest_of(module)?.ok().map(|m| m.name)
 }

@@ -11,7 +11,7 @@ use super::config::{HostConfig, Limits};
 use super::error::LoadError;
 use super::fault::{compile_error, load_error};
 use super::state::HostState;
-use super::stats::{CallCounts, PluginStats};
+use super::stats::{CallCounts, DenialLog, PluginStats};
 use crate::abi::{self, HOST_FUNCTIONS};
 use crate::backend::Backends;
 use crate::grant::Grant;
@@ -139,7 +139,7 @@ impl Plugin {
             backends,
             config.limits,
             config.costs,
-            CallCounts::default(),
+            (CallCounts::default(), DenialLog::default()),
         );
         let store = Store::new(module.engine(), state);
         let mut plugin = Plugin {
@@ -183,7 +183,7 @@ impl Plugin {
             old.backends.clone(),
             old.limits,
             old.costs,
-            old.counts,
+            (old.counts, old.denials.clone()),
         );
         self.store = Store::new(self.module.engine(), state);
         self.instance = None;
@@ -212,6 +212,11 @@ impl Plugin {
             calls: self.store.data().counts,
             ..self.stats
         }
+    }
+
+    /// Denied calls per import since the plugin was loaded.
+    pub fn denials(&self) -> &DenialLog {
+        &self.store.data().denials
     }
 
     /// Whether the instance is live (`false` after a fault, until the next invocation rebuilds

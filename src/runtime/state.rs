@@ -9,7 +9,7 @@ use wasmi::{Memory, StoreLimits, StoreLimitsBuilder};
 
 use super::config::{HostCallCosts, Limits};
 use super::handles::HandleTable;
-use super::stats::CallCounts;
+use super::stats::{CallCounts, DenialLog};
 use crate::abi::{CallFault, ErrorCode};
 use crate::backend::{BackendError, Backends};
 use crate::capability::Capability;
@@ -69,6 +69,7 @@ pub(crate) struct HostState {
     pub(crate) handles: HandleTable,
     pub(crate) fuel: FuelAccount,
     pub(crate) counts: CallCounts,
+    pub(crate) denials: DenialLog,
 }
 
 impl HostState {
@@ -78,7 +79,7 @@ impl HostState {
         backends: Backends,
         limits: Limits,
         costs: HostCallCosts,
-        counts: CallCounts,
+        (counts, denials): (CallCounts, DenialLog),
     ) -> HostState {
         HostState {
             name,
@@ -103,23 +104,31 @@ impl HostState {
             },
             fuel: FuelAccount::default(),
             counts,
+            denials,
         }
     }
 
-    /// Counts one gated call of `capability` as allowed or denied.
-    pub(crate) fn record(&mut self, capability: Capability, allowed: bool) {
+    #[cfg_attr(not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")), allow(dead_code))]
+    /// Counts one gated call of `import` (needing `capability`) as allowed or denied.
+    pub(crate) fn record(&mut self, capability: Capability, import: &'static str, allowed: bool) {
         self.counts.record(capability, allowed);
         if !allowed {
-            host_log!(debug, "denied {} call", capability);
+            self.denials.record(capability, import);
+            host_log!(debug, "plugin {}: denied {} ({})", self.name.as_str(), import, capability);
         }
     }
 
+    #[cfg_attr(not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")), allow(dead_code))]
     /// Maps a back-end failure of an admitted call to the guest's code; a back-end denial turns
     /// the call's count into a denial.
-    pub(crate) fn backend_fault(&mut self, capability: Capability) -> impl FnOnce(BackendError) -> CallFault + '_ {
+    pub(crate) fn backend_fault(
+        &mut self,
+        (capability, import): (Capability, &'static str),
+    ) -> impl FnOnce(BackendError) -> CallFault + '_ {
         move |error| {
             if error == BackendError::Denied {
                 self.counts.revoke(capability);
+                self.denials.record(capability, import);
             }
             CallFault::Code(ErrorCode::from(error))
         }

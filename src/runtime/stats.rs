@@ -119,3 +119,48 @@ pub struct HostStats {
     /// Invocations rejected with `Busy` because the pool was full.
     pub rejected_busy: usize,
 }
+
+/// Denied calls per import: which host functions a plugin tried and was refused.
+///
+/// Bounded by the size of the capability table (one entry per gated import).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DenialLog {
+    entries: heapless::Vec<Denial, 16>,
+}
+
+/// Denied calls of one import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Denial {
+    /// The capability the import needs.
+    pub capability: Capability,
+    /// The import's name in the `pluginhost` module.
+    pub import: &'static str,
+    /// How many calls were denied.
+    pub count: u64,
+}
+
+impl DenialLog {
+    pub(crate) fn record(&mut self, capability: Capability, import: &'static str) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.import == import) {
+            entry.count = entry.count.saturating_add(1);
+        } else {
+            // The table has fewer than 16 gated imports, so this never drops an entry.
+            let _ = self.entries.push(Denial {
+                capability,
+                import,
+                count: 1,
+            });
+        }
+    }
+
+    /// Every import with at least one denied call, in first-denied order.
+    pub fn iter(&self) -> impl Iterator<Item = &Denial> {
+        self.entries.iter()
+    }
+
+    /// Whether nothing was denied.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}

@@ -1,0 +1,52 @@
+//! `connector-file-deploy`: writes a certificate chain to `<target_dir>/<file_name>` atomically
+//! (`<file_name>.tmp` first, then `fs_rename` over the final name).
+//!
+//! Input: postcard [`DeployRequest`]; output: postcard `Result<DeployResponse, PluginFailure>`.
+//! Manifest: kind `connector`, requests `fs.write=/certs`.
+
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+mod plan;
+
+use pluginhost_sdk::proto::deploy::{DeployRequest, DeployResponse};
+use pluginhost_sdk::proto::PluginFailure;
+use pluginhost_sdk::{fs, Error};
+
+pluginhost_sdk::manifest! {
+    name: "connector-file-deploy",
+    version: env!("CARGO_PKG_VERSION"),
+    kind: connector,
+    grants: ["fs.write" => "/certs"],
+}
+
+pluginhost_sdk::entry!(handler);
+
+fn handler() -> Result<(), Error> {
+    pluginhost_sdk::serve(deploy)
+}
+
+fn deploy(request: DeployRequest) -> Result<DeployResponse, PluginFailure> {
+    let path = plan::check(&request)?;
+    let data = request.chain_pem.as_bytes();
+    fs::write_atomic(&path, data).map_err(|error| plan::io_failure(&path, error))?;
+    pluginhost_sdk::info!("deployed {} bytes to {}", data.len(), path);
+    Ok(DeployResponse {
+        path,
+        bytes_written: data.len() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use pluginhost_sdk::proto::{Manifest, PluginKind};
+
+    #[test]
+    fn manifest() {
+        let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
+        assert_eq!(m.kind, PluginKind::Connector);
+        assert_eq!(m.scopes("fs.write").collect::<Vec<_>>(), ["/certs"]);
+        assert_eq!(m.requests.len(), 1);
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, no_std builds for both microcontroller targets, the
+# workspace's tests (host, CLI, proto), the plugins' own tests, and the firmware under QEMU when
+# its image exists. Needs only the Rust toolchain; installs the targets it uses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "rustup targets"
+rustup target add thumbv7em-none-eabihf riscv32imac-unknown-none-elf wasm32-unknown-unknown >/dev/null
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (host workspace, -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "no_std core: thumbv7em-none-eabihf and riscv32imac-unknown-none-elf"
+for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
+    cargo build -p pluginhost --lib --locked --no-default-features --target "$target"
+    cargo build -p pluginhost --lib --locked --no-default-features \
+        --features cap-fs,cap-net,cap-process --target "$target"
+done
+
+step "tests (workspace)"
+cargo test --workspace --locked
+
+if [[ -f plugins/Cargo.toml ]]; then
+    step "plugins: tests and clippy"
+    (cd plugins && cargo test --locked && cargo clippy --locked --release --target wasm32-unknown-unknown -- -D warnings)
+fi
+
+if [[ -x no_std_tests/run.sh ]]; then
+    step "firmware under QEMU"
+    no_std_tests/run.sh
+fi
+
+echo
+echo "all checks passed"

@@ -1,0 +1,260 @@
+//! The conformance gate: the admission check a plugin must pass before it is trusted with any
+//! grant.
+//!
+//! The candidate runs under an **empty grant** with every host function linked: gated imports
+//! deny and record each attempt, so the plugin can be observed. It must validate and
+//! instantiate, export `memory` and `run: () -> i32`, run `run` to completion within the fuel
+//! budget without trapping, and perform zero privileged operations. Its manifest, if present,
+//! must parse and must ask for every capability its imports need.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use pluginhost_proto::manifest::Manifest;
+
+use crate::capability::{Capability, CapabilitySet};
+use crate::inspect::{inspect, ModuleInfo};
+use crate::runtime::{Host, HostConfig, InvokeError, LoadError};
+
+/// The entry point conformance runs.
+pub const ENTRY: &str = "run";
+
+/// Attempts of one privileged import during the conformance run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// The capability the import needs.
+    pub capability: Capability,
+    /// The import's name.
+    pub import: &'static str,
+    /// How many calls were made (all denied).
+    pub count: u64,
+}
+
+/// One check of the gate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// `validates`, `instantiates`, `exports`, `runs`, `no_privileged_operations` or `manifest`.
+    pub name: &'static str,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Why, in words a plugin author understands.
+    pub reason: String,
+}
+
+/// The outcome of [`Host::conformance`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConformanceReport {
+    /// Every check, in order; a check that could not run because an earlier one failed is
+    /// reported as failed with the reason.
+    pub checks: Vec<Check>,
+    /// Whether the module instantiated.
+    pub instantiated: bool,
+    /// Whether it exports `run: () -> i32` and `memory`.
+    pub entry_exported: bool,
+    /// Whether `run` (or the start function) trapped or ran out of fuel.
+    pub trapped: bool,
+    /// The trap or fuel exhaustion, if any.
+    pub trap: Option<String>,
+    /// The status `run` returned, if it returned.
+    pub status: Option<i32>,
+    /// The capabilities its imports need.
+    pub declared: CapabilitySet,
+    /// Every privileged operation it attempted.
+    pub attempted: Vec<Attempt>,
+    /// Fuel used by instantiation and `run`.
+    pub fuel_used: u64,
+    /// Notes for the author, e.g. `imports fs_write: needs fs.write`.
+    pub findings: Vec<String>,
+    /// The manifest, if it has a valid one.
+    pub manifest: Option<Manifest>,
+}
+
+impl ConformanceReport {
+    /// Whether every check passed: the plugin may be admitted.
+    pub fn ok(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// How many privileged operations it attempted.
+    pub fn privileged_operations(&self) -> u64 {
+        self.attempted.iter().map(|a| a.count).sum()
+    }
+
+    fn check(&mut self, name: &'static str, passed: bool, reason: impl Into<String>) {
+        self.checks.push(Check {
+            name,
+            passed,
+            reason: reason.into(),
+        });
+    }
+
+    fn empty() -> ConformanceReport {
+        ConformanceReport {
+            checks: Vec::new(),
+            instantiated: false,
+            entry_exported: false,
+            trapped: false,
+            trap: None,
+            status: None,
+            declared: CapabilitySet::empty(),
+            attempted: Vec::new(),
+            fuel_used: 0,
+            findings: Vec::new(),
+            manifest: None,
+        }
+    }
+}
+
+fn manifest_findings(report: &mut ConformanceReport, info: &ModuleInfo) {
+    match &info.manifest {
+        None => {
+            report.findings.push(format!(
+                "no manifest: declare one in the `{}` custom section",
+                crate::MANIFEST_SECTION
+            ));
+            report.check("manifest", true, "no manifest (optional)");
+        }
+        Some(Err(e)) => report.check("manifest", false, format!("manifest is invalid: {e}")),
+        Some(Ok(manifest)) => {
+            let asked: CapabilitySet = manifest
+                .requests
+                .iter()
+                .filter_map(|g| g.capability.parse::<Capability>().ok())
+                .collect();
+            let missing: Vec<&str> = report
+                .declared
+                .iter()
+                .filter(|c| !asked.contains(*c))
+                .map(Capability::name)
+                .collect();
+            if missing.is_empty() {
+                report.check("manifest", true, "manifest asks for every capability its imports need");
+            } else {
+                let list = missing.join(", ");
+                report.findings.push(format!("imports need {list}, which the manifest does not ask for"));
+                report.check("manifest", false, format!("imports need more than the manifest asks for: {list}"));
+            }
+            report.manifest = Some(manifest.clone());
+        }
+    }
+}
+
+impl Host {
+    /// Runs the conformance gate on `wasm` with an empty input. Never panics and never hangs:
+    /// every stage is bounded by this host's limits and fuel budget. Uses its own invocation
+    /// slot, outside this host's pool.
+    pub fn conformance(&self, wasm: &[u8]) -> ConformanceReport {
+        self.conformance_with_input(wasm, &[])
+    }
+
+    /// As [`Host::conformance`], with `input` given to `run`.
+    pub fn conformance_with_input(&self, wasm: &[u8], input: &[u8]) -> ConformanceReport {
+        let mut report = ConformanceReport::empty();
+        let info = match inspect(self.config(), wasm) {
+            Ok(info) => info,
+            Err(e) => {
+                report.check("validates", false, e.to_string());
+                return report;
+            }
+        };
+        report.check("validates", true, "valid WebAssembly within the module limits");
+        report.declared = info.declared_capabilities();
+        for import in &info.imports {
+            match (import.listed, import.capability) {
+                (true, Some(cap)) => report.findings.push(format!("imports {}: needs {cap}", import.name)),
+                (true, None) => {}
+                (false, _) => report.findings.push(format!(
+                    "imports {}.{} ({}): not a host function of ABI v{}",
+                    import.module,
+                    import.name,
+                    import.ty,
+                    crate::ABI_VERSION
+                )),
+            }
+        }
+        manifest_findings(&mut report, &info);
+
+        let entry = info.exports_entry(ENTRY);
+        let memory = info.exports_memory();
+        report.entry_exported = entry && memory;
+        let exports_reason = match (entry, memory) {
+            (true, true) => "exports run: () -> i32 and memory".to_string(),
+            (false, true) => "does not export run: () -> i32".to_string(),
+            (true, false) => "does not export a memory named `memory`".to_string(),
+            (false, false) => "exports neither run: () -> i32 nor memory".to_string(),
+        };
+        report.check("exports", report.entry_exported, exports_reason);
+
+        // A private host: the gate never competes with (or is refused by) the embedder's pool.
+        let gate = Host::new(HostConfig {
+            max_concurrent: 1,
+            ..*self.config()
+        });
+        let mut plugin = match gate.load_probe(wasm) {
+            Ok(plugin) => plugin,
+            Err(e) => {
+                if let LoadError::StartTrap(_) | LoadError::StartFuelExhausted { .. } = e {
+                    report.trapped = true;
+                    report.trap = Some(e.to_string());
+                }
+                report.check("instantiates", false, e.to_string());
+                report.check("runs", false, "not run: the module did not instantiate");
+                report.check("no_privileged_operations", report.privileged_operations() == 0, "not run");
+                return report;
+            }
+        };
+        report.instantiated = true;
+        report.check("instantiates", true, "instantiated with every gated import denied");
+
+        if report.entry_exported {
+            match gate.call(&mut plugin, ENTRY, input) {
+                Ok(done) => {
+                    report.status = Some(done.status);
+                    report.fuel_used = plugin.stats().fuel_used;
+                    report.check("runs", true, format!("run returned {} using {} fuel", done.status, done.fuel_used));
+                    if done.status != 0 {
+                        report.findings.push(format!(
+                            "run returned {} on {} bytes of input (not a failure of the gate)",
+                            done.status,
+                            input.len()
+                        ));
+                    }
+                }
+                Err(e) => {
+                    report.trapped = matches!(e, InvokeError::Trap { .. } | InvokeError::FuelExhausted { .. });
+                    report.trap = Some(e.to_string());
+                    report.fuel_used = plugin.stats().fuel_used;
+                    report.check("runs", false, e.to_string());
+                }
+            }
+        } else {
+            report.fuel_used = plugin.stats().fuel_used;
+            report.check("runs", false, "not run: no entry point");
+        }
+
+        report.attempted = plugin
+            .denials()
+            .iter()
+            .map(|d| Attempt {
+                capability: d.capability,
+                import: d.import,
+                count: d.count,
+            })
+            .collect();
+        let attempts = report.privileged_operations();
+        for a in &report.attempted {
+            report.findings.push(format!("attempted {} {} time(s): needs {}", a.import, a.count, a.capability));
+        }
+        report.check(
+            "no_privileged_operations",
+            attempts == 0,
+            if attempts == 0 {
+                "performed no privileged operation".to_string()
+            } else {
+                format!("attempted {attempts} privileged operation(s) under an empty grant")
+            },
+        );
+        report
+    }
+}

@@ -1,0 +1,399 @@
+//! The host holds no privileged handle: it cannot name a key store, a signer or a data store, so
+//! no key or database handle exists in its address space for a guest to reach.
+//!
+//! Two checks that fail when someone adds such an import:
+//! 1. every path root used in the library's source is an allow-listed crate or the crate's own
+//!    module, and no identifier names a key, signer or store;
+//! 2. the library's normal dependency tree is exactly an allow-listed set (no crypto, key-store
+//!    or database crate can arrive as a dependency either).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Crates the library's source may name.
+const ALLOWED_CRATES: &[&str] = &[
+    "core",
+    "alloc",
+    "std",
+    "wasmi",
+    "spin",
+    "heapless",
+    "log",
+    "defmt",
+    "postcard",
+    "serde",
+    "cap_std",
+    "pluginhost_proto",
+    // Dev-dependencies, used only by `#[cfg(test)]` modules.
+    "tempfile",
+    "wat",
+];
+
+/// Words that may never appear as an identifier (or part of one) in the library's code.
+const FORBIDDEN_WORDS: &[&str] = &[
+    "keystore", "key_store", "keyring", "signer", "signing", "private_key", "secret_key", "hsm",
+    "pkcs11", "database", "sqlite", "rusqlite", "sled", "redb", "rocksdb", "postgres", "diesel",
+    "sqlx", "openssl", "rustls", "ring", "aws_lc", "p256", "p384", "ed25519", "rsa", "ecdsa",
+];
+
+/// The library's normal dependency tree (with default features, on the host target).
+const ALLOWED_DEPENDENCIES: &[&str] = &[
+    "ambient-authority",
+    "bitflags",
+    "byteorder",
+    "cap-primitives",
+    "cap-std",
+    "cobs",
+    "embedded-io",
+    "errno",
+    "fs-set-times",
+    "hash32",
+    "heapless",
+    "io-extras",
+    "io-lifetimes",
+    "ipnet",
+    "libc",
+    "libm",
+    "linux-raw-sys",
+    "log",
+    "maybe-owned",
+    "once_cell",
+    "pluginhost-proto",
+    "postcard",
+    "proc-macro2",
+    "quote",
+    "rustix",
+    "rustix-linux-procfs",
+    "serde",
+    "serde_core",
+    "serde_derive",
+    "spin",
+    "stable_deref_trait",
+    "syn",
+    "thiserror",
+    "thiserror-impl",
+    "unicode-ident",
+    "wasmi",
+    "wasmi_collections",
+    "wasmi_core",
+    "wasmi_ir",
+    "wasmparser",
+];
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).expect("read source dir");
+    for entry in entries {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The source with comments, string and char literals blanked out, and `#[cfg(test)]` modules
+/// kept (tests are code too).
+fn code_only(source: &str) -> String {
+    let bytes = source.as_bytes();
+    let mut out = String::with_capacity(source.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &source[i..];
+        if rest.starts_with("//") {
+            let end = rest.find('\n').map_or(bytes.len(), |n| i + n);
+            i = end;
+        } else if rest.starts_with("/*") {
+            let end = rest.find("*/").map_or(bytes.len(), |n| i + n + 2);
+            i = end;
+        } else if rest.starts_with("r#\"") {
+            let end = rest[3..].find("\"#").map_or(bytes.len(), |n| i + 3 + n + 2);
+            out.push_str("\"\"");
+            i = end;
+        } else if bytes[i] == b'"' {
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j] != b'"' {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            out.push_str("\"\"");
+            i = j + 1;
+        } else if bytes[i] == b'\'' && rest.len() >= 3 && (rest.as_bytes()[2] == b'\'' || rest.as_bytes()[1] == b'\\') {
+            // A char literal ('a' or '\n'); lifetimes ('a) are left alone.
+            let end = rest[1..].find('\'').map_or(bytes.len(), |n| i + 1 + n + 1);
+            out.push_str("' '");
+            i = end;
+        } else {
+            let c = rest.chars().next().expect("non-empty rest");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+fn identifiers(code: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut start = 0;
+    for (i, c) in code.char_indices() {
+        if c.is_alphanumeric() || c == '_' {
+            if current.is_empty() {
+                start = i;
+            }
+            current.push(c);
+        } else if !current.is_empty() {
+            out.push((start, std::mem::take(&mut current)));
+        }
+    }
+    if !current.is_empty() {
+        out.push((start, current));
+    }
+    out
+}
+
+/// Root identifiers of paths (`root::...`) that are not preceded by `::` or `.`.
+fn path_roots(code: &str) -> BTreeSet<String> {
+    let mut roots = BTreeSet::new();
+    for (start, ident) in identifiers(code) {
+        let after = &code[start + ident.len()..];
+        if !after.starts_with("::") {
+            continue;
+        }
+        let before = code[..start].trim_end();
+        if before.ends_with("::") || before.ends_with('.') {
+            continue;
+        }
+        roots.insert(ident);
+    }
+    roots
+}
+
+/// The source with attributes (`#[...]`, `#![...]`) removed: lint paths like `clippy::x` are
+/// not imports.
+fn without_attributes(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(start) = rest.find("#[").or_else(|| rest.find("#![")) {
+        let start = rest[..start + 1].rfind('#').unwrap_or(start);
+        out.push_str(&rest[..start]);
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest[start..].char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = start + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Names a file brings into scope with `use` (every identifier of its `use` statements), and
+/// the roots of those statements.
+fn use_statements(code: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut names = BTreeSet::new();
+    let mut roots = BTreeSet::new();
+    for (start, ident) in identifiers(code) {
+        if ident != "use" {
+            continue;
+        }
+        let statement = &code[start + 3..];
+        let statement = &statement[..statement.find(';').unwrap_or(statement.len())];
+        let idents = identifiers(statement);
+        if let Some((_, root)) = idents.first() {
+            roots.insert(root.clone());
+        }
+        names.extend(idents.into_iter().map(|(_, i)| i));
+    }
+    (names, roots)
+}
+
+/// Module names the crate declares (`mod x;` or `mod x {`).
+fn local_modules(files: &[(PathBuf, String)]) -> BTreeSet<String> {
+    let mut mods = BTreeSet::new();
+    for (_, code) in files {
+        let idents = identifiers(code);
+        for pair in idents.windows(2) {
+            if pair[0].1 == "mod" {
+                mods.insert(pair[1].1.clone());
+            }
+        }
+    }
+    mods
+}
+
+fn is_builtin(ident: &str) -> bool {
+    const PRIMITIVES: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+        "f64", "bool", "char", "str", "crate", "self", "super", "Self",
+    ];
+    PRIMITIVES.contains(&ident) || ident.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+fn library_sources() -> Vec<(PathBuf, String)> {
+    let mut paths = Vec::new();
+    rust_files(&manifest_dir().join("src"), &mut paths);
+    assert!(paths.len() > 10, "found only {} source files", paths.len());
+    paths
+        .into_iter()
+        .map(|p| {
+            let source = std::fs::read_to_string(&p).expect("read source");
+            (p, code_only(&source))
+        })
+        .collect()
+}
+
+/// What `check_sources` finds wrong, one line per problem.
+fn source_violations(files: &[(PathBuf, String)]) -> Vec<String> {
+    let locals = local_modules(files);
+    let mut problems = Vec::new();
+    for (path, code) in files {
+        let name = path.strip_prefix(manifest_dir()).unwrap_or(path).display().to_string();
+        let code = &without_attributes(code);
+        let (imported, use_roots) = use_statements(code);
+        for root in use_roots {
+            if !(ALLOWED_CRATES.contains(&root.as_str()) || locals.contains(&root) || is_builtin(&root)) {
+                problems.push(format!("{name}: `use {root}::...` is not an allow-listed crate or a module of this crate"));
+            }
+        }
+        for root in path_roots(code) {
+            let known = ALLOWED_CRATES.contains(&root.as_str()) || locals.contains(&root) || imported.contains(&root);
+            if !(known || is_builtin(&root)) {
+                problems.push(format!("{name}: path root `{root}` is not an allow-listed crate or a module of this crate"));
+            }
+        }
+        for (_, ident) in identifiers(code) {
+            let lower = ident.to_ascii_lowercase();
+            let words: Vec<&str> = lower.split('_').collect();
+            for forbidden in FORBIDDEN_WORDS {
+                let hit = if forbidden.contains('_') {
+                    lower.contains(forbidden)
+                } else {
+                    words.contains(forbidden)
+                };
+                if hit {
+                    problems.push(format!("{name}: identifier `{ident}` names a key, signer or store (`{forbidden}`)"));
+                }
+            }
+        }
+        for line in code.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("extern crate ") {
+                let krate = rest.trim_end_matches(';').split_whitespace().next().unwrap_or("");
+                if !ALLOWED_CRATES.contains(&krate) {
+                    problems.push(format!("{name}: `extern crate {krate}` is not allow-listed"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn library_source_names_only_allow_listed_crates_and_no_key_or_store() {
+    let problems = source_violations(&library_sources());
+    assert!(problems.is_empty(), "forbidden imports in the host library:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_source_check_catches_a_forbidden_import() {
+    let planted = vec![(
+        manifest_dir().join("src/planted.rs"),
+        code_only("use ring::signature::Ed25519KeyPair;\nfn f(_store: &rusqlite::Connection) {}\nmod keystore;\n"),
+    )];
+    let problems = source_violations(&planted);
+    assert!(problems.iter().any(|p| p.contains("`ring`")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("`rusqlite`")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("`keystore`")), "{problems:?}");
+    // Comments and strings do not count.
+    let benign = vec![(manifest_dir().join("src/benign.rs"), code_only("// use ring::x;\nconst S: &str = \"signer::x\";\n"))];
+    assert!(source_violations(&benign).is_empty());
+}
+
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc).arg("-vV").output().expect("run rustc -vV");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("host triple")
+}
+
+/// The names of every package in `pluginhost`'s normal (and build) dependency tree.
+fn dependency_tree(extra_args: &[&str]) -> BTreeSet<String> {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(manifest_dir())
+        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform"])
+        .arg(host_triple())
+        .args(extra_args)
+        .output()
+        .expect("run cargo metadata");
+    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let packages = meta["packages"].as_array().expect("packages");
+    let name_of = |id: &str| -> String {
+        packages
+            .iter()
+            .find(|p| p["id"] == id)
+            .and_then(|p| p["name"].as_str())
+            .expect("package by id")
+            .to_owned()
+    };
+    let nodes = meta["resolve"]["nodes"].as_array().expect("resolve nodes");
+    let root = packages
+        .iter()
+        .find(|p| p["name"] == "pluginhost")
+        .and_then(|p| p["id"].as_str())
+        .expect("pluginhost package");
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(id) = stack.pop() {
+        let node = nodes.iter().find(|n| n["id"] == id.as_str()).expect("node");
+        for dep in node["deps"].as_array().expect("deps") {
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .expect("dep_kinds")
+                .iter()
+                .any(|k| k["kind"].is_null() || k["kind"] == "build");
+            let pkg = dep["pkg"].as_str().expect("pkg").to_owned();
+            if normal && seen.insert(pkg.clone()) {
+                stack.push(pkg);
+            }
+        }
+    }
+    seen.iter().map(|id| name_of(id)).collect()
+}
+
+#[test]
+fn library_dependency_tree_is_exactly_the_allow_list() {
+    let tree = dependency_tree(&[]);
+    let allowed: BTreeSet<String> = ALLOWED_DEPENDENCIES.iter().map(|s| s.to_string()).collect();
+    let added: Vec<_> = tree.difference(&allowed).collect();
+    let removed: Vec<_> = allowed.difference(&tree).collect();
+    assert!(
+        added.is_empty() && removed.is_empty(),
+        "the host library's dependency tree changed.\n  not allow-listed: {added:?}\n  no longer present: {removed:?}\n\
+         Review every added crate: the host must never depend on crypto, key-store or database crates."
+    );
+    for name in &tree {
+        let lower = name.replace('-', "_");
+        assert!(
+            !FORBIDDEN_WORDS.iter().any(|w| lower == *w || lower.starts_with(&format!("{w}_"))),
+            "dependency `{name}` is a crypto, key-store or database crate"
+        );
+    }
+}
