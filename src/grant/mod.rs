@@ -275,3 +275,113 @@ impl fmt::Display for Grant {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn path(s: &str) -> GuestPath {
+        GuestPath::parse_str(s).unwrap()
+    }
+
+    #[test]
+    fn deny_by_default() {
+        let none = Grant::none();
+        assert!(none.capabilities().is_empty());
+        assert!(none.admit_path(Capability::FsRead, &path("/")).is_none());
+        assert!(!none.admit_dial(&DialTarget::parse("ca.example.com:443").unwrap()));
+        // Granted without scopes: imports link, calls are denied.
+        let bare = Grant::new(&[Capability::FsWrite, Capability::NetDial]);
+        assert!(bare.allows(Capability::FsWrite));
+        assert!(bare.admit_path(Capability::FsWrite, &path("/data/x")).is_none());
+        assert!(!bare.admit_dial(&DialTarget::parse("ca.example.com:443").unwrap()));
+    }
+
+    #[test]
+    fn prefixes_pick_the_longest_match_and_stay_per_capability() {
+        let grant = Grant::none()
+            .with_path_prefix(Capability::FsWrite, "/data")
+            .unwrap()
+            .with_path_prefix(Capability::FsWrite, "/data/certs/")
+            .unwrap()
+            .with_path_prefix(Capability::FsRead, "/zones")
+            .unwrap();
+        assert_eq!(
+            grant.admit_path(Capability::FsWrite, &path("/data/certs/a.pem")),
+            Some(&path("/data/certs"))
+        );
+        assert_eq!(grant.admit_path(Capability::FsWrite, &path("/data/x")), Some(&path("/data")));
+        assert!(grant.admit_path(Capability::FsWrite, &path("/data2/x")).is_none());
+        assert!(grant.admit_path(Capability::FsRead, &path("/data/x")).is_none());
+        assert!(grant.admit_path(Capability::FsWrite, &path("/zones/a")).is_none());
+    }
+
+    #[test]
+    fn specs_parse_like_the_command_line() {
+        let grant = Grant::none()
+            .with_spec("fs.write=/data")
+            .unwrap()
+            .with_spec("net.dial=ca.example.com:443")
+            .unwrap()
+            .with_spec("process.exec=/usr/bin/true")
+            .unwrap();
+        assert_eq!(
+            grant.to_string(),
+            "fs.write=/data, net.dial=ca.example.com:443, process.exec=/usr/bin/true"
+        );
+        assert_eq!(Grant::none().with_spec("fs.write"), Err(GrantError::Spec));
+        assert_eq!(Grant::none().with_spec("fs.exec=/x"), Err(GrantError::UnknownCapability));
+        assert_eq!(
+            Grant::none().with_spec("fs.write=data"),
+            Err(GrantError::Path(PathError::Relative))
+        );
+        assert!(matches!(
+            Grant::none().with_spec("net.dial=/data"),
+            Err(GrantError::Host(_))
+        ));
+        assert!(Grant::none().with_spec("net.dial=ca.example.com").is_err());
+        assert_eq!(
+            Grant::none().with_path_prefix(Capability::NetDial, "/x"),
+            Err(GrantError::WrongKind(Capability::NetDial))
+        );
+    }
+
+    #[test]
+    fn unrestricted_needs_the_loud_call() {
+        let grant = Grant::none().dangerous_allow_any_path(Capability::FsRead).unwrap();
+        assert!(grant.admit_path(Capability::FsRead, &path("/etc/passwd")).is_some());
+        assert!(grant.unrestricted().contains(Capability::FsRead));
+        let any = Grant::none().dangerous_allow_any_host();
+        assert!(any.admit_dial(&DialTarget::parse("anything.example:1").unwrap()));
+        assert_eq!(
+            Grant::none().dangerous_allow_any_path(Capability::NetDial),
+            Err(GrantError::WrongKind(Capability::NetDial))
+        );
+    }
+
+    #[test]
+    fn writable_area_blocks_exec_under_and_above_write_prefixes() {
+        let grant = Grant::none()
+            .with_path_prefix(Capability::FsWrite, "/data/bin")
+            .unwrap();
+        assert!(grant.is_writable_area(&path("/data/bin/tool")));
+        assert!(grant.is_writable_area(&path("/data")));
+        assert!(!grant.is_writable_area(&path("/usr/bin/true")));
+        assert!(!grant.is_writable_area(&path("/data/binaries")));
+    }
+
+    #[test]
+    fn entries_are_bounded() {
+        let mut grant = Grant::none();
+        for i in 0..MAX_GRANT_ENTRIES {
+            grant = grant
+                .with_path_prefix(Capability::FsRead, &alloc::format!("/p{i}"))
+                .unwrap();
+        }
+        assert_eq!(
+            grant.with_path_prefix(Capability::FsRead, "/one-more"),
+            Err(GrantError::TooManyEntries(Capability::FsRead))
+        );
+    }
+}

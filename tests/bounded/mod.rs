@@ -108,15 +108,27 @@ pub fn peak_bytes() -> usize {
     PEAK.load(Ordering::Relaxed)
 }
 
-/// Runs `f` on this thread and returns its result and the peak growth of this thread's live
-/// allocations while it ran (the most bytes `f` held at once, beyond what was live before).
-pub fn measure<R>(f: impl FnOnce() -> R) -> (R, usize) {
+/// What one measured piece of work allocated on its thread.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    /// The most bytes it held at once beyond what was live before it started.
+    pub peak: usize,
+    /// Bytes it left allocated when it returned (negative if it freed more than it allocated).
+    pub retained: isize,
+}
+
+/// Runs `f` on this thread and returns its result and what it allocated on this thread.
+pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
     let start = THREAD_CURRENT.with(Cell::get);
     THREAD_PEAK.with(|peak| peak.set(start));
     let result = f();
     let peak = THREAD_PEAK.with(Cell::get);
-    let growth = usize::try_from(peak.saturating_sub(start)).unwrap_or(0);
-    (result, growth)
+    let end = THREAD_CURRENT.with(Cell::get);
+    let usage = Usage {
+        peak: usize::try_from(peak.saturating_sub(start)).unwrap_or(0),
+        retained: end.saturating_sub(start),
+    };
+    (result, usage)
 }
 
 pub const KIB: usize = 1 << 10;
@@ -194,8 +206,8 @@ fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(body);
 }
 
-/// A valid module with `count` functions of type `() -> ()`, each with an empty body.
-pub fn many_functions_module(count: u32) -> Vec<u8> {
+/// A valid module with `count` functions of type `() -> ()`, each body `nops` `nop`s and `end`.
+pub fn many_functions_module(count: u32, nops: u32) -> Vec<u8> {
     let mut out = b"\0asm\x01\0\0\0".to_vec();
     // Type section: one type, () -> ().
     section(1, &[1, 0x60, 0, 0], &mut out);
@@ -204,11 +216,16 @@ pub fn many_functions_module(count: u32) -> Vec<u8> {
     leb_u32(count, &mut funcs);
     funcs.resize(funcs.len() + count as usize, 0);
     section(3, &funcs, &mut out);
-    // Code section: each body is size 2, no locals, `end`.
+    // Code section: each body is its size, no local declarations, the nops and `end`.
+    let mut body = Vec::new();
+    body.push(0);
+    body.resize(1 + nops as usize, 0x01);
+    body.push(0x0b);
     let mut code = Vec::new();
     leb_u32(count, &mut code);
     for _ in 0..count {
-        code.extend_from_slice(&[2, 0, 0x0b]);
+        leb_u32(u32::try_from(body.len()).expect("body fits u32"), &mut code);
+        code.extend_from_slice(&body);
     }
     section(10, &code, &mut out);
     out
