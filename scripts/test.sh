@@ -20,7 +20,7 @@ step "no_std core: thumbv7em-none-eabihf and riscv32imac-unknown-none-elf"
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
     cargo build -p pluginhost --lib --locked --no-default-features --target "$target"
     cargo build -p pluginhost --lib --locked --no-default-features \
-        --features cap-fs,cap-net,cap-process --target "$target"
+        --features cap-fs,cap-net,cap-process,defmt --target "$target"
 done
 
 step "tests (workspace)"

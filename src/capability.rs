@@ -117,13 +117,16 @@ impl CapabilitySet {
 
     /// The capabilities in the set, in table order.
     pub fn iter(self) -> impl Iterator<Item = Capability> {
-        Capability::ALL.into_iter().filter(move |c| self.contains(*c))
+        Capability::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
 }
 
 impl FromIterator<Capability> for CapabilitySet {
     fn from_iter<I: IntoIterator<Item = Capability>>(iter: I) -> Self {
-        iter.into_iter().fold(CapabilitySet::empty(), CapabilitySet::with)
+        iter.into_iter()
+            .fold(CapabilitySet::empty(), CapabilitySet::with)
     }
 }
 
@@ -142,7 +145,9 @@ mod tests {
 
     #[test]
     fn set_operations() {
-        let set: CapabilitySet = [Capability::FsWrite, Capability::NetDial].into_iter().collect();
+        let set: CapabilitySet = [Capability::FsWrite, Capability::NetDial]
+            .into_iter()
+            .collect();
         assert!(set.contains(Capability::FsWrite));
         assert!(!set.contains(Capability::FsRead));
         assert_eq!(set.iter().count(), 2);

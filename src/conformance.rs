@@ -129,11 +129,21 @@ fn manifest_findings(report: &mut ConformanceReport, info: &ModuleInfo) {
                 .map(Capability::name)
                 .collect();
             if missing.is_empty() {
-                report.check("manifest", true, "manifest asks for every capability its imports need");
+                report.check(
+                    "manifest",
+                    true,
+                    "manifest asks for every capability its imports need",
+                );
             } else {
                 let list = missing.join(", ");
-                report.findings.push(format!("imports need {list}, which the manifest does not ask for"));
-                report.check("manifest", false, format!("imports need more than the manifest asks for: {list}"));
+                report.findings.push(format!(
+                    "imports need {list}, which the manifest does not ask for"
+                ));
+                report.check(
+                    "manifest",
+                    false,
+                    format!("imports need more than the manifest asks for: {list}"),
+                );
             }
             report.manifest = Some(manifest.clone());
         }
@@ -158,11 +168,17 @@ impl Host {
                 return report;
             }
         };
-        report.check("validates", true, "valid WebAssembly within the module limits");
+        report.check(
+            "validates",
+            true,
+            "valid WebAssembly within the module limits",
+        );
         report.declared = info.declared_capabilities();
         for import in &info.imports {
             match (import.listed, import.capability) {
-                (true, Some(cap)) => report.findings.push(format!("imports {}: needs {cap}", import.name)),
+                (true, Some(cap)) => report
+                    .findings
+                    .push(format!("imports {}: needs {cap}", import.name)),
                 (true, None) => {}
                 (false, _) => report.findings.push(format!(
                     "imports {}.{} ({}): not a host function of ABI v{}",
@@ -200,19 +216,31 @@ impl Host {
                 }
                 report.check("instantiates", false, e.to_string());
                 report.check("runs", false, "not run: the module did not instantiate");
-                report.check("no_privileged_operations", report.privileged_operations() == 0, "not run");
+                report.check(
+                    "no_privileged_operations",
+                    report.privileged_operations() == 0,
+                    "not run",
+                );
                 return report;
             }
         };
         report.instantiated = true;
-        report.check("instantiates", true, "instantiated with every gated import denied");
+        report.check(
+            "instantiates",
+            true,
+            "instantiated with every gated import denied",
+        );
 
         if report.entry_exported {
             match gate.call(&mut plugin, ENTRY, input) {
                 Ok(done) => {
                     report.status = Some(done.status);
                     report.fuel_used = plugin.stats().fuel_used;
-                    report.check("runs", true, format!("run returned {} using {} fuel", done.status, done.fuel_used));
+                    report.check(
+                        "runs",
+                        true,
+                        format!("run returned {} using {} fuel", done.status, done.fuel_used),
+                    );
                     if done.status != 0 {
                         report.findings.push(format!(
                             "run returned {} on {} bytes of input (not a failure of the gate)",
@@ -222,7 +250,10 @@ impl Host {
                     }
                 }
                 Err(e) => {
-                    report.trapped = matches!(e, InvokeError::Trap { .. } | InvokeError::FuelExhausted { .. });
+                    report.trapped = matches!(
+                        e,
+                        InvokeError::Trap { .. } | InvokeError::FuelExhausted { .. }
+                    );
                     report.trap = Some(e.to_string());
                     report.fuel_used = plugin.stats().fuel_used;
                     report.check("runs", false, e.to_string());
@@ -244,7 +275,10 @@ impl Host {
             .collect();
         let attempts = report.privileged_operations();
         for a in &report.attempted {
-            report.findings.push(format!("attempted {} {} time(s): needs {}", a.import, a.count, a.capability));
+            report.findings.push(format!(
+                "attempted {} {} time(s): needs {}",
+                a.import, a.count, a.capability
+            ));
         }
         report.check(
             "no_privileged_operations",

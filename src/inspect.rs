@@ -69,12 +69,16 @@ impl ModuleInfo {
 
     /// Whether it exports a function `name` with the entry signature `() -> i32`.
     pub fn exports_entry(&self, name: &str) -> bool {
-        self.exports.iter().any(|e| e.name == name && e.ty == "func () -> i32")
+        self.exports
+            .iter()
+            .any(|e| e.name == name && e.ty == "func () -> i32")
     }
 
     /// Whether it exports a linear memory named `memory`.
     pub fn exports_memory(&self) -> bool {
-        self.exports.iter().any(|e| e.name == "memory" && e.ty.starts_with("memory"))
+        self.exports
+            .iter()
+            .any(|e| e.name == "memory" && e.ty.starts_with("memory"))
     }
 }
 
@@ -99,7 +103,9 @@ fn describe(ty: &ExternType) -> String {
     match ty {
         ExternType::Func(f) => format!("func {}", signature(f)),
         ExternType::Memory(m) => {
-            let max = m.maximum().map_or_else(|| "none".to_string(), |m| m.to_string());
+            let max = m
+                .maximum()
+                .map_or_else(|| "none".to_string(), |m| m.to_string());
             format!("memory min {} max {} (64 KiB pages)", m.minimum(), max)
         }
         ExternType::Table(t) => format!("table min {}", t.minimum()),
@@ -109,7 +115,9 @@ fn describe(ty: &ExternType) -> String {
 
 /// The manifest section of `module`, if it has one.
 pub(crate) fn manifest_of(module: &Module) -> Option<Result<Manifest, ManifestError>> {
-    let section = module.custom_sections().find(|s| s.name() == MANIFEST_SECTION)?;
+    let section = module
+        .custom_sections()
+        .find(|s| s.name() == MANIFEST_SECTION)?;
     Some(match core::str::from_utf8(section.data()) {
         Ok(text) => Manifest::parse(text),
         Err(_) => Err(ManifestError::Malformed { line: 1 }),

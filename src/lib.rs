@@ -67,10 +67,10 @@ pub use backend::{
 #[cfg(feature = "std")]
 pub use backend::{CommandRunner, DirFilesystem, TcpNetwork};
 pub use capability::{Capability, CapabilitySet, UnknownCapability};
+pub use conformance::{Attempt, Check, ConformanceReport};
 pub use grant::{
     DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
 };
-pub use conformance::{Attempt, Check, ConformanceReport};
 pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo};
 pub use pluginhost_proto as proto;
 pub use runtime::{

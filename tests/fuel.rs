@@ -3,7 +3,8 @@ use bounded::*;
 use pluginhost::*;
 
 fn loop_wat(imports: &str, body: &str, n: u32) -> String {
-    format!(r#"(module
+    format!(
+        r#"(module
     {imports}
     (memory (export "memory") 1)
     (func (export "run") (result i32)
@@ -13,7 +14,8 @@ fn loop_wat(imports: &str, body: &str, n: u32) -> String {
             {body}
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $next)))
-        (i32.const 0)))"#)
+        (i32.const 0)))"#
+    )
 }
 
 #[test]
@@ -21,15 +23,21 @@ fn probe() {
     let host = Host::new(HostConfig::default().with_fuel(1_000_000_000));
     let grant = Grant::new(&Capability::ALL);
     let fuel = |imports: &str, body: &str, n| {
-        let mut p = host.load(&wasm(&loop_wat(imports, body, n)), grant.clone()).unwrap();
+        let mut p = host
+            .load(&wasm(&loop_wat(imports, body, n)), grant.clone())
+            .unwrap();
         host.call(&mut p, "run", b"").unwrap().fuel_used
     };
-    let per = |imports: &str, body: &str| (fuel(imports, body, 200) - fuel(imports, body, 100)) / 100;
+    let per =
+        |imports: &str, body: &str| (fuel(imports, body, 200) - fuel(imports, body, 100)) / 100;
     let empty = per("", "");
     eprintln!("empty per iter {empty}");
     for f in HOST_FUNCTIONS {
         let params = "(param i32)".repeat(f.params);
-        let import = format!(r#"(import "pluginhost" "{}" (func $f {params} (result i32)))"#, f.name);
+        let import = format!(
+            r#"(import "pluginhost" "{}" (func $f {params} (result i32)))"#,
+            f.name
+        );
         let args = "(i32.const 70000)".repeat(f.params);
         let drops = "(drop (i32.const 70000))".repeat(f.params);
         let call = per(&import, &format!("(drop (call $f {args}))"));

@@ -131,14 +131,20 @@ fn import_names_are_case_sensitive() {
             (func (export "run") (result i32) (i32.const 0)))"#,
         Grant::none(),
     );
-    assert!(matches!(e, LoadError::UnknownImport { ref module, .. } if module == "PluginHost"), "{e:?}");
+    assert!(
+        matches!(e, LoadError::UnknownImport { ref module, .. } if module == "PluginHost"),
+        "{e:?}"
+    );
     let e = load_err(
         r#"(module
             (import "pluginhost" "Input_Len" (func (result i32)))
             (func (export "run") (result i32) (i32.const 0)))"#,
         Grant::none(),
     );
-    assert!(matches!(e, LoadError::UnknownImport { ref name, .. } if name == "Input_Len"), "{e:?}");
+    assert!(
+        matches!(e, LoadError::UnknownImport { ref name, .. } if name == "Input_Len"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -146,9 +152,15 @@ fn memory_global_and_table_imports_from_pluginhost_are_unknown() {
     for (import, name) in [
         (r#"(import "pluginhost" "memory" (memory 1))"#, "memory"),
         // Named like a host function, but not a function.
-        (r#"(import "pluginhost" "input_len" (global i32))"#, "input_len"),
+        (
+            r#"(import "pluginhost" "input_len" (global i32))"#,
+            "input_len",
+        ),
         (r#"(import "pluginhost" "fs_read" (memory 1))"#, "fs_read"),
-        (r#"(import "pluginhost" "table" (table 1 funcref))"#, "table"),
+        (
+            r#"(import "pluginhost" "table" (table 1 funcref))"#,
+            "table",
+        ),
     ] {
         let wat = format!(r#"(module {import} (func (export "run") (result i32) (i32.const 0)))"#);
         let e = load_err(&wat, grant_everything());
@@ -181,13 +193,23 @@ fn fs_write_import_without_grant_is_not_granted() {
     );
     assert_eq!(e.kind(), "not_granted");
     let text = e.to_string();
-    assert!(text.contains("fs_write") && text.contains("fs.write"), "{text}");
+    assert!(
+        text.contains("fs_write") && text.contains("fs.write"),
+        "{text}"
+    );
 }
 
 #[test]
 fn every_gated_import_needs_its_own_capability() {
-    let gated: Vec<_> = HOST_FUNCTIONS.iter().filter(|f| f.capability.is_some()).collect();
-    assert_eq!(gated.len(), 9, "fs_read, fs_size, fs_write, fs_rename, net_*4, process_exec");
+    let gated: Vec<_> = HOST_FUNCTIONS
+        .iter()
+        .filter(|f| f.capability.is_some())
+        .collect();
+    assert_eq!(
+        gated.len(),
+        9,
+        "fs_read, fs_size, fs_write, fs_rename, net_*4, process_exec"
+    );
     for function in gated {
         let capability = function.capability.expect("gated");
         let wat = format!(
@@ -200,7 +222,10 @@ fn every_gated_import_needs_its_own_capability() {
         };
         assert_eq!(load_err(&wat, Grant::none()), expected, "{}", function.name);
         // Every other capability, fully scoped, does not help.
-        let others: Vec<Capability> = Capability::ALL.into_iter().filter(|c| *c != capability).collect();
+        let others: Vec<Capability> = Capability::ALL
+            .into_iter()
+            .filter(|c| *c != capability)
+            .collect();
         let mut other_grant = Grant::new(&others);
         for c in &others {
             other_grant = if c.takes_paths() {
@@ -211,7 +236,11 @@ fn every_gated_import_needs_its_own_capability() {
         }
         assert_eq!(load_err(&wat, other_grant), expected, "{}", function.name);
         // The capability alone, without any scope, links the import.
-        assert!(load(&wat, Grant::new(&[capability])).is_ok(), "{}", function.name);
+        assert!(
+            load(&wat, Grant::new(&[capability])).is_ok(),
+            "{}",
+            function.name
+        );
     }
 }
 
@@ -239,7 +268,11 @@ fn fs_write_with_three_params_is_a_signature_error() {
         grant_everything(),
     );
     match &e {
-        LoadError::ImportSignature { import, expected, found } => {
+        LoadError::ImportSignature {
+            import,
+            expected,
+            found,
+        } => {
             assert_eq!(*import, "fs_write");
             assert_eq!(expected, "(i32, i32, i32, i32) -> i32");
             assert_ne!(found, expected);
@@ -255,17 +288,31 @@ fn wrong_result_or_param_types_are_signature_errors() {
     for (decl, what) in [
         ("(func (param i32 i32 i32 i32) (result i64))", "i64 result"),
         ("(func (param i32 i32 i32 i32))", "no result"),
-        ("(func (param i32 i32 i32 i32) (result i32 i32))", "two results"),
-        ("(func (param i32 i32 i32 i64) (result i32))", "an i64 param"),
-        ("(func (param i32 i32 i32 i32 i32) (result i32))", "five params"),
-        ("(func (param f32 i32 i32 i32) (result i32))", "an f32 param"),
+        (
+            "(func (param i32 i32 i32 i32) (result i32 i32))",
+            "two results",
+        ),
+        (
+            "(func (param i32 i32 i32 i64) (result i32))",
+            "an i64 param",
+        ),
+        (
+            "(func (param i32 i32 i32 i32 i32) (result i32))",
+            "five params",
+        ),
+        (
+            "(func (param f32 i32 i32 i32) (result i32))",
+            "an f32 param",
+        ),
     ] {
         let wat = format!(
             r#"(module (import "pluginhost" "fs_write" {decl}) (memory (export "memory") 1)
                 (func (export "run") (result i32) (i32.const 0)))"#
         );
         match load_err(&wat, grant_everything()) {
-            LoadError::ImportSignature { import, expected, .. } => {
+            LoadError::ImportSignature {
+                import, expected, ..
+            } => {
                 assert_eq!(import, "fs_write", "{what}");
                 assert_eq!(expected, "(i32, i32, i32, i32) -> i32", "{what}");
             }
@@ -278,7 +325,9 @@ fn wrong_result_or_param_types_are_signature_errors() {
             (func (export "run") (result i32) (i32.const 0)))"#,
         Grant::none(),
     ) {
-        LoadError::ImportSignature { import, expected, .. } => {
+        LoadError::ImportSignature {
+            import, expected, ..
+        } => {
             assert_eq!((import, expected.as_str()), ("input_len", "() -> i32"));
         }
         other => panic!("expected ImportSignature, got {other:?}"),
@@ -309,7 +358,9 @@ fn truncated_module_is_invalid() {
         r#"(module (memory (export "memory") 1)
             (func (export "run") (result i32) (i32.add (i32.const 1) (i32.const 2))))"#,
     );
-    assert!(Host::new(HostConfig::default()).load(&full, Grant::none()).is_ok());
+    assert!(Host::new(HostConfig::default())
+        .load(&full, Grant::none())
+        .is_ok());
     for cut in [1, 3, full.len() / 2, full.len() - 9] {
         assert_invalid(&full[..full.len() - cut], &format!("cut {cut} bytes"));
     }
@@ -326,7 +377,9 @@ fn two_memories_are_invalid() {
 fn two_memories_are_refused_either_way() {
     // Whatever the variant, the module must not load, under strict limits or without them.
     let bytes = wasm("(module (memory 1) (memory 1))");
-    assert!(Host::new(HostConfig::default()).load(&bytes, Grant::none()).is_err());
+    assert!(Host::new(HostConfig::default())
+        .load(&bytes, Grant::none())
+        .is_err());
     let lax = config_with(|l| l.strict_module_limits = false);
     match Host::new(lax).load(&bytes, Grant::none()) {
         Err(LoadError::InvalidModule(_)) => {}
@@ -337,7 +390,10 @@ fn two_memories_are_refused_either_way() {
 #[test]
 fn memory64_is_invalid() {
     assert_invalid(&wasm("(module (memory i64 1))"), "64-bit memory");
-    assert_invalid(&wasm(r#"(module (memory (export "memory") i64 1))"#), "exported 64-bit memory");
+    assert_invalid(
+        &wasm(r#"(module (memory (export "memory") i64 1))"#),
+        "exported 64-bit memory",
+    );
 }
 
 // --- ModuleTooLarge / ModuleLimit / ResourceLimit ------------------------------------------------
@@ -349,9 +405,14 @@ fn module_over_the_size_limit_is_too_large() {
             (func (export "run") (result i32) (i32.const 0)))"#,
     );
     let exact = Host::new(config_with(|l| l.module_bytes = bytes.len()));
-    assert!(exact.load(&bytes, Grant::none()).is_ok(), "a module of exactly the limit loads");
+    assert!(
+        exact.load(&bytes, Grant::none()).is_ok(),
+        "a module of exactly the limit loads"
+    );
     let small = Host::new(config_with(|l| l.module_bytes = bytes.len() - 1));
-    let e = small.load(&bytes, Grant::none()).expect_err("over the limit");
+    let e = small
+        .load(&bytes, Grant::none())
+        .expect_err("over the limit");
     assert_eq!(
         e,
         LoadError::ModuleTooLarge {
@@ -366,15 +427,29 @@ fn module_over_the_size_limit_is_too_large() {
 fn size_limit_is_checked_before_parsing() {
     // Garbage over the limit is "too large", not "invalid": nothing was parsed.
     let host = Host::new(config_with(|l| l.module_bytes = 16));
-    let e = host.load(&[0xAB; 17], Grant::none()).expect_err("too large");
-    assert_eq!(e, LoadError::ModuleTooLarge { size: 17, limit: 16 });
+    let e = host
+        .load(&[0xAB; 17], Grant::none())
+        .expect_err("too large");
+    assert_eq!(
+        e,
+        LoadError::ModuleTooLarge {
+            size: 17,
+            limit: 16
+        }
+    );
 }
 
 #[test]
 fn twenty_thousand_functions_hit_the_module_limit() {
     let host = Host::new(HostConfig::default());
-    assert!(host.load(&module_with_functions(100), Grant::none()).is_ok(), "the builder makes valid modules");
-    let e = host.load(&module_with_functions(20_000), Grant::none()).expect_err("module limit");
+    assert!(
+        host.load(&module_with_functions(100), Grant::none())
+            .is_ok(),
+        "the builder makes valid modules"
+    );
+    let e = host
+        .load(&module_with_functions(20_000), Grant::none())
+        .expect_err("module limit");
     assert!(matches!(e, LoadError::ModuleLimit(_)), "{e:?}");
     assert_eq!(e.kind(), "limit");
 }
@@ -382,7 +457,10 @@ fn twenty_thousand_functions_hit_the_module_limit() {
 #[test]
 fn a_million_tiny_functions_are_refused_quickly() {
     let bytes = module_with_functions(1_000_000);
-    assert!(bytes.len() < HostConfig::default().limits.module_bytes, "under the size cap");
+    assert!(
+        bytes.len() < HostConfig::default().limits.module_bytes,
+        "under the size cap"
+    );
     let host = Host::new(HostConfig::default());
     let started = Instant::now();
     let e = host.load(&bytes, Grant::none()).expect_err("module limit");
@@ -394,7 +472,10 @@ fn a_million_tiny_functions_are_refused_quickly() {
 
 #[test]
 fn initial_memory_of_65536_pages_is_a_resource_limit() {
-    let e = load_err(r#"(module (memory (export "memory") 65536))"#, Grant::none());
+    let e = load_err(
+        r#"(module (memory (export "memory") 65536))"#,
+        Grant::none(),
+    );
     assert!(matches!(e, LoadError::ResourceLimit(_)), "{e:?}");
     assert_eq!(e.kind(), "limit");
 }
@@ -443,7 +524,10 @@ fn start_function_that_loops_runs_out_of_fuel() {
     let e = host.load(&bytes, Grant::none()).expect_err("fuel");
     match e {
         LoadError::StartFuelExhausted { fuel_used } => {
-            assert!(fuel_used > 0 && fuel_used <= budget, "fuel_used {fuel_used}");
+            assert!(
+                fuel_used > 0 && fuel_used <= budget,
+                "fuel_used {fuel_used}"
+            );
         }
         other => panic!("expected StartFuelExhausted, got {other:?}"),
     }
@@ -515,7 +599,10 @@ fn kind_strings() {
             "invalid_module",
         ),
         (LoadError::ResourceLimit("x".into()), "limit"),
-        (LoadError::StartFuelExhausted { fuel_used: 1 }, "fuel_exhausted"),
+        (
+            LoadError::StartFuelExhausted { fuel_used: 1 },
+            "fuel_exhausted",
+        ),
         (LoadError::StartTrap(Trap::StackOverflow), "trap"),
         (LoadError::Engine("x".into()), "invalid_module"),
     ];

@@ -32,9 +32,33 @@ const ALLOWED_CRATES: &[&str] = &[
 
 /// Words that may never appear as an identifier (or part of one) in the library's code.
 const FORBIDDEN_WORDS: &[&str] = &[
-    "keystore", "key_store", "keyring", "signer", "signing", "private_key", "secret_key", "hsm",
-    "pkcs11", "database", "sqlite", "rusqlite", "sled", "redb", "rocksdb", "postgres", "diesel",
-    "sqlx", "openssl", "rustls", "ring", "aws_lc", "p256", "p384", "ed25519", "rsa", "ecdsa",
+    "keystore",
+    "key_store",
+    "keyring",
+    "signer",
+    "signing",
+    "private_key",
+    "secret_key",
+    "hsm",
+    "pkcs11",
+    "database",
+    "sqlite",
+    "rusqlite",
+    "sled",
+    "redb",
+    "rocksdb",
+    "postgres",
+    "diesel",
+    "sqlx",
+    "openssl",
+    "rustls",
+    "ring",
+    "aws_lc",
+    "p256",
+    "p384",
+    "ed25519",
+    "rsa",
+    "ecdsa",
 ];
 
 /// The library's normal dependency tree (with default features, on the host target).
@@ -111,8 +135,8 @@ fn code_only(source: &str) -> String {
         } else if rest.starts_with("/*") {
             let end = rest.find("*/").map_or(bytes.len(), |n| i + n + 2);
             i = end;
-        } else if rest.starts_with("r#\"") {
-            let end = rest[3..].find("\"#").map_or(bytes.len(), |n| i + 3 + n + 2);
+        } else if let Some(raw) = rest.strip_prefix("r#\"") {
+            let end = raw.find("\"#").map_or(bytes.len(), |n| i + 3 + n + 2);
             out.push_str("\"\"");
             i = end;
         } else if bytes[i] == b'"' {
@@ -122,7 +146,10 @@ fn code_only(source: &str) -> String {
             }
             out.push_str("\"\"");
             i = j + 1;
-        } else if bytes[i] == b'\'' && rest.len() >= 3 && (rest.as_bytes()[2] == b'\'' || rest.as_bytes()[1] == b'\\') {
+        } else if bytes[i] == b'\''
+            && rest.len() >= 3
+            && (rest.as_bytes()[2] == b'\'' || rest.as_bytes()[1] == b'\\')
+        {
             // A char literal ('a' or '\n'); lifetimes ('a) are left alone.
             let end = rest[1..].find('\'').map_or(bytes.len(), |n| i + 1 + n + 1);
             out.push_str("' '");
@@ -238,8 +265,8 @@ fn local_modules(files: &[(PathBuf, String)]) -> BTreeSet<String> {
 
 fn is_builtin(ident: &str) -> bool {
     const PRIMITIVES: &[&str] = &[
-        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
-        "f64", "bool", "char", "str", "crate", "self", "super", "Self",
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool", "char", "str", "crate", "self", "super", "Self",
     ];
     PRIMITIVES.contains(&ident) || ident.starts_with(|c: char| c.is_ascii_uppercase())
 }
@@ -262,16 +289,25 @@ fn source_violations(files: &[(PathBuf, String)]) -> Vec<String> {
     let locals = local_modules(files);
     let mut problems = Vec::new();
     for (path, code) in files {
-        let name = path.strip_prefix(manifest_dir()).unwrap_or(path).display().to_string();
+        let name = path
+            .strip_prefix(manifest_dir())
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let code = &without_attributes(code);
         let (imported, use_roots) = use_statements(code);
         for root in use_roots {
-            if !(ALLOWED_CRATES.contains(&root.as_str()) || locals.contains(&root) || is_builtin(&root)) {
+            if !(ALLOWED_CRATES.contains(&root.as_str())
+                || locals.contains(&root)
+                || is_builtin(&root))
+            {
                 problems.push(format!("{name}: `use {root}::...` is not an allow-listed crate or a module of this crate"));
             }
         }
         for root in path_roots(code) {
-            let known = ALLOWED_CRATES.contains(&root.as_str()) || locals.contains(&root) || imported.contains(&root);
+            let known = ALLOWED_CRATES.contains(&root.as_str())
+                || locals.contains(&root)
+                || imported.contains(&root);
             if !(known || is_builtin(&root)) {
                 problems.push(format!("{name}: path root `{root}` is not an allow-listed crate or a module of this crate"));
             }
@@ -286,16 +322,24 @@ fn source_violations(files: &[(PathBuf, String)]) -> Vec<String> {
                     words.contains(forbidden)
                 };
                 if hit {
-                    problems.push(format!("{name}: identifier `{ident}` names a key, signer or store (`{forbidden}`)"));
+                    problems.push(format!(
+                        "{name}: identifier `{ident}` names a key, signer or store (`{forbidden}`)"
+                    ));
                 }
             }
         }
         for line in code.lines() {
             let line = line.trim();
             if let Some(rest) = line.strip_prefix("extern crate ") {
-                let krate = rest.trim_end_matches(';').split_whitespace().next().unwrap_or("");
+                let krate = rest
+                    .trim_end_matches(';')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
                 if !ALLOWED_CRATES.contains(&krate) {
-                    problems.push(format!("{name}: `extern crate {krate}` is not allow-listed"));
+                    problems.push(format!(
+                        "{name}: `extern crate {krate}` is not allow-listed"
+                    ));
                 }
             }
         }
@@ -306,7 +350,11 @@ fn source_violations(files: &[(PathBuf, String)]) -> Vec<String> {
 #[test]
 fn library_source_names_only_allow_listed_crates_and_no_key_or_store() {
     let problems = source_violations(&library_sources());
-    assert!(problems.is_empty(), "forbidden imports in the host library:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "forbidden imports in the host library:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -316,17 +364,32 @@ fn the_source_check_catches_a_forbidden_import() {
         code_only("use ring::signature::Ed25519KeyPair;\nfn f(_store: &rusqlite::Connection) {}\nmod keystore;\n"),
     )];
     let problems = source_violations(&planted);
-    assert!(problems.iter().any(|p| p.contains("`ring`")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("`rusqlite`")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("`keystore`")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("`ring`")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("`rusqlite`")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("`keystore`")),
+        "{problems:?}"
+    );
     // Comments and strings do not count.
-    let benign = vec![(manifest_dir().join("src/benign.rs"), code_only("// use ring::x;\nconst S: &str = \"signer::x\";\n"))];
+    let benign = vec![(
+        manifest_dir().join("src/benign.rs"),
+        code_only("// use ring::x;\nconst S: &str = \"signer::x\";\n"),
+    )];
     assert!(source_violations(&benign).is_empty());
 }
 
 fn host_triple() -> String {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = Command::new(rustc).arg("-vV").output().expect("run rustc -vV");
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
@@ -337,12 +400,22 @@ fn host_triple() -> String {
 fn dependency_tree(extra_args: &[&str]) -> BTreeSet<String> {
     let out = Command::new(env!("CARGO"))
         .current_dir(manifest_dir())
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
         .arg(host_triple())
         .args(extra_args)
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
     let packages = meta["packages"].as_array().expect("packages");
     let name_of = |id: &str| -> String {
@@ -392,7 +465,9 @@ fn library_dependency_tree_is_exactly_the_allow_list() {
     for name in &tree {
         let lower = name.replace('-', "_");
         assert!(
-            !FORBIDDEN_WORDS.iter().any(|w| lower == *w || lower.starts_with(&format!("{w}_"))),
+            !FORBIDDEN_WORDS
+                .iter()
+                .any(|w| lower == *w || lower.starts_with(&format!("{w}_"))),
             "dependency `{name}` is a crypto, key-store or database crate"
         );
     }

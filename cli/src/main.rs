@@ -1,1 +1,38 @@
-fn main() {}
+//! `pluginhost`: run, inspect and conformance-check WebAssembly plugins from the command line.
+
+mod check;
+mod common;
+mod inspect;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Run untrusted WebAssembly plugins under deny-by-default capability grants.
+#[derive(Debug, Parser)]
+#[command(name = "pluginhost", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Run(run::Args),
+    Inspect(inspect::Args),
+    Check(check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run(args) => run::main(args),
+        Command::Inspect(args) => inspect::main(args),
+        Command::Check(args) => check::main(args),
+    };
+    result.unwrap_or_else(|e| {
+        common::error_line(&format!("error: {e}"));
+        ExitCode::from(2)
+    })
+}

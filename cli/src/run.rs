@@ -229,7 +229,7 @@ fn summary(args: &Args, outcome: &Outcome) -> Option<String> {
         format!("denied calls: {}", list.join(", "))
     });
     let problem = match (&outcome.error, outcome.result) {
-        (Some((kind, message)), _) => Some(format!("{kind}: {message}")),
+        (Some((kind, message)), _) => Some(format!("error: {message} [{kind}]")),
         (None, Some(status)) if status != 0 => {
             Some(format!("entry `{}` returned {status}", args.entry))
         }

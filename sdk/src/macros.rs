@@ -60,7 +60,9 @@ macro_rules! manifest {
 
         const _: () = $crate::__private::assert_manifest(MANIFEST_TEXT);
 
-        #[used]
+        // rustc turns a `link_section` static on wasm into a custom section and keeps it even
+        // though nothing refers to it; `#[used]` would only add a second copy in the data segment.
+        #[allow(dead_code)]
         #[cfg_attr(target_arch = "wasm32", unsafe(link_section = "pluginhost.manifest"))]
         static PLUGINHOST_MANIFEST: [u8; MANIFEST_TEXT.len()] =
             $crate::__private::manifest_bytes::<{ MANIFEST_TEXT.len() }>(MANIFEST_TEXT);

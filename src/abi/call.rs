@@ -37,7 +37,9 @@ pub(crate) fn with_state(
     body: impl FnOnce(&mut HostState) -> Result<i32, CallFault>,
 ) -> Result<i32, wasmi::Error> {
     let mut meter = FuelMeter::begin(&caller)?;
-    let result = meter.charge(base_fuel).and_then(|()| body(caller.data_mut()));
+    let result = meter
+        .charge(base_fuel)
+        .and_then(|()| body(caller.data_mut()));
     if result != Err(CallFault::FuelExhausted) {
         meter.commit(&mut caller)?;
     }

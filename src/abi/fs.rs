@@ -42,7 +42,10 @@ fn admit<'g>(
 }
 
 /// Refuses the call at once (counted) if `capability` was not granted at all.
-fn require(state: &mut HostState, (capability, import): (Capability, &'static str)) -> Result<(), CallFault> {
+fn require(
+    state: &mut HostState,
+    (capability, import): (Capability, &'static str),
+) -> Result<(), CallFault> {
     if state.grant.allows(capability) {
         Ok(())
     } else {
@@ -72,19 +75,31 @@ pub(crate) fn fs_read(
         let range = guest::range(memory, dst, dst_len, state.limits.call_bytes)?;
         meter.charge_bytes(range.len())?;
         let dst = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
-        let size = state.backends.filesystem.read(scope, &path, dst).map_err(state.backend_fault(FS_READ))?;
+        let size = state
+            .backends
+            .filesystem
+            .read(scope, &path, dst)
+            .map_err(state.backend_fault(FS_READ))?;
         size_i32(size)
     })
 }
 
 /// `fs_size(path, path_len) -> i32`: the file's size in bytes.
-pub(crate) fn fs_size(caller: Caller<'_, HostState>, path_ptr: i32, path_len: i32) -> Result<i32, wasmi::Error> {
+pub(crate) fn fs_size(
+    caller: Caller<'_, HostState>,
+    path_ptr: i32,
+    path_len: i32,
+) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, _meter| {
         require(state, FS_SIZE)?;
         let path = read_path(memory, state, path_ptr, path_len)?;
         let grant = Arc::clone(&state.grant);
         let scope = admit(&grant, state, FS_SIZE, &path)?;
-        let size = state.backends.filesystem.size(scope, &path).map_err(state.backend_fault(FS_SIZE))?;
+        let size = state
+            .backends
+            .filesystem
+            .size(scope, &path)
+            .map_err(state.backend_fault(FS_SIZE))?;
         size_i32(size)
     })
 }
@@ -105,7 +120,11 @@ pub(crate) fn fs_write(
         let scope = admit(&grant, state, FS_WRITE, &path)?;
         let data = guest::slice(memory, src, src_len, state.limits.call_bytes)?;
         meter.charge_bytes(data.len())?;
-        state.backends.filesystem.write(scope, &path, data).map_err(state.backend_fault(FS_WRITE))?;
+        state
+            .backends
+            .filesystem
+            .write(scope, &path, data)
+            .map_err(state.backend_fault(FS_WRITE))?;
         i32::try_from(data.len()).map_err(|_| CallFault::Code(ErrorCode::Limit))
     })
 }

@@ -14,7 +14,12 @@ pub(crate) const fn unsigned(value: i32) -> u32 {
 
 /// The byte range `ptr..ptr + len` if it lies within `memory`, else `INVALID`; a `len` over
 /// `cap` is `LIMIT` (checked after the bounds).
-pub(crate) fn range(memory: &[u8], ptr: i32, len: i32, cap: usize) -> Result<Range<usize>, ErrorCode> {
+pub(crate) fn range(
+    memory: &[u8],
+    ptr: i32,
+    len: i32,
+    cap: usize,
+) -> Result<Range<usize>, ErrorCode> {
     let start = u64::from(unsigned(ptr));
     let len = u64::from(unsigned(len));
     let end = start + len; // both < 2^32: cannot overflow u64
@@ -63,7 +68,7 @@ pub(crate) fn split_read_write(
         let (lo, hi) = memory.split_at_mut(a.start);
         let write = lo.get_mut(b).ok_or(ErrorCode::Invalid)?;
         let read = hi.get(..a.end - a.start).ok_or(ErrorCode::Invalid)?;
-        Ok((&*read, write))
+        Ok((read, write))
     }
 }
 
@@ -86,7 +91,10 @@ mod tests {
     #[test]
     fn split_rejects_overlap_and_orders_either_way() {
         let mut mem = [0u8; 16];
-        assert_eq!(split_read_write(&mut mem, 0..8, 4..12).err(), Some(ErrorCode::Invalid));
+        assert_eq!(
+            split_read_write(&mut mem, 0..8, 4..12).err(),
+            Some(ErrorCode::Invalid)
+        );
         let (r, w) = split_read_write(&mut mem, 0..4, 8..16).unwrap();
         assert_eq!((r.len(), w.len()), (4, 8));
         let (r, w) = split_read_write(&mut mem, 8..16, 0..4).unwrap();

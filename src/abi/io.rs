@@ -22,11 +22,17 @@ fn len_i32(len: usize) -> Result<i32, CallFault> {
 
 /// `input_len() -> i32`: the length of this invocation's input.
 pub(crate) fn input_len(caller: Caller<'_, HostState>) -> Result<i32, wasmi::Error> {
-    with_state(caller, INPUT_LEN_FUEL, |state| len_i32(state.invocation.input.len()))
+    with_state(caller, INPUT_LEN_FUEL, |state| {
+        len_i32(state.invocation.input.len())
+    })
 }
 
 /// `input_read(dst, len) -> i32`: copies `min(len, input_len)` bytes of the input to `dst`.
-pub(crate) fn input_read(caller: Caller<'_, HostState>, dst: i32, len: i32) -> Result<i32, wasmi::Error> {
+pub(crate) fn input_read(
+    caller: Caller<'_, HostState>,
+    dst: i32,
+    len: i32,
+) -> Result<i32, wasmi::Error> {
     with_memory(caller, INPUT_READ_FUEL, |memory, state, meter| {
         let input = &state.invocation.input;
         let want = usize::try_from(guest::unsigned(len)).unwrap_or(usize::MAX);
@@ -34,16 +40,26 @@ pub(crate) fn input_read(caller: Caller<'_, HostState>, dst: i32, len: i32) -> R
         let n_i32 = len_i32(n)?;
         let range = guest::range(memory, dst, n_i32, usize::MAX)?;
         meter.charge_bytes(n)?;
-        let (dst, src) = (memory.get_mut(range).ok_or(ErrorCode::Invalid)?, input.get(..n).ok_or(ErrorCode::Invalid)?);
+        let (dst, src) = (
+            memory.get_mut(range).ok_or(ErrorCode::Invalid)?,
+            input.get(..n).ok_or(ErrorCode::Invalid)?,
+        );
         dst.copy_from_slice(src);
         Ok(n_i32)
     })
 }
 
 /// `output_write(src, len) -> i32`: appends to the invocation's output.
-pub(crate) fn output_write(caller: Caller<'_, HostState>, src: i32, len: i32) -> Result<i32, wasmi::Error> {
+pub(crate) fn output_write(
+    caller: Caller<'_, HostState>,
+    src: i32,
+    len: i32,
+) -> Result<i32, wasmi::Error> {
     with_memory(caller, OUTPUT_WRITE_FUEL, |memory, state, meter| {
-        let room = state.limits.output_bytes.saturating_sub(state.invocation.output.len());
+        let room = state
+            .limits
+            .output_bytes
+            .saturating_sub(state.invocation.output.len());
         let bytes = guest::slice(memory, src, len, room)?;
         meter.charge_bytes(bytes.len())?;
         state.invocation.output.extend_from_slice(bytes);
@@ -53,12 +69,20 @@ pub(crate) fn output_write(caller: Caller<'_, HostState>, src: i32, len: i32) ->
 
 /// `log(level, src, len) -> i32`: one log line from the plugin, bounded per message and per
 /// invocation.
-pub(crate) fn log(caller: Caller<'_, HostState>, level: i32, src: i32, len: i32) -> Result<i32, wasmi::Error> {
+pub(crate) fn log(
+    caller: Caller<'_, HostState>,
+    level: i32,
+    src: i32,
+    len: i32,
+) -> Result<i32, wasmi::Error> {
     with_memory(caller, LOG_FUEL, |memory, state, meter| {
         if !(0..=4).contains(&level) {
             return Err(ErrorCode::Invalid.into());
         }
-        let room = state.limits.log_bytes.saturating_sub(state.invocation.log_bytes);
+        let room = state
+            .limits
+            .log_bytes
+            .saturating_sub(state.invocation.log_bytes);
         let cap = room.min(state.limits.log_message_bytes);
         let bytes = guest::slice(memory, src, len, cap)?;
         meter.charge_bytes(bytes.len())?;

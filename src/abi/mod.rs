@@ -6,9 +6,9 @@
 use core::fmt;
 
 mod call;
-mod fuel;
 #[cfg(feature = "cap-fs")]
 mod fs;
+mod fuel;
 mod guest;
 mod io;
 #[cfg(feature = "cap-net")]
@@ -18,8 +18,8 @@ mod process;
 mod table;
 
 pub(crate) use fuel::{CallFault, HostFuelExhausted};
-pub use table::{HostFunction, HOST_FUNCTIONS};
 pub(crate) use table::find;
+pub use table::{HostFunction, HOST_FUNCTIONS};
 
 /// The import module every host function lives in.
 pub const ABI_MODULE: &str = "pluginhost";

@@ -30,11 +30,17 @@ fn require(state: &mut HostState, import: &'static str) -> Result<(), CallFault>
 }
 
 /// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
-pub(crate) fn net_dial(caller: Caller<'_, HostState>, host: i32, host_len: i32, port: i32) -> Result<i32, wasmi::Error> {
+pub(crate) fn net_dial(
+    caller: Caller<'_, HostState>,
+    host: i32,
+    host_len: i32,
+    port: i32,
+) -> Result<i32, wasmi::Error> {
     with_memory(caller, DIAL_FUEL, |memory, state, _meter| {
         require(state, "net_dial")?;
         let host = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES)?;
-        let target = DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
+        let target =
+            DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
         let admitted = state.grant.admit_dial(&target);
         state.record(Capability::NetDial, "net_dial", admitted);
         if !admitted {
@@ -43,13 +49,22 @@ pub(crate) fn net_dial(caller: Caller<'_, HostState>, host: i32, host_len: i32, 
         if state.handles.is_full() {
             return Err(ErrorCode::Limit.into());
         }
-        let connection = state.backends.network.dial(&target).map_err(state.backend_fault((Capability::NetDial, "net_dial")))?;
+        let connection = state
+            .backends
+            .network
+            .dial(&target)
+            .map_err(state.backend_fault((Capability::NetDial, "net_dial")))?;
         Ok(state.handles.insert(connection)?)
     })
 }
 
 /// `net_send(handle, src, len) -> i32`: bytes sent (possibly fewer than `len`).
-pub(crate) fn net_send(caller: Caller<'_, HostState>, handle: i32, src: i32, len: i32) -> Result<i32, wasmi::Error> {
+pub(crate) fn net_send(
+    caller: Caller<'_, HostState>,
+    handle: i32,
+    src: i32,
+    len: i32,
+) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
         require(state, "net_send")?;
         let data = guest::slice(memory, src, len, state.limits.call_bytes)?;
@@ -61,7 +76,12 @@ pub(crate) fn net_send(caller: Caller<'_, HostState>, handle: i32, src: i32, len
 }
 
 /// `net_recv(handle, dst, len) -> i32`: bytes received; 0 when the peer closed.
-pub(crate) fn net_recv(caller: Caller<'_, HostState>, handle: i32, dst: i32, len: i32) -> Result<i32, wasmi::Error> {
+pub(crate) fn net_recv(
+    caller: Caller<'_, HostState>,
+    handle: i32,
+    dst: i32,
+    len: i32,
+) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
         require(state, "net_recv")?;
         let range = guest::range(memory, dst, len, state.limits.call_bytes)?;

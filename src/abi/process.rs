@@ -62,14 +62,19 @@ pub(crate) fn process_exec(
             return Err(ErrorCode::Invalid.into());
         }
         let grant = Arc::clone(&state.grant);
-        let admitted = grant.admit_path(Capability::ProcessExec, &path).is_some() && !grant.is_writable_area(&path);
+        let admitted = grant.admit_path(Capability::ProcessExec, &path).is_some()
+            && !grant.is_writable_area(&path);
         state.record(Capability::ProcessExec, "process_exec", admitted);
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
         meter.charge_bytes(out.len())?;
         let (status, stdout) = out.split_at_mut(4);
-        let result = state.backends.process.run(&argv, stdout).map_err(state.backend_fault((Capability::ProcessExec, "process_exec")))?;
+        let result = state
+            .backends
+            .process
+            .run(&argv, stdout)
+            .map_err(state.backend_fault((Capability::ProcessExec, "process_exec")))?;
         status.copy_from_slice(&result.status.to_le_bytes());
         let written = 4 + result.stdout_len.min(stdout.len());
         i32::try_from(written).map_err(|_| CallFault::Code(ErrorCode::Limit))
@@ -83,7 +88,10 @@ mod tests {
     #[test]
     fn argv_is_nul_terminated_utf8() {
         assert_eq!(split_argv(b"/bin/true\0", 8), Ok(alloc::vec!["/bin/true"]));
-        assert_eq!(split_argv(b"/bin/echo\0a\0\0b\0", 8), Ok(alloc::vec!["/bin/echo", "a", "", "b"]));
+        assert_eq!(
+            split_argv(b"/bin/echo\0a\0\0b\0", 8),
+            Ok(alloc::vec!["/bin/echo", "a", "", "b"])
+        );
         assert_eq!(split_argv(b"/bin/true", 8), Err(ErrorCode::Invalid));
         assert_eq!(split_argv(b"", 8), Err(ErrorCode::Invalid));
         assert_eq!(split_argv(b"\xff\0", 8), Err(ErrorCode::Invalid));

@@ -86,26 +86,92 @@ macro_rules! host_function {
 
 /// Every host function the guest ABI offers, in ABI order.
 pub static HOST_FUNCTIONS: &[HostFunction] = &[
-    host_function!(input_len, 0, None, super::io::INPUT_LEN_FUEL, super::io::input_len),
-    host_function!(input_read, 2, None, super::io::INPUT_READ_FUEL, super::io::input_read),
-    host_function!(output_write, 2, None, super::io::OUTPUT_WRITE_FUEL, super::io::output_write),
+    host_function!(
+        input_len,
+        0,
+        None,
+        super::io::INPUT_LEN_FUEL,
+        super::io::input_len
+    ),
+    host_function!(
+        input_read,
+        2,
+        None,
+        super::io::INPUT_READ_FUEL,
+        super::io::input_read
+    ),
+    host_function!(
+        output_write,
+        2,
+        None,
+        super::io::OUTPUT_WRITE_FUEL,
+        super::io::output_write
+    ),
     host_function!(log, 3, None, super::io::LOG_FUEL, super::io::log),
     #[cfg(feature = "cap-fs")]
-    host_function!(fs_read, 4, Some(Capability::FsRead), super::fs::FS_FUEL, super::fs::fs_read),
+    host_function!(
+        fs_read,
+        4,
+        Some(Capability::FsRead),
+        super::fs::FS_FUEL,
+        super::fs::fs_read
+    ),
     #[cfg(feature = "cap-fs")]
-    host_function!(fs_size, 2, Some(Capability::FsRead), super::fs::FS_FUEL, super::fs::fs_size),
+    host_function!(
+        fs_size,
+        2,
+        Some(Capability::FsRead),
+        super::fs::FS_FUEL,
+        super::fs::fs_size
+    ),
     #[cfg(feature = "cap-fs")]
-    host_function!(fs_write, 4, Some(Capability::FsWrite), super::fs::FS_FUEL, super::fs::fs_write),
+    host_function!(
+        fs_write,
+        4,
+        Some(Capability::FsWrite),
+        super::fs::FS_FUEL,
+        super::fs::fs_write
+    ),
     #[cfg(feature = "cap-fs")]
-    host_function!(fs_rename, 4, Some(Capability::FsWrite), super::fs::FS_FUEL, super::fs::fs_rename),
+    host_function!(
+        fs_rename,
+        4,
+        Some(Capability::FsWrite),
+        super::fs::FS_FUEL,
+        super::fs::fs_rename
+    ),
     #[cfg(feature = "cap-net")]
-    host_function!(net_dial, 3, Some(Capability::NetDial), super::net::DIAL_FUEL, super::net::net_dial),
+    host_function!(
+        net_dial,
+        3,
+        Some(Capability::NetDial),
+        super::net::DIAL_FUEL,
+        super::net::net_dial
+    ),
     #[cfg(feature = "cap-net")]
-    host_function!(net_send, 3, Some(Capability::NetDial), super::net::IO_FUEL, super::net::net_send),
+    host_function!(
+        net_send,
+        3,
+        Some(Capability::NetDial),
+        super::net::IO_FUEL,
+        super::net::net_send
+    ),
     #[cfg(feature = "cap-net")]
-    host_function!(net_recv, 3, Some(Capability::NetDial), super::net::IO_FUEL, super::net::net_recv),
+    host_function!(
+        net_recv,
+        3,
+        Some(Capability::NetDial),
+        super::net::IO_FUEL,
+        super::net::net_recv
+    ),
     #[cfg(feature = "cap-net")]
-    host_function!(net_close, 1, Some(Capability::NetDial), super::net::CLOSE_FUEL, super::net::net_close),
+    host_function!(
+        net_close,
+        1,
+        Some(Capability::NetDial),
+        super::net::CLOSE_FUEL,
+        super::net::net_close
+    ),
     #[cfg(feature = "cap-process")]
     host_function!(
         process_exec,

@@ -77,7 +77,12 @@ pub trait Filesystem: Send + Sync {
     ///
     /// # Errors
     /// [`BackendError::NotFound`] if there is no such file; others as they occur.
-    fn read(&self, scope: &GuestPath, path: &GuestPath, dst: &mut [u8]) -> Result<u64, BackendError>;
+    fn read(
+        &self,
+        scope: &GuestPath,
+        path: &GuestPath,
+        dst: &mut [u8],
+    ) -> Result<u64, BackendError>;
 
     /// Returns the size in bytes of the file at `path`.
     ///
@@ -169,7 +174,13 @@ impl Filesystem for Unavailable {
     fn write(&self, _: &GuestPath, _: &GuestPath, _: &[u8]) -> Result<(), BackendError> {
         Err(BackendError::Unsupported)
     }
-    fn rename(&self, _: &GuestPath, _: &GuestPath, _: &GuestPath, _: &GuestPath) -> Result<(), BackendError> {
+    fn rename(
+        &self,
+        _: &GuestPath,
+        _: &GuestPath,
+        _: &GuestPath,
+        _: &GuestPath,
+    ) -> Result<(), BackendError> {
         Err(BackendError::Unsupported)
     }
 }

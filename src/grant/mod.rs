@@ -53,7 +53,10 @@ impl fmt::Display for GrantError {
             GrantError::Path(e) => write!(f, "invalid path prefix: {e}"),
             GrantError::Host(e) => write!(f, "invalid host:port entry: {e}"),
             GrantError::TooManyEntries(cap) => {
-                write!(f, "too many entries for {cap} (at most {MAX_GRANT_ENTRIES})")
+                write!(
+                    f,
+                    "too many entries for {cap} (at most {MAX_GRANT_ENTRIES})"
+                )
             }
             GrantError::Spec => f.write_str("grant must be written CAPABILITY=SCOPE"),
             GrantError::UnknownCapability => f.write_str(
@@ -95,7 +98,11 @@ impl Grant {
     /// # Errors
     /// [`GrantError::WrongKind`] for `net.dial`, [`GrantError::Path`] for a relative path or one
     /// with `..` or NUL, [`GrantError::TooManyEntries`] past [`MAX_GRANT_ENTRIES`].
-    pub fn with_path_prefix(mut self, capability: Capability, prefix: &str) -> Result<Self, GrantError> {
+    pub fn with_path_prefix(
+        mut self,
+        capability: Capability,
+        prefix: &str,
+    ) -> Result<Self, GrantError> {
         if !capability.takes_paths() {
             return Err(GrantError::WrongKind(capability));
         }
@@ -294,7 +301,9 @@ mod tests {
         // Granted without scopes: imports link, calls are denied.
         let bare = Grant::new(&[Capability::FsWrite, Capability::NetDial]);
         assert!(bare.allows(Capability::FsWrite));
-        assert!(bare.admit_path(Capability::FsWrite, &path("/data/x")).is_none());
+        assert!(bare
+            .admit_path(Capability::FsWrite, &path("/data/x"))
+            .is_none());
         assert!(!bare.admit_dial(&DialTarget::parse("ca.example.com:443").unwrap()));
     }
 
@@ -311,10 +320,19 @@ mod tests {
             grant.admit_path(Capability::FsWrite, &path("/data/certs/a.pem")),
             Some(&path("/data/certs"))
         );
-        assert_eq!(grant.admit_path(Capability::FsWrite, &path("/data/x")), Some(&path("/data")));
-        assert!(grant.admit_path(Capability::FsWrite, &path("/data2/x")).is_none());
-        assert!(grant.admit_path(Capability::FsRead, &path("/data/x")).is_none());
-        assert!(grant.admit_path(Capability::FsWrite, &path("/zones/a")).is_none());
+        assert_eq!(
+            grant.admit_path(Capability::FsWrite, &path("/data/x")),
+            Some(&path("/data"))
+        );
+        assert!(grant
+            .admit_path(Capability::FsWrite, &path("/data2/x"))
+            .is_none());
+        assert!(grant
+            .admit_path(Capability::FsRead, &path("/data/x"))
+            .is_none());
+        assert!(grant
+            .admit_path(Capability::FsWrite, &path("/zones/a"))
+            .is_none());
     }
 
     #[test]
@@ -331,7 +349,10 @@ mod tests {
             "fs.write=/data, net.dial=ca.example.com:443, process.exec=/usr/bin/true"
         );
         assert_eq!(Grant::none().with_spec("fs.write"), Err(GrantError::Spec));
-        assert_eq!(Grant::none().with_spec("fs.exec=/x"), Err(GrantError::UnknownCapability));
+        assert_eq!(
+            Grant::none().with_spec("fs.exec=/x"),
+            Err(GrantError::UnknownCapability)
+        );
         assert_eq!(
             Grant::none().with_spec("fs.write=data"),
             Err(GrantError::Path(PathError::Relative))
@@ -349,8 +370,12 @@ mod tests {
 
     #[test]
     fn unrestricted_needs_the_loud_call() {
-        let grant = Grant::none().dangerous_allow_any_path(Capability::FsRead).unwrap();
-        assert!(grant.admit_path(Capability::FsRead, &path("/etc/passwd")).is_some());
+        let grant = Grant::none()
+            .dangerous_allow_any_path(Capability::FsRead)
+            .unwrap();
+        assert!(grant
+            .admit_path(Capability::FsRead, &path("/etc/passwd"))
+            .is_some());
         assert!(grant.unrestricted().contains(Capability::FsRead));
         let any = Grant::none().dangerous_allow_any_host();
         assert!(any.admit_dial(&DialTarget::parse("anything.example:1").unwrap()));

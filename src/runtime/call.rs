@@ -50,7 +50,11 @@ pub struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    pub(crate) fn new(plugin: &'a mut Plugin, permit: Permit<'a>, entry: TypedFunc<(), i32>) -> Call<'a> {
+    pub(crate) fn new(
+        plugin: &'a mut Plugin,
+        permit: Permit<'a>,
+        entry: TypedFunc<(), i32>,
+    ) -> Call<'a> {
         let budget = plugin.fuel_budget;
         Call {
             plugin,
@@ -157,7 +161,9 @@ impl<'a> Call<'a> {
         match fault {
             Fault::FuelExhausted => {
                 stats.fuel_exhausted += 1;
-                InvokeError::FuelExhausted { fuel_used: self.used }
+                InvokeError::FuelExhausted {
+                    fuel_used: self.used,
+                }
             }
             Fault::Trap(trap) => {
                 stats.traps += 1;

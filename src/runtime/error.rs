@@ -77,6 +77,7 @@ impl fmt::Display for Trap {
 
 /// Why a plugin could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum LoadError {
     /// The module is larger than [`Limits::module_bytes`](crate::Limits::module_bytes).
@@ -132,10 +133,12 @@ impl LoadError {
     /// `invalid_module`, `limit`, `fuel_exhausted` or `trap`.
     pub fn kind(&self) -> &'static str {
         match self {
-            LoadError::ModuleTooLarge { .. } | LoadError::ModuleLimit(_) | LoadError::ResourceLimit(_) => "limit",
-            LoadError::InvalidModule(_) | LoadError::ImportSignature { .. } | LoadError::Engine(_) => {
-                "invalid_module"
-            }
+            LoadError::ModuleTooLarge { .. }
+            | LoadError::ModuleLimit(_)
+            | LoadError::ResourceLimit(_) => "limit",
+            LoadError::InvalidModule(_)
+            | LoadError::ImportSignature { .. }
+            | LoadError::Engine(_) => "invalid_module",
             LoadError::UnknownImport { .. } => "unknown_import",
             LoadError::NotGranted { .. } => "not_granted",
             LoadError::StartFuelExhausted { .. } => "fuel_exhausted",
@@ -153,13 +156,26 @@ impl fmt::Display for LoadError {
             LoadError::InvalidModule(e) => write!(f, "invalid module: {e}"),
             LoadError::ModuleLimit(e) => write!(f, "module exceeds a module limit: {e}"),
             LoadError::UnknownImport { module, name } => {
-                write!(f, "import {module}.{name} is not a host function this host offers")
+                write!(
+                    f,
+                    "import {module}.{name} is not a host function this host offers"
+                )
             }
             LoadError::NotGranted { capability, import } => {
-                write!(f, "import {import} needs {capability}, which the grant does not hold")
+                write!(
+                    f,
+                    "import {import} needs {capability}, which the grant does not hold"
+                )
             }
-            LoadError::ImportSignature { import, expected, found } => {
-                write!(f, "import {import} is declared as {found}, the ABI says {expected}")
+            LoadError::ImportSignature {
+                import,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "import {import} is declared as {found}, the ABI says {expected}"
+                )
             }
             LoadError::ResourceLimit(e) => write!(f, "instantiation exceeds a resource limit: {e}"),
             LoadError::StartFuelExhausted { fuel_used } => {
@@ -175,6 +191,7 @@ impl core::error::Error for LoadError {}
 
 /// Why an invocation did not complete.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum InvokeError {
     /// The host's invocation pool is full; nothing ran.
@@ -241,7 +258,9 @@ impl InvokeError {
     /// Fuel consumed, where the error reports it.
     pub fn fuel_used(&self) -> Option<u64> {
         match self {
-            InvokeError::FuelExhausted { fuel_used } | InvokeError::Trap { fuel_used, .. } => Some(*fuel_used),
+            InvokeError::FuelExhausted { fuel_used } | InvokeError::Trap { fuel_used, .. } => {
+                Some(*fuel_used)
+            }
             _ => None,
         }
     }
@@ -252,7 +271,10 @@ impl fmt::Display for InvokeError {
         match self {
             InvokeError::Busy => f.write_str("host is busy: the invocation pool is full"),
             InvokeError::NoEntry { name } => {
-                write!(f, "plugin exports no entry `{name}` with signature () -> i32")
+                write!(
+                    f,
+                    "plugin exports no entry `{name}` with signature () -> i32"
+                )
             }
             InvokeError::InputTooLarge { size, limit } => {
                 write!(f, "input is {size} bytes, over the limit of {limit}")

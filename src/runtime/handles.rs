@@ -50,7 +50,10 @@ impl HandleTable {
         let index = match self.slots.iter().position(|s| s.connection.is_none()) {
             Some(index) => index,
             None => {
-                self.slots.push(Slot { generation: 0, connection: None });
+                self.slots.push(Slot {
+                    generation: 0,
+                    connection: None,
+                });
                 self.slots.len() - 1
             }
         };
@@ -117,7 +120,10 @@ mod tests {
         let mut table = HandleTable::new(2);
         let a = table.insert(Box::new(Nothing)).unwrap();
         let b = table.insert(Box::new(Nothing)).unwrap();
-        assert_eq!(table.insert(Box::new(Nothing)).err(), Some(ErrorCode::Limit));
+        assert_eq!(
+            table.insert(Box::new(Nothing)).err(),
+            Some(ErrorCode::Limit)
+        );
         assert!(table.get_mut(a).is_some());
         assert!(table.get_mut(-1).is_none());
         assert!(table.get_mut(a + 2).is_none());

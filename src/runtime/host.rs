@@ -71,14 +71,25 @@ impl Host {
     ///
     /// # Errors
     /// As [`Host::load`].
-    pub fn load_with_backends(&self, wasm: &[u8], grant: Grant, backends: Backends) -> Result<Plugin, LoadError> {
+    pub fn load_with_backends(
+        &self,
+        wasm: &[u8],
+        grant: Grant,
+        backends: Backends,
+    ) -> Result<Plugin, LoadError> {
         Plugin::load(&self.config, wasm, grant, backends, LinkMode::Granted)
     }
 
     /// Loads with every host function linked and an empty grant, so each privileged call is
     /// denied and counted: how the conformance check observes a candidate.
     pub(crate) fn load_probe(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
-        Plugin::load(&self.config, wasm, Grant::none(), Backends::unavailable(), LinkMode::Probe)
+        Plugin::load(
+            &self.config,
+            wasm,
+            Grant::none(),
+            Backends::unavailable(),
+            LinkMode::Probe,
+        )
     }
 
     /// Starts an invocation of `entry` with `input`, to be advanced with [`Call::resume`].
@@ -87,7 +98,12 @@ impl Host {
     /// # Errors
     /// [`InvokeError::Busy`] at once when the pool is full, [`InvokeError::InputTooLarge`],
     /// [`InvokeError::NoEntry`], [`InvokeError::Rebuild`].
-    pub fn start<'a>(&'a self, plugin: &'a mut Plugin, entry: &str, input: &[u8]) -> Result<Call<'a>, InvokeError> {
+    pub fn start<'a>(
+        &'a self,
+        plugin: &'a mut Plugin,
+        entry: &str,
+        input: &[u8],
+    ) -> Result<Call<'a>, InvokeError> {
         let permit = self.pool.try_enter().ok_or(InvokeError::Busy)?;
         let limit = plugin.store.data().limits.input_bytes;
         if input.len() > limit {
@@ -113,7 +129,12 @@ impl Host {
     ///
     /// # Errors
     /// As [`Host::start`] and [`Call::resume`].
-    pub fn call(&self, plugin: &mut Plugin, entry: &str, input: &[u8]) -> Result<Completion, InvokeError> {
+    pub fn call(
+        &self,
+        plugin: &mut Plugin,
+        entry: &str,
+        input: &[u8],
+    ) -> Result<Completion, InvokeError> {
         self.start(plugin, entry, input)?.finish()
     }
 
@@ -121,7 +142,12 @@ impl Host {
     ///
     /// # Errors
     /// [`InvokeError::Failed`] for a non-zero status, and as [`Host::call`].
-    pub fn invoke(&self, plugin: &mut Plugin, entry: &str, input: &[u8]) -> Result<Vec<u8>, InvokeError> {
+    pub fn invoke(
+        &self,
+        plugin: &mut Plugin,
+        entry: &str,
+        input: &[u8],
+    ) -> Result<Vec<u8>, InvokeError> {
         let completion = self.call(plugin, entry, input)?;
         if completion.status == 0 {
             Ok(completion.output)

@@ -5,7 +5,9 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
-use wasmi::{CompilationMode, Config, EnforcedLimits, Engine, ExternType, Instance, Linker, Module, Store};
+use wasmi::{
+    CompilationMode, Config, EnforcedLimits, Engine, ExternType, Instance, Linker, Module, Store,
+};
 
 use super::config::{HostConfig, Limits};
 use super::error::LoadError;
@@ -163,7 +165,9 @@ impl Plugin {
         self.store
             .set_fuel(budget)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
-        let result = self.linker.instantiate_and_start(&mut self.store, &self.module);
+        let result = self
+            .linker
+            .instantiate_and_start(&mut self.store, &self.module);
         let left = self.store.get_fuel().unwrap_or(0);
         let used = self.store.data().fuel.slice_used(left).min(budget);
         self.stats.fuel_used = self.stats.fuel_used.saturating_add(used);

@@ -33,7 +33,9 @@ impl Pool {
     pub(crate) fn try_enter(&self) -> Option<Permit<'_>> {
         let taken = self
             .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max).then_some(n + 1));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            });
         match taken {
             Ok(previous) => {
                 self.peak.fetch_max(previous + 1, Ordering::Relaxed);
@@ -75,6 +77,9 @@ mod tests {
         drop(a);
         assert!(pool.try_enter().is_some());
         let stats = pool.stats();
-        assert_eq!((stats.in_flight, stats.peak_in_flight, stats.rejected_busy), (1, 2, 1));
+        assert_eq!(
+            (stats.in_flight, stats.peak_in_flight, stats.rejected_busy),
+            (1, 2, 1)
+        );
     }
 }

@@ -52,7 +52,9 @@ impl FuelAccount {
 
     /// Fuel the slice consumed, given what the store has left.
     pub(crate) fn slice_used(&self, slice_left: u64) -> u64 {
-        self.slice_given.saturating_sub(slice_left).saturating_add(self.debt)
+        self.slice_given
+            .saturating_sub(slice_left)
+            .saturating_add(self.debt)
     }
 }
 
@@ -108,17 +110,29 @@ impl HostState {
         }
     }
 
-    #[cfg_attr(not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+        allow(dead_code)
+    )]
     /// Counts one gated call of `import` (needing `capability`) as allowed or denied.
     pub(crate) fn record(&mut self, capability: Capability, import: &'static str, allowed: bool) {
         self.counts.record(capability, allowed);
         if !allowed {
             self.denials.record(capability, import);
-            host_log!(debug, "plugin {}: denied {} ({})", self.name.as_str(), import, capability);
+            host_log!(
+                debug,
+                "plugin {}: denied {} ({})",
+                self.name.as_str(),
+                import,
+                capability
+            );
         }
     }
 
-    #[cfg_attr(not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+        allow(dead_code)
+    )]
     /// Maps a back-end failure of an admitted call to the guest's code; a back-end denial turns
     /// the call's count into a denial.
     pub(crate) fn backend_fault(

@@ -36,7 +36,11 @@ impl CallCounts {
     }
 
     pub(crate) fn record(&mut self, capability: Capability, allowed: bool) {
-        let counters = if allowed { &mut self.allowed } else { &mut self.denied };
+        let counters = if allowed {
+            &mut self.allowed
+        } else {
+            &mut self.denied
+        };
         if let Some(count) = counters.get_mut(capability.index()) {
             *count = count.saturating_add(1);
         }
@@ -54,10 +58,18 @@ impl CallCounts {
     pub fn since(&self, earlier: &CallCounts) -> CallCounts {
         let mut out = CallCounts::default();
         for i in 0..4 {
-            if let (Some(o), Some(a), Some(b)) = (out.allowed.get_mut(i), self.allowed.get(i), earlier.allowed.get(i)) {
+            if let (Some(o), Some(a), Some(b)) = (
+                out.allowed.get_mut(i),
+                self.allowed.get(i),
+                earlier.allowed.get(i),
+            ) {
                 *o = a.saturating_sub(*b);
             }
-            if let (Some(o), Some(a), Some(b)) = (out.denied.get_mut(i), self.denied.get(i), earlier.denied.get(i)) {
+            if let (Some(o), Some(a), Some(b)) = (
+                out.denied.get_mut(i),
+                self.denied.get(i),
+                earlier.denied.get(i),
+            ) {
                 *o = a.saturating_sub(*b);
             }
         }

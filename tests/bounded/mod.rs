@@ -56,7 +56,8 @@ fn note_alloc(size: usize) {
 
 fn note_free(size: usize) {
     CURRENT.fetch_sub(size, Ordering::Relaxed);
-    let _ = THREAD_CURRENT.try_with(|current| current.set(current.get().saturating_sub(signed(size))));
+    let _ =
+        THREAD_CURRENT.try_with(|current| current.set(current.get().saturating_sub(signed(size))));
 }
 
 // SAFETY: every method forwards to `System` with the same arguments; the bookkeeping touches only

@@ -172,7 +172,10 @@ impl Fixture {
     /// Places `bytes` at a fixed `offset` (which the allocator then skips).
     pub fn put_at(&mut self, offset: u32, bytes: impl AsRef<[u8]>) -> Span {
         let bytes = bytes.as_ref();
-        assert!(offset >= DATA_START, "offsets below DATA_START hold results");
+        assert!(
+            offset >= DATA_START,
+            "offsets below DATA_START hold results"
+        );
         self.data.push((offset, bytes.to_vec()));
         let end = offset + bytes.len() as u32;
         self.next = self.next.max(end.div_ceil(8) * 8);
@@ -182,7 +185,8 @@ impl Fixture {
         }
     }
 
-    /// Calls host function `name` with constant arguments.
+    /// Calls host function `name` with constant arguments. (An `output_write` of any bytes
+    /// here would land in the output before the codes; use custom WAT for output tests.)
     pub fn call(&mut self, name: &str, args: &[i32]) -> &mut Self {
         let args = args.iter().map(|a| Arg::C(*a)).collect();
         self.call_args(name, args)
@@ -190,9 +194,17 @@ impl Fixture {
 
     /// Calls host function `name` with arguments that may refer to earlier results.
     pub fn call_args(&mut self, name: &str, args: Vec<Arg>) -> &mut Self {
-        assert!(self.calls.len() < MAX_CALLS, "too many calls in one fixture");
+        assert!(
+            self.calls.len() < MAX_CALLS,
+            "too many calls in one fixture"
+        );
         if let Some(function) = HOST_FUNCTIONS.iter().find(|f| f.name == name) {
-            assert_eq!(function.params, args.len(), "{name} takes {} arguments", function.params);
+            assert_eq!(
+                function.params,
+                args.len(),
+                "{name} takes {} arguments",
+                function.params
+            );
         }
         for arg in &args {
             if let Arg::Ret(i) = arg {
@@ -243,11 +255,18 @@ impl Fixture {
             MemoryKind::None => {}
         }
         for (offset, bytes) in &self.data {
-            let _ = writeln!(out, "  (data (i32.const {offset}) \"{}\")", wat_bytes(bytes));
+            let _ = writeln!(
+                out,
+                "  (data (i32.const {offset}) \"{}\")",
+                wat_bytes(bytes)
+            );
         }
         out.push_str("  (func (export \"run\") (result i32)\n");
         if self.memory == MemoryKind::None {
-            assert!(self.calls.len() <= 1, "a fixture without memory makes one call");
+            assert!(
+                self.calls.len() <= 1,
+                "a fixture without memory makes one call"
+            );
             match self.calls.first() {
                 Some(call) => {
                     let _ = writeln!(out, "    {})", self.call_expr(call));
@@ -280,7 +299,11 @@ impl Fixture {
         match self.calls.len() {
             0 => out.push_str("    (i32.const 0))\n"),
             n => {
-                let _ = writeln!(out, "    (i32.load (i32.const {})))", SCRATCH as usize + 4 * (n - 1));
+                let _ = writeln!(
+                    out,
+                    "    (i32.load (i32.const {})))",
+                    SCRATCH as usize + 4 * (n - 1)
+                );
             }
         }
         out.push_str(")\n");
@@ -408,7 +431,12 @@ impl RecordingFs {
 }
 
 impl Filesystem for RecordingFs {
-    fn read(&self, scope: &GuestPath, path: &GuestPath, dst: &mut [u8]) -> Result<u64, BackendError> {
+    fn read(
+        &self,
+        scope: &GuestPath,
+        path: &GuestPath,
+        dst: &mut [u8],
+    ) -> Result<u64, BackendError> {
         self.note(format!("read {path} (scope {scope}) into {}", dst.len()));
         self.inner.read(scope, path, dst)
     }
@@ -430,7 +458,9 @@ impl Filesystem for RecordingFs {
         to_scope: &GuestPath,
         to: &GuestPath,
     ) -> Result<(), BackendError> {
-        self.note(format!("rename {from} (scope {from_scope}) -> {to} (scope {to_scope})"));
+        self.note(format!(
+            "rename {from} (scope {from_scope}) -> {to} (scope {to_scope})"
+        ));
         self.inner.rename(from_scope, from, to_scope, to)
     }
 }

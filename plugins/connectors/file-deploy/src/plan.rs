@@ -34,15 +34,20 @@ pub fn check(request: &DeployRequest) -> Result<String, PluginFailure> {
 /// A file name: 1..=255 bytes of `A-Z a-z 0-9 . _ - + @ =`, not starting with `.`.
 pub fn check_file_name(name: &str) -> Result<(), PluginFailure> {
     if name.is_empty() || name.len() > MAX_FILE_NAME_BYTES {
-        return Err(PluginFailure::bad_request("file_name must be 1 to 255 bytes"));
+        return Err(PluginFailure::bad_request(
+            "file_name must be 1 to 255 bytes",
+        ));
     }
     if name.contains('/') {
         return Err(PluginFailure::bad_request("file_name must not contain '/'"));
     }
     if name.starts_with('.') {
-        return Err(PluginFailure::bad_request("file_name must not start with '.'"));
+        return Err(PluginFailure::bad_request(
+            "file_name must not start with '.'",
+        ));
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@' | '=');
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@' | '=');
     if !name.chars().all(allowed) {
         return Err(PluginFailure::bad_request(
             "file_name may only contain A-Z a-z 0-9 . _ - + @ =",
@@ -65,7 +70,11 @@ pub fn check_dir(dir: &str) -> Result<&str, PluginFailure> {
         return Ok(dir);
     }
     let dir = dir.strip_suffix('/').unwrap_or(dir);
-    if dir.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == "..") {
+    if dir
+        .split('/')
+        .skip(1)
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return Err(bad());
     }
     Ok(dir)
@@ -77,14 +86,19 @@ pub fn check_chain(pem: &str) -> Result<(), PluginFailure> {
         return Err(PluginFailure::limit("chain_pem is larger than 64 KiB"));
     }
     if !pem.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(PluginFailure::bad_request("chain_pem holds no PEM certificate"));
+        return Err(PluginFailure::bad_request(
+            "chain_pem holds no PEM certificate",
+        ));
     }
     if pem.contains("PRIVATE KEY") {
         return Err(PluginFailure::bad_request(
             "chain_pem contains a private key; this connector deploys certificates only",
         ));
     }
-    if !pem.bytes().all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+    if !pem
+        .bytes()
+        .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    {
         return Err(PluginFailure::bad_request("chain_pem is not PEM text"));
     }
     Ok(())
@@ -93,7 +107,9 @@ pub fn check_chain(pem: &str) -> Result<(), PluginFailure> {
 /// A key reference: short, printable, and not key material.
 pub fn check_key_ref(key_ref: &str) -> Result<(), PluginFailure> {
     if key_ref.len() > MAX_KEY_REF_BYTES || key_ref.chars().any(char::is_control) {
-        return Err(PluginFailure::bad_request("key_ref must be a short single-line reference"));
+        return Err(PluginFailure::bad_request(
+            "key_ref must be a short single-line reference",
+        ));
     }
     if key_ref.contains("-----BEGIN") || key_ref.contains("PRIVATE KEY") {
         return Err(PluginFailure::bad_request(
@@ -127,15 +143,36 @@ mod tests {
 
     #[test]
     fn builds_paths() {
-        assert_eq!(check(&request("/certs", "site.pem")).unwrap(), "/certs/site.pem");
-        assert_eq!(check(&request("/certs/", "site.pem")).unwrap(), "/certs/site.pem");
-        assert_eq!(check(&request("/certs/web", "a_b-c+d@e=f.pem")).unwrap(), "/certs/web/a_b-c+d@e=f.pem");
+        assert_eq!(
+            check(&request("/certs", "site.pem")).unwrap(),
+            "/certs/site.pem"
+        );
+        assert_eq!(
+            check(&request("/certs/", "site.pem")).unwrap(),
+            "/certs/site.pem"
+        );
+        assert_eq!(
+            check(&request("/certs/web", "a_b-c+d@e=f.pem")).unwrap(),
+            "/certs/web/a_b-c+d@e=f.pem"
+        );
         assert_eq!(check(&request("/", "x")).unwrap(), "/x");
     }
 
     #[test]
     fn refuses_bad_names() {
-        for name in ["", ".hidden", "..", ".", "a/b", "/abs", "a\\b", "a b", "a\nb", "é", &"x".repeat(256)] {
+        for name in [
+            "",
+            ".hidden",
+            "..",
+            ".",
+            "a/b",
+            "/abs",
+            "a\\b",
+            "a b",
+            "a\nb",
+            "é",
+            &"x".repeat(256),
+        ] {
             let f = check(&request("/certs", name)).unwrap_err();
             assert_eq!(f.code, FailureCode::BadRequest, "{name:?}");
         }
@@ -143,7 +180,16 @@ mod tests {
 
     #[test]
     fn refuses_bad_dirs() {
-        for dir in ["", "certs", "/certs//web", "/certs/../keys", "/certs/.", "/./certs", "/certs\n", "//"] {
+        for dir in [
+            "",
+            "certs",
+            "/certs//web",
+            "/certs/../keys",
+            "/certs/.",
+            "/./certs",
+            "/certs\n",
+            "//",
+        ] {
             let f = check(&request(dir, "a.pem")).unwrap_err();
             assert_eq!(f.code, FailureCode::BadRequest, "{dir:?}");
         }

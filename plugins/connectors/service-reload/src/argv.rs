@@ -3,7 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use pluginhost_sdk::process::encode_argv;
+use pluginhost_sdk::process::{encode_argv, MAX_STDOUT_BYTES};
 use pluginhost_sdk::proto::reload::ReloadRequest;
 use pluginhost_sdk::proto::PluginFailure;
 use pluginhost_sdk::Error;
@@ -12,6 +12,7 @@ use pluginhost_sdk::Error;
 pub const MAX_ARGS: usize = 32;
 /// The most standard output returned, whatever the request asks (16 KiB).
 pub const STDOUT_CAP: usize = 16 * 1024;
+const _: () = assert!(STDOUT_CAP <= MAX_STDOUT_BYTES);
 
 /// The argument vector (`program` first) and the output bound to use.
 pub fn check(request: &ReloadRequest) -> Result<(Vec<&str>, usize), PluginFailure> {
@@ -55,7 +56,7 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
     use alloc::vec;
-    use pluginhost_sdk::process::{MAX_ARGV_BYTES, MAX_STDOUT_BYTES};
+    use pluginhost_sdk::process::MAX_ARGV_BYTES;
     use pluginhost_sdk::proto::FailureCode;
 
     fn request(program: &str, args: &[&str]) -> ReloadRequest {
@@ -72,7 +73,6 @@ mod tests {
         let (argv, max) = check(&r).unwrap();
         assert_eq!(argv, ["/usr/sbin/reload-service", "nginx", ""]);
         assert_eq!(max, STDOUT_CAP);
-        assert!(STDOUT_CAP <= MAX_STDOUT_BYTES);
         let mut r = request("/bin/true", &[]);
         r.max_stdout = 10;
         assert_eq!(check(&r).unwrap(), (vec!["/bin/true"], 10));
