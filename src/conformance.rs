@@ -81,6 +81,14 @@ impl ConformanceReport {
         self.attempted.iter().map(|a| a.count).sum()
     }
 
+    /// The report for input that is not a module at all (e.g. text that does not parse): the
+    /// `validates` check failed with `reason`.
+    pub fn not_a_module(reason: impl Into<String>) -> ConformanceReport {
+        let mut report = ConformanceReport::empty();
+        report.check("validates", false, reason);
+        report
+    }
+
     fn check(&mut self, name: &'static str, passed: bool, reason: impl Into<String>) {
         self.checks.push(Check {
             name,
@@ -218,8 +226,8 @@ impl Host {
                 report.check("runs", false, "not run: the module did not instantiate");
                 report.check(
                     "no_privileged_operations",
-                    report.privileged_operations() == 0,
-                    "not run",
+                    false,
+                    "not observed: the module did not instantiate",
                 );
                 return report;
             }

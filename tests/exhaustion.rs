@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bounded::{assert_benign_runs, many_functions_module, measure, wasm, KIB, MIB};
 use pluginhost::{
     ErrorCode, Grant, Host, HostConfig, InvokeError, Limits, LoadError, MemoryNetwork,
-    MemoryService, Trap,
+    MemoryService, Plugin, Trap,
 };
 
 /// Wasm page size.
@@ -31,7 +31,7 @@ fn words(output: &[u8]) -> Vec<i32> {
 const OK_ENTRY: &str = r#"(func (export "ok") (result i32) (i32.const 0))"#;
 
 /// Asserts the plugin's benign entry runs.
-fn assert_ok_entry_runs(host: &Host, plugin: &mut pluginhost::Plugin) {
+fn assert_ok_entry_runs(host: &Host, plugin: &mut Plugin) {
     assert_eq!(
         host.invoke(plugin, "ok", b""),
         Ok(Vec::new()),
@@ -104,7 +104,11 @@ const GROW_TO_LIMIT_MINUS_ONE_THEN_ONE: &str = r#"(module
 fn adversarial_memory_growth_is_bounded() {
     let host = Host::new(HostConfig::default());
     let limit = host.config().limits.memory_bytes;
-    assert_eq!(limit / PAGE, 256, "the fixture assumes the default 256-page limit");
+    assert_eq!(
+        limit / PAGE,
+        256,
+        "the fixture assumes the default 256-page limit"
+    );
     let mut plugin = host
         .load(&wasm(GROW_TO_LIMIT_MINUS_ONE_THEN_ONE), Grant::none())
         .unwrap();
@@ -114,7 +118,10 @@ fn adversarial_memory_growth_is_bounded() {
     // capacity on the 255 -> 256 page step (510 pages reserved) while the 255-page buffer is
     // still live. `linear_memory_reservation_stays_within_memory_bytes` has the tight bound.
     assert!(usage.peak < 3 * limit + MIB, "peak {} bytes", usage.peak);
-    assert!(usage.retained < 2 * limit as isize + MIB as isize, "{usage:?}");
+    assert!(
+        usage.retained < 2 * limit as isize + MIB as isize,
+        "{usage:?}"
+    );
     assert_benign_runs(&host);
 }
 
@@ -154,10 +161,17 @@ fn initial_memory_of_65536_pages_fails_to_load_with_a_limit_error() {
 
     // The boundary is the limit itself.
     let pages = host.config().limits.memory_bytes / PAGE;
-    let over = wasm(&format!(r#"(module (memory (export "memory") {}) {OK_ENTRY})"#, pages + 1));
+    let over = wasm(&format!(
+        r#"(module (memory (export "memory") {}) {OK_ENTRY})"#,
+        pages + 1
+    ));
     assert_eq!(host.load(&over, Grant::none()).unwrap_err().kind(), "limit");
-    let at = wasm(&format!(r#"(module (memory (export "memory") {pages}) {OK_ENTRY})"#));
-    let mut plugin = host.load(&at, Grant::none()).expect("exactly the limit loads");
+    let at = wasm(&format!(
+        r#"(module (memory (export "memory") {pages}) {OK_ENTRY})"#
+    ));
+    let mut plugin = host
+        .load(&at, Grant::none())
+        .expect("exactly the limit loads");
     assert_ok_entry_runs(&host, &mut plugin);
     assert_benign_runs(&host);
 }
@@ -219,14 +233,21 @@ fn table_grow_by_a_million_returns_minus_one_and_stays_bounded() {
 // 12. Unbounded recursion
 // ---------------------------------------------------------------------------------------------
 
-/// Native stack of the thread that runs the recursion cases: far less than a debug build would
-/// need if wasm calls nested native frames 512 deep.
+/// Native stack of the thread that runs the recursion cases. A debug build needs less than
+/// 64 KiB to invoke a plugin; if wasm calls nested native frames, 512 of them would need far
+/// more than this. (Parsing WAT and compiling need more, so fixtures are loaded beforehand.)
 const SMALL_NATIVE_STACK: usize = 256 * KIB;
 
-fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+/// Runs `f` with `host` and `plugin` on a thread with a [`SMALL_NATIVE_STACK`].
+fn on_small_stack<R: Send + 'static>(
+    host: &Arc<Host>,
+    mut plugin: Plugin,
+    f: impl FnOnce(&Host, &mut Plugin) -> R + Send + 'static,
+) -> (R, Plugin) {
+    let host = Arc::clone(host);
     std::thread::Builder::new()
         .stack_size(SMALL_NATIVE_STACK)
-        .spawn(f)
+        .spawn(move || (f(&host, &mut plugin), plugin))
         .unwrap()
         .join()
         .expect("the thread with a small native stack survived")
@@ -234,20 +255,18 @@ fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
 
 #[test]
 fn unbounded_recursion_is_a_stack_overflow_trap_not_a_native_overflow() {
+    let host = Arc::new(Host::new(HostConfig::default()));
     let hostile = wasm(&format!(
         r#"(module (memory (export "memory") 1)
             (func $down (call $down))
             (func (export "run") (result i32) (call $down) (i32.const 0))
             {OK_ENTRY})"#
     ));
-    let (first, second, stats, usage) = on_small_stack(move || {
-        let host = Host::new(HostConfig::default());
-        let mut plugin = host.load(&hostile, Grant::none()).unwrap();
-        let (first, usage) = measure(|| host.invoke(&mut plugin, "run", b""));
-        let second = host.invoke(&mut plugin, "run", b"");
-        assert_ok_entry_runs(&host, &mut plugin);
-        assert_benign_runs(&host);
-        (first, second, plugin.stats(), usage)
+    let plugin = host.load(&hostile, Grant::none()).unwrap();
+    let ((first, second, usage), mut plugin) = on_small_stack(&host, plugin, |host, plugin| {
+        let (first, usage) = measure(|| host.invoke(plugin, "run", b""));
+        let second = host.invoke(plugin, "run", b"");
+        (first, second, usage)
     });
     for result in [&first, &second] {
         assert!(
@@ -255,13 +274,17 @@ fn unbounded_recursion_is_a_stack_overflow_trap_not_a_native_overflow() {
             "{result:?}"
         );
     }
+    assert!(usage.peak < 4 * MIB, "peak {} bytes", usage.peak);
+    assert_ok_entry_runs(&host, &mut plugin);
+    let stats = plugin.stats();
     assert_eq!(stats.traps, 2);
     assert_eq!(stats.rebuilds, 2, "rebuilt before the second run and before `ok`");
-    assert!(usage.peak < 4 * MIB, "peak {} bytes", usage.peak);
+    assert_benign_runs(&host);
 }
 
 #[test]
 fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
+    let host = Arc::new(Host::new(HostConfig::default()));
     // 10,000 locals per frame: the interpreter's value stack runs out long before 512 frames.
     let hostile = wasm(&format!(
         r#"(module (memory (export "memory") 1)
@@ -270,13 +293,9 @@ fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
             {OK_ENTRY})"#,
         "i64 ".repeat(10_000)
     ));
-    let (result, usage) = on_small_stack(move || {
-        let host = Host::new(HostConfig::default());
-        let mut plugin = host.load(&hostile, Grant::none()).unwrap();
-        let (result, usage) = measure(|| host.invoke(&mut plugin, "run", b""));
-        assert_ok_entry_runs(&host, &mut plugin);
-        assert_benign_runs(&host);
-        (result, usage)
+    let plugin = host.load(&hostile, Grant::none()).unwrap();
+    let ((result, usage), mut plugin) = on_small_stack(&host, plugin, |host, plugin| {
+        measure(|| host.invoke(plugin, "run", b""))
     });
     assert!(
         matches!(result, Err(InvokeError::Trap { trap: Trap::StackOverflow, .. })),
@@ -284,10 +303,14 @@ fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
     );
     // wasmi's value stack is capped (1,000,000 bytes by default) whatever the frame size.
     assert!(usage.peak < 4 * MIB, "peak {} bytes", usage.peak);
+    assert_ok_entry_runs(&host, &mut plugin);
+    assert_benign_runs(&host);
 }
 
 #[test]
 fn recursion_limit_is_max_recursion_depth_frames() {
+    let host = Arc::new(Host::new(HostConfig::default()));
+    let depth = host.config().limits.max_recursion_depth;
     // `run` is one frame and `$down(n)` nests n + 1 more.
     let fixture = wasm(
         r#"(module
@@ -297,19 +320,17 @@ fn recursion_limit_is_max_recursion_depth_frames() {
                 (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
             (func (export "run") (result i32) (call $down (call $len)) (i32.const 0)))"#,
     );
-    let results = on_small_stack(move || {
-        let host = Host::new(HostConfig::default());
-        let depth = host.config().limits.max_recursion_depth;
-        let mut plugin = host.load(&fixture, Grant::none()).unwrap();
-        let at_limit = host.invoke(&mut plugin, "run", &vec![0; depth - 2]);
-        let over_limit = host.invoke(&mut plugin, "run", &vec![0; depth - 1]);
+    let plugin = host.load(&fixture, Grant::none()).unwrap();
+    let ((at_limit, over_limit), _) = on_small_stack(&host, plugin, move |host, plugin| {
+        let at_limit = host.invoke(plugin, "run", &vec![0; depth - 2]);
+        let over_limit = host.invoke(plugin, "run", &vec![0; depth - 1]);
         (at_limit, over_limit)
     });
-    assert_eq!(results.0, Ok(Vec::new()), "512 frames are allowed");
+    assert_eq!(at_limit, Ok(Vec::new()), "{depth} frames are allowed");
     assert!(
-        matches!(results.1, Err(InvokeError::Trap { trap: Trap::StackOverflow, .. })),
-        "513 frames trap: {:?}",
-        results.1
+        matches!(over_limit, Err(InvokeError::Trap { trap: Trap::StackOverflow, .. })),
+        "{} frames trap: {over_limit:?}",
+        depth + 1
     );
 }
 
@@ -353,7 +374,10 @@ fn thousands_of_locals_in_a_loop_are_stopped_by_fuel() {
     // 20,000 locals are 160 KB of value stack, reused call after call.
     assert!(usage.peak < 2 * MIB, "peak {} bytes", usage.peak);
     let again = host.invoke(&mut plugin, "run", b"");
-    assert!(matches!(again, Err(InvokeError::FuelExhausted { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(InvokeError::FuelExhausted { .. })),
+        "{again:?}"
+    );
     assert_ok_entry_runs(&host, &mut plugin);
     assert_eq!(plugin.stats().fuel_exhausted, 2);
     assert_benign_runs(&host);
@@ -544,14 +568,21 @@ fn network_handles_are_capped_and_forged_or_closed_ones_are_bad_handle() {
         let mut distinct = opened.to_vec();
         distinct.sort_unstable();
         distinct.dedup();
-        assert_eq!(distinct.len(), net_handles, "handles are distinct: {opened:?}");
+        assert_eq!(
+            distinct.len(),
+            net_handles,
+            "handles are distinct: {opened:?}"
+        );
         let limit = ErrorCode::Limit.code();
         let bad = ErrorCode::BadHandle.code();
         assert!(refused.iter().all(|r| *r == limit), "{refused:?}");
         assert_eq!(&w[20..24], [bad, bad, bad, bad], "forged handles");
         assert_eq!(w[24], 0, "closing an open handle");
         assert_eq!(&w[25..28], [bad, bad, bad], "a closed handle");
-        assert!(w[28] >= 0 && w[28] != w[0], "a freed slot is reused with a new handle");
+        assert!(
+            w[28] >= 0 && w[28] != w[0],
+            "a freed slot is reused with a new handle"
+        );
         assert_eq!(w[29], 3, "other handles still work");
         assert_eq!(w[30], limit, "full again");
         assert_eq!(w[31], 0);
@@ -613,7 +644,10 @@ fn output_without_end_is_cut_off_with_limit() {
     let host = Host::new(HostConfig::default());
     let cap = host.config().limits.output_bytes;
     let mut plugin = host
-        .load(&endless(OUTPUT_IMPORT, OUTPUT_CALL, "(local.get $r)"), Grant::none())
+        .load(
+            &endless(OUTPUT_IMPORT, OUTPUT_CALL, "(local.get $r)"),
+            Grant::none(),
+        )
         .unwrap();
     let (completion, usage) = measure(|| host.call(&mut plugin, "run", b""));
     let completion = completion.unwrap();
@@ -633,7 +667,10 @@ fn output_buffer_capacity_stays_within_output_bytes() {
     let host = Host::new(HostConfig::default());
     let cap = host.config().limits.output_bytes;
     let mut plugin = host
-        .load(&endless(OUTPUT_IMPORT, OUTPUT_CALL, "(local.get $r)"), Grant::none())
+        .load(
+            &endless(OUTPUT_IMPORT, OUTPUT_CALL, "(local.get $r)"),
+            Grant::none(),
+        )
         .unwrap();
     let completion = host.call(&mut plugin, "run", b"").unwrap();
     assert_eq!(completion.output.len(), cap / 1000 * 1000);
@@ -651,7 +688,10 @@ fn output_without_end_ignoring_limit_is_stopped_by_fuel() {
     let budget = host.config().fuel_per_invocation;
     let cap = host.config().limits.output_bytes;
     let mut plugin = host
-        .load(&endless(OUTPUT_IMPORT, OUTPUT_CALL, "(local.get $r)"), Grant::none())
+        .load(
+            &endless(OUTPUT_IMPORT, OUTPUT_CALL, "(local.get $r)"),
+            Grant::none(),
+        )
         .unwrap();
     let (result, usage) = measure(|| host.call(&mut plugin, "run", b"x"));
     match result {
@@ -659,7 +699,10 @@ fn output_without_end_ignoring_limit_is_stopped_by_fuel() {
         other => panic!("expected FuelExhausted, got {other:?}"),
     }
     assert!(usage.peak < 3 * cap + MIB, "peak {} bytes", usage.peak);
-    assert!(usage.retained < 64 * KIB as isize, "the output was dropped: {usage:?}");
+    assert!(
+        usage.retained < 64 * KIB as isize,
+        "the output was dropped: {usage:?}"
+    );
     assert_ok_entry_runs(&host, &mut plugin);
     assert_eq!(plugin.stats().rebuilds, 1);
     assert_benign_runs(&host);
@@ -679,8 +722,16 @@ fn log_without_end_is_cut_off_with_limit() {
         .unwrap();
     let expected = i32::try_from(limits.log_bytes / 1000).unwrap();
     let (completion, usage) = measure(|| host.call(&mut plugin, "run", b""));
-    assert_eq!(completion.unwrap().status, expected, "16 KiB of 1,000-byte messages");
-    assert!(usage.peak < 64 * KIB, "log lines are not buffered: peak {}", usage.peak);
+    assert_eq!(
+        completion.unwrap().status,
+        expected,
+        "16 KiB of 1,000-byte messages"
+    );
+    assert!(
+        usage.peak < 64 * KIB,
+        "log lines are not buffered: peak {}",
+        usage.peak
+    );
     // The log budget is per invocation.
     assert_eq!(host.call(&mut plugin, "run", b"").unwrap().status, expected);
 
@@ -702,7 +753,10 @@ fn log_without_end_ignoring_limit_is_stopped_by_fuel() {
     let host = Host::new(HostConfig::default());
     let budget = host.config().fuel_per_invocation;
     let mut plugin = host
-        .load(&endless(LOG_IMPORT, LOG_CALL, "(local.get $r)"), Grant::none())
+        .load(
+            &endless(LOG_IMPORT, LOG_CALL, "(local.get $r)"),
+            Grant::none(),
+        )
         .unwrap();
     let (result, usage) = measure(|| host.call(&mut plugin, "run", b"x"));
     match result {

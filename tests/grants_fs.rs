@@ -83,7 +83,8 @@ fn catalogue_21_hostile_paths_cannot_be_read_or_sized() {
     let buf = fx.reserve(16);
     for (path, _) in HOSTILE_PATHS {
         let p = fx.put(path);
-        fx.call("fs_read", &[p.ptr, p.len, buf.ptr, buf.len]).call("fs_size", &[p.ptr, p.len]);
+        fx.call("fs_read", &[p.ptr, p.len, buf.ptr, buf.len])
+            .call("fs_size", &[p.ptr, p.len]);
     }
     fx.emit(buf);
     let (plugin, out) = fx.load_and_run(&host, grant(&["fs.read=/data"]));
@@ -118,12 +119,22 @@ fn prefix_admits_paths_below_it_in_normal_form() {
     assert!(fs.inner.create_dir("/data/sub"));
     let mut fx = Fixture::new();
     let body = fx.put("ok");
-    for path in ["/data/x", "/data//y/", "/data/./z", "/./data/w", "///data///v", "/data/sub/deep"] {
+    for path in [
+        "/data/x",
+        "/data//y/",
+        "/data/./z",
+        "/./data/w",
+        "///data///v",
+        "/data/sub/deep",
+    ] {
         let p = fx.put(path);
         fx.call("fs_write", &[p.ptr, p.len, body.ptr, body.len]);
     }
     let missing_parent = fx.put("/data/nope/x");
-    fx.call("fs_write", &[missing_parent.ptr, missing_parent.len, body.ptr, body.len]);
+    fx.call(
+        "fs_write",
+        &[missing_parent.ptr, missing_parent.len, body.ptr, body.len],
+    );
     let (plugin, out) = fx.load_and_run(&host, grant(&["fs.write=/data"]));
     assert_eq!(out.codes, [2, 2, 2, 2, 2, 2, NOT_FOUND]);
     // The back-end only ever sees normalised paths, and the prefix that admitted them.
@@ -139,7 +150,14 @@ fn prefix_admits_paths_below_it_in_normal_form() {
             "write /data/nope/x (scope /data) 2",
         ]
     );
-    for path in ["/data/v", "/data/w", "/data/x", "/data/y", "/data/z", "/data/sub/deep"] {
+    for path in [
+        "/data/v",
+        "/data/w",
+        "/data/x",
+        "/data/y",
+        "/data/z",
+        "/data/sub/deep",
+    ] {
         assert_eq!(fs.inner.get(path).as_deref(), Some(&b"ok"[..]), "{path}");
     }
     assert_counts(&plugin, [(0, 0), (7, 0), (0, 0), (0, 0)]);
@@ -159,7 +177,10 @@ fn the_longest_granted_prefix_is_the_scope() {
     assert_eq!(out.codes, [2, 2]);
     assert_eq!(
         fs.ops(),
-        ["write /data/sub/x (scope /data/sub) 2", "write /data/x (scope /data) 2"]
+        [
+            "write /data/sub/x (scope /data/sub) 2",
+            "write /data/x (scope /data) 2"
+        ]
     );
 }
 
@@ -173,7 +194,10 @@ fn the_prefix_itself_is_a_directory_and_cannot_be_written_as_a_file() {
     let data_slash = fx.put("/data/");
     let a = fx.put("/data/a");
     fx.call("fs_write", &[data.ptr, data.len, body.ptr, body.len])
-        .call("fs_write", &[data_slash.ptr, data_slash.len, body.ptr, body.len])
+        .call(
+            "fs_write",
+            &[data_slash.ptr, data_slash.len, body.ptr, body.len],
+        )
         .call("fs_rename", &[a.ptr, a.len, data.ptr, data.len])
         .call("fs_rename", &[data.ptr, data.len, a.ptr, a.len]);
     let (_, out) = fx.load_and_run(&host, grant(&["fs.write=/data"]));
@@ -188,20 +212,35 @@ fn the_prefix_itself_is_a_directory_and_cannot_be_written_as_a_file() {
 #[test]
 fn a_read_only_grant_does_not_even_link_write_functions() {
     let host = Host::new(HostConfig::default());
-    for (name, capability) in [("fs_write", Capability::FsWrite), ("fs_rename", Capability::FsWrite)] {
+    for (name, capability) in [
+        ("fs_write", Capability::FsWrite),
+        ("fs_rename", Capability::FsWrite),
+    ] {
         let wat = format!(
             r#"(module {} (memory (export "memory") 1) (func (export "run") (result i32) (i32.const 0)))"#,
             import_line(name)
         );
-        let e = host.load(&wasm(&wat), grant(&["fs.read=/data"])).expect_err("not granted");
-        assert_eq!(e, LoadError::NotGranted { capability, import: name }, "{name}");
+        let e = host
+            .load(&wasm(&wat), grant(&["fs.read=/data"]))
+            .expect_err("not granted");
+        assert_eq!(
+            e,
+            LoadError::NotGranted {
+                capability,
+                import: name
+            },
+            "{name}"
+        );
     }
     for name in ["fs_read", "fs_size"] {
         let wat = format!(
             r#"(module {} (memory (export "memory") 1) (func (export "run") (result i32) (i32.const 0)))"#,
             import_line(name)
         );
-        assert!(host.load(&wasm(&wat), grant(&["fs.read=/data"])).is_ok(), "{name}");
+        assert!(
+            host.load(&wasm(&wat), grant(&["fs.read=/data"])).is_ok(),
+            "{name}"
+        );
     }
 }
 
@@ -228,14 +267,20 @@ fn a_read_only_prefix_is_never_created_truncated_or_renamed() {
         .call("fs_write", &[new.ptr, new.len, body.ptr, body.len]) // create
         .call("fs_rename", &[a.ptr, a.len, b.ptr, b.len]) // rename within
         .call("fs_rename", &[a.ptr, a.len, other_a.ptr, other_a.len]) // move out
-        .call("fs_rename", &[other_y.ptr, other_y.len, data_y.ptr, data_y.len]) // move in
+        .call(
+            "fs_rename",
+            &[other_y.ptr, other_y.len, data_y.ptr, data_y.len],
+        ) // move in
         .call("fs_rename", &[other_y.ptr, other_y.len, a.ptr, a.len]) // replace
         .call("fs_write", &[data.ptr, data.len, body.ptr, body.len])
         .call("fs_write", &[other_z.ptr, other_z.len, body.ptr, body.len]) // writable: allowed
         .call("fs_read", &[a.ptr, a.len, buf.ptr, buf.len]) // readable: allowed
         .emit(buf);
     let (plugin, out) = fx.load_and_run(&host, grant(&["fs.read=/data", "fs.write=/other"]));
-    assert_eq!(out.codes, [DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, 2, 4]);
+    assert_eq!(
+        out.codes,
+        [DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, 2, 4]
+    );
     assert_eq!(out.emitted, b"keep\0\0\0\0");
     assert_counts(&plugin, [(1, 0), (1, 8), (0, 0), (0, 0)]);
     assert_eq!(
@@ -288,7 +333,10 @@ fn rename_across_prefixes_needs_both_sides_granted() {
 
 // --- Catalogue 25: no write-then-exec -------------------------------------------------------------
 
-fn exec_outcome(specs: &[&str], programs: &[&str]) -> (Vec<i32>, Vec<Vec<String>>, pluginhost::Plugin) {
+fn exec_outcome(
+    specs: &[&str],
+    programs: &[&str],
+) -> (Vec<i32>, Vec<Vec<String>>, pluginhost::Plugin) {
     let mut runner = MemoryProcessRunner::new();
     for program in programs {
         runner = runner.with_program(program, |_argv: &[&str]| (0, b"ran".to_vec()));
@@ -311,7 +359,10 @@ fn exec_outcome(specs: &[&str], programs: &[&str]) -> (Vec<i32>, Vec<Vec<String>
 
 #[test]
 fn catalogue_25_a_program_under_a_writable_prefix_is_never_run() {
-    let (codes, runs, plugin) = exec_outcome(&["process.exec=/data/tool", "fs.write=/data"], &["/data/tool"]);
+    let (codes, runs, plugin) = exec_outcome(
+        &["process.exec=/data/tool", "fs.write=/data"],
+        &["/data/tool"],
+    );
     assert_eq!(codes, [DENIED]);
     assert!(runs.is_empty());
     assert_counts(&plugin, [(0, 0), (0, 0), (0, 0), (0, 1)]);
@@ -332,7 +383,10 @@ fn catalogue_25_a_program_above_a_writable_prefix_is_not_run() {
     // "/data/bin/tool" is an ancestor of the writable "/data/bin/tool/cache": if the plugin could
     // write there, "tool" is a directory it controls the contents of.
     let (codes, runs, _) = exec_outcome(
-        &["process.exec=/data/bin/tool", "fs.write=/data/bin/tool/cache"],
+        &[
+            "process.exec=/data/bin/tool",
+            "fs.write=/data/bin/tool/cache",
+        ],
         &["/data/bin/tool"],
     );
     assert_eq!(codes, [DENIED]);
@@ -341,7 +395,9 @@ fn catalogue_25_a_program_above_a_writable_prefix_is_not_run() {
 
 #[test]
 fn catalogue_25_write_anywhere_means_exec_nothing() {
-    let runner = Arc::new(MemoryProcessRunner::new().with_program("/usr/bin/tool", |_: &[&str]| (0, Vec::new())));
+    let runner = Arc::new(
+        MemoryProcessRunner::new().with_program("/usr/bin/tool", |_: &[&str]| (0, Vec::new())),
+    );
     let host = Host::with_backends(
         HostConfig::default(),
         Backends::unavailable().with_process(runner.clone()),
@@ -361,7 +417,11 @@ fn catalogue_25_write_anywhere_means_exec_nothing() {
 #[test]
 fn an_unrelated_writable_prefix_does_not_block_exec() {
     let (codes, runs, plugin) = exec_outcome(
-        &["process.exec=/usr/bin/tool", "fs.write=/data", "fs.write=/usr/bin/tools"],
+        &[
+            "process.exec=/usr/bin/tool",
+            "fs.write=/data",
+            "fs.write=/usr/bin/tools",
+        ],
         &["/usr/bin/tool"],
     );
     assert_eq!(codes, [7]);

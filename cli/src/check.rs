@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Parser;
-use pluginhost::{CapabilitySet, Check, ConformanceReport, Host, HostConfig};
+use pluginhost::{CapabilitySet, ConformanceReport, Host, HostConfig};
 use serde_json::{json, Value};
 
 use crate::common::{self, CliResult};
@@ -53,28 +53,6 @@ pub struct Args {
     /// Print one JSON object instead of the report
     #[arg(long)]
     json: bool,
-}
-
-/// The report for bytes that are neither binary WebAssembly nor valid text: the first check
-/// failed with `reason`.
-fn not_a_module(reason: String) -> ConformanceReport {
-    ConformanceReport {
-        checks: vec![Check {
-            name: "validates",
-            passed: false,
-            reason,
-        }],
-        instantiated: false,
-        entry_exported: false,
-        trapped: false,
-        trap: None,
-        status: None,
-        declared: CapabilitySet::empty(),
-        attempted: Vec::new(),
-        fuel_used: 0,
-        findings: Vec::new(),
-        manifest: None,
-    }
 }
 
 fn declared_names(set: CapabilitySet) -> Vec<&'static str> {
@@ -182,7 +160,7 @@ pub fn main(args: &Args) -> CliResult {
     let host = Host::new(HostConfig::default());
     let report = match common::load_module(&args.file, &host.config().limits)? {
         Ok(wasm) => host.conformance(&wasm),
-        Err(e) => not_a_module(e.to_string()),
+        Err(e) => ConformanceReport::not_a_module(e.to_string()),
     };
     if args.json {
         common::write_json(&to_json(&report))?;

@@ -221,7 +221,10 @@ mod tests {
 
     #[test]
     fn bounded_read_refuses_more() {
-        assert_eq!(read_bounded(&b"abc"[..], 3).ok().flatten(), Some(b"abc".to_vec()));
+        assert_eq!(
+            read_bounded(&b"abc"[..], 3).ok().flatten(),
+            Some(b"abc".to_vec())
+        );
         assert_eq!(read_bounded(&b"abcd"[..], 3).ok().flatten(), None);
     }
 

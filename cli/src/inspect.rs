@@ -128,7 +128,10 @@ fn to_text(file: &str, info: &ModuleInfo) -> String {
                 ]
             })
             .collect();
-        out.push_str(&common::table(&["MODULE", "NAME", "TYPE", "CAPABILITY"], &rows));
+        out.push_str(&common::table(
+            &["MODULE", "NAME", "TYPE", "CAPABILITY"],
+            &rows,
+        ));
     }
 
     let _ = writeln!(out, "\nexports ({}):", info.exports.len());
@@ -182,8 +185,8 @@ fn to_text(file: &str, info: &ModuleInfo) -> String {
 /// Runs `pluginhost inspect`.
 pub fn main(args: &Args) -> CliResult {
     let config = HostConfig::default();
-    let result = common::load_module(&args.file, &config.limits)?
-        .and_then(|wasm| inspect(&config, &wasm));
+    let result =
+        common::load_module(&args.file, &config.limits)?.and_then(|wasm| inspect(&config, &wasm));
     match result {
         Ok(info) => {
             if args.json {

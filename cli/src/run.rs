@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use pluginhost::{
-    Backends, CallCounts, Capability, CommandRunner, DialTarget, DirFilesystem, Grant, GrantError, Host,
+    Backends, CallCounts, Capability, CommandRunner, DirFilesystem, Grant, GrantError, Host,
     HostConfig, HostName, InvokeError, LoadError, TcpNetwork,
 };
 use serde_json::json;
@@ -27,8 +27,9 @@ must exist as DIR/data); without --root, granted file calls fail with IO.
   network   real TCP. Loopback addresses (127.0.0.0/8, ::1) are refused unless a net.dial \
 grant names a loopback IP literal or `localhost`, which allows loopback for every net.dial \
 grant; private, link-local, multicast and reserved addresses are always refused.
-  programs  run directly (no shell, empty environment, no stdin, 10 s deadline); programs \
-under --root are refused.
+  programs  run directly (no shell, empty environment, no stdin, 10 s deadline). \
+process.exec scopes are host paths (not under --root), and programs under --root are refused, \
+so a plugin never runs a file it could have written.
 
 Without --json the plugin's output goes to stdout as raw bytes and a one-line summary of any \
 error or denied call goes to stderr.
@@ -102,16 +103,13 @@ fn parse_grant_spec(spec: &str) -> Result<String, GrantError> {
 
 /// Whether a `net.dial` entry names a loopback IP literal or `localhost`.
 fn names_loopback(grant: &Grant) -> bool {
-    grant.hosts().iter().any(|pattern| {
-        // Exact entries print as `host:port` (`[v6]:port`); wildcard ones do not parse here.
-        match DialTarget::parse(&pattern.to_string()).map(|target| target.host) {
-            Ok(HostName::Ipv4(ip)) => ip.is_loopback(),
-            Ok(HostName::Ipv6(ip)) => {
-                ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-            }
-            Ok(HostName::Dns(name)) => name == "localhost",
-            Err(_) => false,
+    grant.hosts().iter().any(|pattern| match pattern.host() {
+        Some(HostName::Ipv4(ip)) => ip.is_loopback(),
+        Some(HostName::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
+        Some(HostName::Dns(name)) => name == "localhost",
+        None => false,
     })
 }
 
@@ -121,11 +119,12 @@ fn backends(grant: &Grant, root: Option<&Path>) -> Result<Backends, CliError> {
     let mut process = CommandRunner::new();
     let mut backends = Backends::unavailable().with_network(Arc::new(network));
     if let Some(root) = root {
-        let filesystem = DirFilesystem::open(root).map_err(|e| {
-            CliError::new(format!("cannot open --root {}: {e}", root.display()))
-        })?;
+        let filesystem = DirFilesystem::open(root)
+            .map_err(|e| CliError::new(format!("cannot open --root {}: {e}", root.display())))?;
         backends = backends.with_filesystem(Arc::new(filesystem));
-        process = process.refuse_under(root);
+        // Refused by canonical path, whatever the working directory is when a program runs.
+        let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        process = process.refuse_under(canonical);
     }
     Ok(backends.with_process(Arc::new(process)))
 }
@@ -133,7 +132,10 @@ fn backends(grant: &Grant, root: Option<&Path>) -> Result<Backends, CliError> {
 /// Reads `--input`, refusing more than `limit` bytes before reading them all.
 fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>, CliError> {
     let (shown, read) = if path.as_os_str() == "-" {
-        ("stdin".to_string(), common::read_bounded(io::stdin().lock(), limit))
+        (
+            "stdin".to_string(),
+            common::read_bounded(io::stdin().lock(), limit),
+        )
     } else {
         let shown = path.display().to_string();
         let file = File::open(path)
@@ -183,25 +185,26 @@ impl Outcome {
     }
 }
 
-/// Loads and invokes; every failure past the usage checks is an [`Outcome`].
-fn execute(args: &Args, config: HostConfig, grant: Grant, input: &[u8]) -> Result<Outcome, CliError> {
-    let wasm = match common::load_module(&args.file, &config.limits)? {
-        Ok(wasm) => wasm,
-        Err(e) => return Ok(Outcome::failed(e.kind(), e.to_string(), 0)),
-    };
-    let backends = backends(&grant, args.root.as_deref())?;
-    let host = Host::with_backends(config, backends);
-    let mut plugin = match host.load(&wasm, grant) {
+/// Loads `module` and invokes `entry` once; every failure is an [`Outcome`].
+fn execute(
+    module: Result<Vec<u8>, LoadError>,
+    host: &Host,
+    grant: Grant,
+    entry: &str,
+    input: &[u8],
+) -> Outcome {
+    let loaded = module.and_then(|wasm| host.load(&wasm, grant));
+    let mut plugin = match loaded {
         Ok(plugin) => plugin,
         Err(e) => {
             let fuel = match e {
                 LoadError::StartFuelExhausted { fuel_used } => fuel_used,
                 _ => 0,
             };
-            return Ok(Outcome::failed(e.kind(), e.to_string(), fuel));
+            return Outcome::failed(e.kind(), e.to_string(), fuel);
         }
     };
-    let outcome = match host.call(&mut plugin, &args.entry, input) {
+    let outcome = match host.call(&mut plugin, entry, input) {
         Ok(done) => Outcome {
             result: Some(done.status),
             error: None,
@@ -211,10 +214,10 @@ fn execute(args: &Args, config: HostConfig, grant: Grant, input: &[u8]) -> Resul
         },
         Err(e) => Outcome::failed(invoke_kind(&e), e.to_string(), e.fuel_used().unwrap_or(0)),
     };
-    Ok(Outcome {
+    Outcome {
         calls: plugin.stats().calls,
         ..outcome
-    })
+    }
 }
 
 /// One line for stderr, if anything went wrong or was denied.
@@ -257,11 +260,15 @@ pub fn main(args: &Args) -> CliResult {
     if let Some(memory) = args.memory {
         config.limits.memory_bytes = memory;
     }
+    // Every usage and I/O error comes before anything runs: the module file, the root, then
+    // the input (which may be stdin).
+    let module = common::load_module(&args.file, &config.limits)?;
+    let host = Host::with_backends(config, backends(&grant, args.root.as_deref())?);
     let input = match &args.input {
         Some(path) => read_input(path, config.limits.input_bytes)?,
         None => Vec::new(),
     };
-    let outcome = execute(args, config, grant, &input)?;
+    let outcome = execute(module, &host, grant, &args.entry, &input);
     let ok = outcome.ok();
     if args.json {
         let (allowed, denials) = common::call_counts_json(&outcome.calls);
@@ -286,4 +293,44 @@ pub fn main(args: &Args) -> CliResult {
         }
     }
     Ok(common::status(ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(specs: &[&str]) -> Grant {
+        specs.iter().fold(Grant::none(), |g, s| {
+            g.with_spec(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+        })
+    }
+
+    #[test]
+    fn loopback_only_when_named() {
+        assert!(!names_loopback(&grant(&[])));
+        assert!(!names_loopback(&grant(&["net.dial=ca.example.com:443"])));
+        assert!(!names_loopback(&grant(&["net.dial=*.example.com:443"])));
+        assert!(!names_loopback(&grant(&["net.dial=10.0.0.1:80"])));
+        assert!(names_loopback(&grant(&["net.dial=127.0.0.1:8080"])));
+        assert!(names_loopback(&grant(&["net.dial=127.1.2.3:8080"])));
+        assert!(names_loopback(&grant(&["net.dial=[::1]:8080"])));
+        assert!(names_loopback(&grant(&[
+            "net.dial=[::ffff:127.0.0.1]:8080"
+        ])));
+        assert!(names_loopback(&grant(&["net.dial=LOCALHOST:8080"])));
+        assert!(names_loopback(&grant(&[
+            "net.dial=ca.example.com:443",
+            "net.dial=localhost:9000"
+        ])));
+    }
+
+    #[test]
+    fn kinds_stay_in_the_documented_set() {
+        assert_eq!(invoke_kind(&InvokeError::Engine("x".into())), "trap");
+        assert_eq!(invoke_kind(&InvokeError::Busy), "busy");
+        assert_eq!(
+            invoke_kind(&InvokeError::Rebuild(LoadError::InvalidModule("x".into()))),
+            "invalid_module"
+        );
+    }
 }

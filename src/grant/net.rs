@@ -201,6 +201,19 @@ impl fmt::Display for DialTarget {
 }
 
 impl HostPattern {
+    /// The exact host this pattern admits, or `None` for a `*.suffix` wildcard.
+    pub fn host(&self) -> Option<&HostName> {
+        match &self.host {
+            PatternHost::Exact(host) => Some(host),
+            PatternHost::Wildcard(_) => None,
+        }
+    }
+
+    /// The port this pattern admits.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Parses a grant entry: `host:port`, `[v6]:port` or `*.example.com:443`.
     ///
     /// The host follows [`HostName::parse`] and the port [`DialTarget::parse`]. A `*` is allowed

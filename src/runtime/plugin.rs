@@ -1,7 +1,6 @@
 //! A loaded plugin: its own engine, compiled module, linker (built from the capability table
 //! restricted to its grant), store and instance.
 
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
@@ -95,7 +94,7 @@ fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostSta
             return Err(LoadError::ImportSignature {
                 import: entry.name,
                 expected: entry.signature().to_string(),
-                found: format!("{ty:?}"),
+                found: crate::inspect::signature(ty),
             });
         }
         if let (LinkMode::Granted, Some(capability)) = (mode, entry.capability) {
