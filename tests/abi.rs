@@ -4,11 +4,13 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::*;
 use pluginhost::{
-    Backends, Capability, ErrorCode, Grant, Host, HostConfig, MemoryNetwork, MemoryProcessRunner,
+    BackendError, Backends, Capability, Connection, DialTarget, ErrorCode, Grant, Host, HostConfig,
+    MemoryNetwork, MemoryProcessRunner, Network,
 };
 
 fn grant(specs: &[&str]) -> Grant {
@@ -665,6 +667,106 @@ fn handles_do_not_survive_the_invocation() {
     assert_eq!(net.dial_count(), 2);
 }
 
+/// A network whose connections count how many of them are alive.
+#[derive(Default)]
+struct LiveConnections {
+    open: Arc<AtomicUsize>,
+    dials: AtomicUsize,
+}
+
+struct Tracked(Arc<AtomicUsize>);
+
+impl Connection for Tracked {
+    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+        Ok(data.len())
+    }
+    fn recv(&mut self, _buf: &mut [u8]) -> Result<usize, BackendError> {
+        Ok(0)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Network for LiveConnections {
+    fn dial(&self, _target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+        self.dials.fetch_add(1, Ordering::SeqCst);
+        self.open.fetch_add(1, Ordering::SeqCst);
+        Ok(Box::new(Tracked(Arc::clone(&self.open))))
+    }
+}
+
+const LEAKY_WAT: &str = r#"(module
+  (import "pluginhost" "net_dial" (func $net_dial (param i32 i32 i32) (result i32)))
+  (import "pluginhost" "net_close" (func $net_close (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "svc.example.com")
+  (func $dial (result i32) (call $net_dial (i32.const 0) (i32.const 15) (i32.const 7)))
+  ;; Dials three, closes one, returns with two open.
+  (func (export "leave_open") (result i32)
+    (drop (call $dial)) (drop (call $dial)) (call $net_close (call $dial)))
+  (func (export "trap_open") (result i32)
+    (drop (call $dial)) (drop (call $dial)) unreachable)
+  (func (export "spin_open") (result i32)
+    (drop (call $dial)) (loop $l (br $l)) (i32.const 0)))"#;
+
+#[test]
+fn connections_left_open_are_closed_when_the_invocation_ends_however_it_ends() {
+    let net = Arc::new(LiveConnections::default());
+    let open = Arc::clone(&net.open);
+    let host = Host::with_backends(
+        HostConfig::default().with_fuel(1_000_000),
+        Backends::unavailable().with_network(net.clone()),
+    );
+    let mut plugin = host
+        .load(&wasm(LEAKY_WAT), grant(&["net.dial=svc.example.com:7"]))
+        .expect("load");
+
+    // Returned normally.
+    assert_eq!(
+        host.call(&mut plugin, "leave_open", b"")
+            .expect("run")
+            .status,
+        0
+    );
+    assert_eq!(net.dials.load(Ordering::SeqCst), 3);
+    assert_eq!(open.load(Ordering::SeqCst), 0, "after returning");
+
+    // Trapped.
+    let e = host.call(&mut plugin, "trap_open", b"").expect_err("trap");
+    assert!(matches!(e, pluginhost::InvokeError::Trap { .. }), "{e:?}");
+    assert_eq!(net.dials.load(Ordering::SeqCst), 5);
+    assert_eq!(open.load(Ordering::SeqCst), 0, "after a trap");
+
+    // Ran out of fuel.
+    let e = host.call(&mut plugin, "spin_open", b"").expect_err("fuel");
+    assert!(
+        matches!(e, pluginhost::InvokeError::FuelExhausted { .. }),
+        "{e:?}"
+    );
+    assert_eq!(open.load(Ordering::SeqCst), 0, "after running out of fuel");
+
+    // Paused in a slice and then dropped.
+    let mut call = host.start(&mut plugin, "spin_open", b"").expect("start");
+    assert_eq!(call.resume(50_000), Ok(pluginhost::Step::Paused));
+    assert_eq!(
+        open.load(Ordering::SeqCst),
+        1,
+        "open while the call is paused"
+    );
+    drop(call);
+    assert_eq!(
+        open.load(Ordering::SeqCst),
+        0,
+        "after dropping a paused call"
+    );
+    assert!(!plugin.is_live(), "a dropped call discards the instance");
+    assert_eq!(net.dials.load(Ordering::SeqCst), 7);
+}
+
 #[test]
 fn more_than_net_handles_open_connections_is_limit() {
     let (host, net) = net_host(config_with(|l| l.net_handles = 2));
@@ -800,6 +902,7 @@ fn counting_fs_read() {
     assert_eq!(out.codes, [3, 3, DENIED, DENIED, NOT_FOUND, DENIED]);
     assert_eq!(out.emitted, b"abc\0\0\0\0\0", "nothing of /etc/passwd");
     assert_counts(&plugin, [(3, 3), (0, 0), (0, 0), (0, 0)]);
+    assert_eq!(denials(&plugin), [("fs_read", 2), ("fs_size", 1)]);
     assert_eq!(fs.ops().len(), 3);
     assert!(
         fs.ops().iter().all(|op| op.contains("/data/")),
@@ -837,6 +940,7 @@ fn counting_fs_write() {
     let (plugin, out) = fx.load_and_run(&host, grant(&["fs.write=/data"]));
     assert_eq!(out.codes, [1, DENIED, 0, DENIED, DENIED, DENIED]);
     assert_counts(&plugin, [(0, 0), (2, 4), (0, 0), (0, 0)]);
+    assert_eq!(denials(&plugin), [("fs_write", 2), ("fs_rename", 2)]);
     assert_eq!(fs.ops().len(), 2, "{:?}", fs.ops());
     // The denied calls changed nothing.
     assert_eq!(
@@ -872,6 +976,7 @@ fn counting_net_dial() {
         [DENIED, DENIED, 4, 0]
     );
     assert_counts(&plugin, [(0, 0), (0, 0), (2, 2), (0, 0)]);
+    assert_eq!(denials(&plugin), [("net_dial", 2)]);
     assert_eq!(net.dial_count(), 2, "no dial for the denied targets");
 
     let (plugin, out) = fx.load_and_run(&host, Grant::new(&[Capability::NetDial]));
@@ -895,6 +1000,7 @@ fn counting_process_exec() {
     let (plugin, out) = fx.load_and_run(&host, grant(&["process.exec=/usr/bin/tool"]));
     assert_eq!(out.codes, [9, DENIED, DENIED, 9]);
     assert_counts(&plugin, [(0, 0), (0, 0), (0, 0), (2, 2)]);
+    assert_eq!(denials(&plugin), [("process_exec", 2)]);
     assert_eq!(
         runner.runs(),
         [vec!["/usr/bin/tool", "x"], vec!["/usr/bin/tool", "x"]]
@@ -918,4 +1024,5 @@ fn ungated_calls_are_not_counted() {
     let (plugin, out) = fx.load_and_run(&host, Grant::none());
     assert_eq!(out.codes, [0, 0, 0, 0]);
     assert_counts(&plugin, [(0, 0); 4]);
+    assert!(plugin.denials().is_empty());
 }

@@ -270,7 +270,13 @@ fn unbounded_recursion_is_a_stack_overflow_trap_not_a_native_overflow() {
     });
     for result in [&first, &second] {
         assert!(
-            matches!(result, Err(InvokeError::Trap { trap: Trap::StackOverflow, .. })),
+            matches!(
+                result,
+                Err(InvokeError::Trap {
+                    trap: Trap::StackOverflow,
+                    ..
+                })
+            ),
             "{result:?}"
         );
     }
@@ -278,7 +284,10 @@ fn unbounded_recursion_is_a_stack_overflow_trap_not_a_native_overflow() {
     assert_ok_entry_runs(&host, &mut plugin);
     let stats = plugin.stats();
     assert_eq!(stats.traps, 2);
-    assert_eq!(stats.rebuilds, 2, "rebuilt before the second run and before `ok`");
+    assert_eq!(
+        stats.rebuilds, 2,
+        "rebuilt before the second run and before `ok`"
+    );
     assert_benign_runs(&host);
 }
 
@@ -298,7 +307,13 @@ fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
         measure(|| host.invoke(plugin, "run", b""))
     });
     assert!(
-        matches!(result, Err(InvokeError::Trap { trap: Trap::StackOverflow, .. })),
+        matches!(
+            result,
+            Err(InvokeError::Trap {
+                trap: Trap::StackOverflow,
+                ..
+            })
+        ),
         "{result:?}"
     );
     // wasmi's value stack is capped (1,000,000 bytes by default) whatever the frame size.
@@ -328,7 +343,13 @@ fn recursion_limit_is_max_recursion_depth_frames() {
     });
     assert_eq!(at_limit, Ok(Vec::new()), "{depth} frames are allowed");
     assert!(
-        matches!(over_limit, Err(InvokeError::Trap { trap: Trap::StackOverflow, .. })),
+        matches!(
+            over_limit,
+            Err(InvokeError::Trap {
+                trap: Trap::StackOverflow,
+                ..
+            })
+        ),
         "{} frames trap: {over_limit:?}",
         depth + 1
     );

@@ -29,6 +29,7 @@ const SERVICES: &[&str] = &[
     "[::1]:443",
     "[::ffff:127.0.0.1]:443",
     "[::ffff:127.0.0.1]:8080",
+    "[::1]:8443",
     "2130706433:443",
     "0x7f000001:443",
     "0177.0.0.1:443",
@@ -258,4 +259,28 @@ fn net_dial_granted_without_entries_admits_nothing() {
     assert_eq!(codes, [DENIED, DENIED]);
     assert_eq!(net.dial_count(), 0);
     assert_counts(&plugin, [(0, 0), (0, 0), (0, 2), (0, 0)]);
+}
+
+#[test]
+fn an_ipv6_grant_admits_the_same_address_however_it_is_written() {
+    let (host, net) = everyone_answers();
+    let cases: &[(&[u8], i32, bool)] = &[
+        (b"[::1]", 8443, true),
+        (b"::1", 8443, true),
+        (b"[0:0:0:0:0:0:0:1]", 8443, true),
+        (b"127.0.0.1", 8443, false),
+        (b"[::ffff:127.0.0.1]", 8443, false),
+        (b"[::1]", 443, false),
+    ];
+    let targets: Vec<(&[u8], i32)> = cases.iter().map(|(h, p, _)| (*h, *p)).collect();
+    let (codes, _) = dial_all(&host, grant(&["net.dial=[::1]:8443"]), &targets);
+    for ((name, port, admitted), got) in cases.iter().zip(&codes) {
+        let name = String::from_utf8_lossy(name);
+        if *admitted {
+            assert!(*got >= 0, "{name}:{port} should be admitted, got {got}");
+        } else {
+            assert_eq!(*got, DENIED, "{name}:{port}");
+        }
+    }
+    assert_eq!(net.dial_count(), 3);
 }

@@ -94,7 +94,7 @@ pub fn temp_path(path: &str) -> String {
 /// the old file or the new one, never half of one (`fs.write` on both paths).
 ///
 /// # Errors
-/// As [`write`] and [`rename`]. On a failed rename the temporary file is left behind.
+/// As [`write()`] and [`rename()`]. On a failed rename the temporary file is left behind.
 pub fn write_atomic(path: &str, data: &[u8]) -> Result<(), Error> {
     let tmp = temp_path(path);
     write(&tmp, data)?;

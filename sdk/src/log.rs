@@ -9,8 +9,9 @@ use core::fmt;
 
 use crate::sys;
 
-/// The longest message sent, in bytes; longer ones are cut at a character boundary.
-pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// The longest message sent, in bytes (the host's default per-message cap); longer ones are cut
+/// at a character boundary rather than refused whole.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// A log level, as the ABI numbers them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

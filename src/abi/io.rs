@@ -27,7 +27,8 @@ pub(crate) fn input_len(caller: Caller<'_, HostState>) -> Result<i32, wasmi::Err
     })
 }
 
-/// `input_read(dst, len) -> i32`: copies `min(len, input_len)` bytes of the input to `dst`.
+/// `input_read(dst, len) -> i32`: copies `min(len, input_len)` bytes of the input to `dst`;
+/// the whole range `dst .. dst + len` must lie in memory.
 pub(crate) fn input_read(
     caller: Caller<'_, HostState>,
     dst: i32,
@@ -35,17 +36,14 @@ pub(crate) fn input_read(
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, INPUT_READ_FUEL, |memory, state, meter| {
         let input = &state.invocation.input;
-        let want = usize::try_from(guest::unsigned(len)).unwrap_or(usize::MAX);
-        let n = want.min(input.len());
-        let n_i32 = len_i32(n)?;
-        let range = guest::range(memory, dst, n_i32, usize::MAX)?;
+        // The whole destination must lie in memory, even when fewer bytes are copied.
+        let range = guest::range(memory, dst, len, usize::MAX)?;
+        let n = range.len().min(input.len());
         meter.charge_bytes(n)?;
-        let (dst, src) = (
-            memory.get_mut(range).ok_or(ErrorCode::Invalid)?,
-            input.get(..n).ok_or(ErrorCode::Invalid)?,
-        );
-        dst.copy_from_slice(src);
-        Ok(n_i32)
+        let end = range.start + n;
+        let dst = memory.get_mut(range.start..end).ok_or(ErrorCode::Invalid)?;
+        dst.copy_from_slice(input.get(..n).ok_or(ErrorCode::Invalid)?);
+        len_i32(n)
     })
 }
 

@@ -501,3 +501,12 @@ pub fn assert_counts(plugin: &Plugin, expected: [(u64, u64); 4]) {
         "counts (allowed, denied) for fs.read, fs.write, net.dial, process.exec"
     );
 }
+
+/// A plugin's denied calls per import, in first-denied order: `[(import, count)]`.
+pub fn denials(plugin: &Plugin) -> Vec<(&'static str, u64)> {
+    plugin
+        .denials()
+        .iter()
+        .map(|d| (d.import, d.count))
+        .collect()
+}

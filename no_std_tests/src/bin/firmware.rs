@@ -1,1 +1,554 @@
-#![no_std] #![no_main]
+//! The on-device test suite: real plugins from `plugins/` and WAT fixtures, run by pluginhost on
+//! the microcontroller with in-memory back-ends. Prints `PASS <case>` / `FAIL <case>: <why>`,
+//! heap and stack high-water marks, and `N passed, M failed`; exits non-zero on any failure.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use pluginhost::proto::deploy::{DeployRequest, DeployResponse};
+use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse};
+use pluginhost::proto::{FailureCode, Response};
+use pluginhost::{
+    Backends, Capability, Completion, Grant, Host, HostConfig, InvokeError, Limits, LoadError,
+    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Plugin, Step, Trap,
+};
+use pluginhost_firmware::{ensure, println, Suite, HEAP};
+
+macro_rules! wasm {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".wasm")) as &[u8]
+    };
+}
+
+// Real plugins from plugins/ (built for the device by build-plugins.sh).
+static FILE_DEPLOY: &[u8] = wasm!("connector_file_deploy");
+static DNS_ZONEFILE: &[u8] = wasm!("dns_zonefile");
+// WAT fixtures (fixtures/*.wat, converted by build.rs on the build machine).
+static COMPUTE: &[u8] = wasm!("compute");
+static SPIN: &[u8] = wasm!("spin");
+static DENIED: &[u8] = wasm!("denied");
+static ESCAPE: &[u8] = wasm!("escape");
+static OOB: &[u8] = wasm!("oob");
+static GROW: &[u8] = wasm!("grow");
+static BIGMEM: &[u8] = wasm!("bigmem");
+static RECURSE: &[u8] = wasm!("recurse");
+static STARTLOOP: &[u8] = wasm!("startloop");
+
+/// Fuel per invocation on the device.
+const FUEL: u64 = 2_000_000;
+/// Fuel per slice in the interleaved run.
+const SLICE: u64 = 20_000;
+
+const PEM: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGUgZm9yIHRoZSBNQ1UgdGVzdDAKBggqhkjOPQQDAjAQ\n\
+MQ4wDAYDVQQDDAVtY3UtY2EwHhcNMjYwMTAxMDAwMDAwWhcNMjcwMTAxMDAwMDAwWjAQMQ4wDAYD\n\
+-----END CERTIFICATE-----\n";
+
+const ZONE: &str = "$ORIGIN example.com.\n\
+@ 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 900 1209600 300\n\
+@ 3600 IN NS ns1.example.com.\n\
+www 300 IN A 192.0.2.10\n";
+
+fn config() -> HostConfig {
+    HostConfig::DEFAULT.with_limits(Limits::EMBEDDED).with_fuel(FUEL)
+}
+
+/// A filesystem with the given directories, and back-ends around it.
+fn backends_with(dirs: &[&str]) -> (Arc<MemoryFilesystem>, Backends) {
+    let fs = Arc::new(MemoryFilesystem::with_capacity(32, 64 * 1024));
+    for dir in dirs {
+        fs.create_dir(dir);
+    }
+    let backends = Backends::unavailable()
+        .with_filesystem(fs.clone())
+        .with_network(Arc::new(MemoryNetwork::new()))
+        .with_process(Arc::new(MemoryProcessRunner::new()));
+    (fs, backends)
+}
+
+fn grant(specs: &[&str]) -> Grant {
+    let mut grant = Grant::none();
+    for spec in specs {
+        grant = match grant.with_spec(spec) {
+            Ok(g) => g,
+            Err(e) => panic!("grant {spec}: {e}"),
+        };
+    }
+    grant
+}
+
+fn deploy_input(dir: &str, name: &str) -> Vec<u8> {
+    let request = DeployRequest {
+        chain_pem: PEM.to_string(),
+        key_ref: Some("keystore:mcu-1".to_string()),
+        target_dir: dir.to_string(),
+        file_name: name.to_string(),
+    };
+    postcard::to_allocvec(&request).unwrap_or_default()
+}
+
+fn dns_input() -> Vec<u8> {
+    let request = PublishTxtRequest {
+        zone: "example.com".to_string(),
+        fqdn: "www.example.com".to_string(),
+        value: "gfj9Xq-Mcu_TestToken0123456789abcdefghijkl".to_string(),
+        ttl: 120,
+    };
+    postcard::to_allocvec(&request).unwrap_or_default()
+}
+
+fn i32s(bytes: &[u8]) -> Vec<i32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The initial linear memory of a module, in bytes (its memory section; 0 if none).
+fn initial_memory_bytes(wasm: &[u8]) -> Option<u64> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = *wasm.get(at)?;
+        at += 1;
+        let size = usize::try_from(leb(wasm, &mut at)?).ok()?;
+        if id == 5 {
+            let mut p = at;
+            let count = leb(wasm, &mut p)?;
+            if count == 0 {
+                return Some(0);
+            }
+            p += 1; // limits flags
+            return Some(leb(wasm, &mut p)? * 65536);
+        }
+        at += size;
+    }
+    Some(0)
+}
+
+/// Loads `wasm`, invokes `entry` once, and prints the heap use of both steps: the bytes added by
+/// loading (and the part beyond the plugin's linear memory), the peaks of load and invocation,
+/// and checks everything is freed when the plugin is dropped.
+fn heap_profile(
+    name: &str,
+    wasm: &[u8],
+    grant: Grant,
+    backends: Backends,
+    input: &[u8],
+) -> Result<Completion, String> {
+    let host = Host::new(config());
+    let memory = initial_memory_bytes(wasm).unwrap_or(0) as usize;
+    let base = HEAP.current();
+    HEAP.reset_peak();
+    let mut plugin = host
+        .load_with_backends(wasm, grant, backends)
+        .map_err(|e| format!("load: {e}"))?;
+    let after_load = HEAP.current() - base;
+    let load_peak = HEAP.peak() - base;
+    HEAP.reset_peak();
+    let done = host.call(&mut plugin, "run", input).map_err(|e| format!("invoke: {e}"))?;
+    let invoke_peak = HEAP.peak() - base;
+    let after_invoke = HEAP.current().saturating_sub(base);
+    drop(plugin);
+    let leaked = HEAP.current().saturating_sub(base);
+    let beyond = after_load as i64 - memory as i64;
+    println!(
+        "HEAP plugin={} wasm={} linear_memory={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} fuel={}",
+        name,
+        wasm.len(),
+        memory,
+        after_load,
+        load_peak,
+        beyond,
+        invoke_peak,
+        after_invoke,
+        done.fuel_used
+    );
+    defmt::info!(
+        "heap {=str}: +{=usize} after load ({=i64} beyond linear memory), invoke peak +{=usize}",
+        name,
+        after_load,
+        beyond,
+        invoke_peak
+    );
+    ensure!(leaked == 0, "{leaked} bytes still allocated after the plugin was dropped");
+    Ok(done)
+}
+
+/// Runs `entry` of a freshly loaded plugin to completion in one go.
+fn run_fresh(host: &Host, wasm: &[u8], grant: Grant, backends: Backends, input: &[u8]) -> Result<Completion, String> {
+    let mut plugin = host.load_with_backends(wasm, grant, backends).map_err(|e| format!("load: {e}"))?;
+    host.call(&mut plugin, "run", input).map_err(|e| format!("invoke: {e}"))
+}
+
+#[pluginhost_firmware::entry]
+fn main() -> ! {
+    pluginhost_firmware::init();
+    let boot_heap = HEAP.current();
+    let mut suite = Suite::new();
+    println!("pluginhost firmware on {}", pluginhost_firmware::TARGET);
+    println!(
+        "config: fuel {} per invocation, limits EMBEDDED (memory {} B, module {} B, input {} B, recursion {}), heap {} B",
+        FUEL,
+        Limits::EMBEDDED.memory_bytes,
+        Limits::EMBEDDED.module_bytes,
+        Limits::EMBEDDED.input_bytes,
+        Limits::EMBEDDED.max_recursion_depth,
+        pluginhost_firmware::HEAP_BYTES
+    );
+    defmt::info!("firmware up: {}", config());
+
+    // --- Conformance gate on the real plugins ---------------------------------------------------
+    for (name, wasm) in [("connector_file_deploy", FILE_DEPLOY), ("dns_zonefile", DNS_ZONEFILE)] {
+        suite.case(&format!("conformance_{name}"), || {
+            let host = Host::new(config());
+            let base = HEAP.current();
+            HEAP.reset_peak();
+            let report = host.conformance(wasm);
+            println!("HEAP conformance={} peak={}", name, HEAP.peak() - base);
+            if !report.ok() {
+                let failed: Vec<String> = report
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{}: {}", c.name, c.reason))
+                    .collect();
+                return Err(failed.join("; "));
+            }
+            ensure!(report.privileged_operations() == 0, "attempted privileged operations");
+            ensure!(report.manifest.is_some(), "no manifest found");
+            defmt::info!("conformance {=str}: ok, fuel {=u64}", name, report.fuel_used);
+            Ok(())
+        });
+    }
+
+    suite.case("conformance_refuses_hostile", || {
+        let host = Host::new(config());
+        let denied = host.conformance(DENIED);
+        ensure!(!denied.ok(), "a plugin calling fs_write passed the gate");
+        ensure!(denied.privileged_operations() == 2, "attempts {}", denied.privileged_operations());
+        let spin = host.conformance(SPIN);
+        ensure!(!spin.ok() && spin.trapped, "a runaway loop passed the gate");
+        let big = host.conformance(BIGMEM);
+        ensure!(!big.ok() && !big.instantiated, "a 4 GiB memory passed the gate");
+        Ok(())
+    });
+
+    // --- The real connector under a narrow grant -------------------------------------------------
+    suite.case("deploy_under_narrow_grant", || {
+        let (fs, backends) = backends_with(&["/certs", "/etc"]);
+        let done = heap_profile(
+            "connector_file_deploy",
+            FILE_DEPLOY,
+            grant(&["fs.write=/certs"]),
+            backends,
+            &deploy_input("/certs", "chain.pem"),
+        )?;
+        ensure!(done.status == 0, "status {}", done.status);
+        let response: Response<DeployResponse> =
+            postcard::from_bytes(&done.output).map_err(|e| format!("response: {e}"))?;
+        let response = response.map_err(|f| format!("plugin failed: {:?} {}", f.code, f.message))?;
+        ensure!(response.path == "/certs/chain.pem", "path {}", response.path);
+        ensure!(response.bytes_written == PEM.len() as u64, "bytes {}", response.bytes_written);
+        ensure!(fs.get("/certs/chain.pem").as_deref() == Some(PEM.as_bytes()), "file content differs");
+        ensure!(fs.paths() == ["/certs/chain.pem"], "files: {:?}", fs.paths());
+        Ok(())
+    });
+
+    suite.case("deploy_outside_grant_is_denied", || {
+        let host = Host::new(config());
+        let (fs, backends) = backends_with(&["/certs", "/etc"]);
+        let mut plugin = host
+            .load_with_backends(FILE_DEPLOY, grant(&["fs.write=/certs"]), backends)
+            .map_err(|e| format!("load: {e}"))?;
+        let response: Response<DeployResponse> = host
+            .invoke_typed(&mut plugin, "run", &DeployRequest {
+                chain_pem: PEM.to_string(),
+                key_ref: None,
+                target_dir: "/etc".to_string(),
+                file_name: "passwd".to_string(),
+            })
+            .map_err(|e| format!("invoke: {e}"))?;
+        let failure = match response {
+            Ok(r) => return Err(format!("deployed to {}", r.path)),
+            Err(f) => f,
+        };
+        ensure!(failure.code == FailureCode::Denied, "code {:?}: {}", failure.code, failure.message);
+        let stats = plugin.stats();
+        ensure!(stats.calls.denied(Capability::FsWrite) == 1, "denied {}", stats.calls.denied(Capability::FsWrite));
+        ensure!(stats.calls.allowed(Capability::FsWrite) == 0, "allowed {}", stats.calls.allowed(Capability::FsWrite));
+        ensure!(fs.paths().is_empty(), "files: {:?}", fs.paths());
+        defmt::info!("denied deploy: {}", stats);
+        Ok(())
+    });
+
+    suite.case("dns_zonefile_publish", || {
+        let (fs, backends) = backends_with(&["/zones"]);
+        fs.insert("/zones/example.com.zone", ZONE.as_bytes());
+        let done = heap_profile(
+            "dns_zonefile",
+            DNS_ZONEFILE,
+            grant(&["fs.read=/zones", "fs.write=/zones"]),
+            backends,
+            &dns_input(),
+        )?;
+        let response: Response<PublishTxtResponse> =
+            postcard::from_bytes(&done.output).map_err(|e| format!("response: {e}"))?;
+        let response = response.map_err(|f| format!("plugin failed: {:?} {}", f.code, f.message))?;
+        let zone = fs.get("/zones/example.com.zone").unwrap_or_default();
+        let zone = core::str::from_utf8(&zone).map_err(|_| "zone is not UTF-8".to_string())?;
+        ensure!(zone.contains(&response.record_line), "record {:?} missing from zone", response.record_line);
+        ensure!(zone.starts_with("$ORIGIN example.com."), "zone lost its head");
+        ensure!(fs.paths() == ["/zones/example.com.zone"], "files: {:?}", fs.paths());
+        Ok(())
+    });
+
+    // --- Heap profiles of the small WAT plugins -------------------------------------------------
+    suite.case("heap_small_plugins", || {
+        heap_profile("compute.wat", COMPUTE, Grant::none(), Backends::unavailable(), &[])?;
+        let (_fs, backends) = backends_with(&["/data"]);
+        heap_profile("denied.wat", DENIED, grant(&["fs.write=/data"]), backends, &[])?;
+        let host = Host::new(config());
+        let base = HEAP.current();
+        let plugin = host.load(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        println!(
+            "HEAP plugin=spin.wat wasm={} linear_memory=65536 after_load={} beyond_linear_memory={}",
+            SPIN.len(),
+            HEAP.current() - base,
+            (HEAP.current() - base) as i64 - 65536
+        );
+        drop(plugin);
+        Ok(())
+    });
+
+    // --- Resumable fuel slices interleaved with other work ---------------------------------------
+    suite.case("fuel_slices_interleaved", || {
+        let host = Host::new(config());
+        let deploy_grant = || grant(&["fs.write=/certs"]);
+        let input = deploy_input("/certs", "slices.pem");
+
+        // Reference: each plugin freshly loaded and run without interruption.
+        let compute_ref = run_fresh(&host, COMPUTE, Grant::none(), Backends::unavailable(), &[])?;
+        let (fs_ref, backends) = backends_with(&["/certs"]);
+        let deploy_ref = run_fresh(&host, FILE_DEPLOY, deploy_grant(), backends, &input)?;
+
+        // The same, freshly loaded, advanced in slices of SLICE fuel, round-robin, with other work
+        // done on every turn of the main loop.
+        let mut compute = host.load(COMPUTE, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let (fs, backends) = backends_with(&["/certs"]);
+        let mut deploy = host
+            .load_with_backends(FILE_DEPLOY, deploy_grant(), backends)
+            .map_err(|e| format!("load: {e}"))?;
+        let mut a = host.start(&mut compute, "run", &[]).map_err(|e| format!("start: {e}"))?;
+        let mut b = host.start(&mut deploy, "run", &input).map_err(|e| format!("start: {e}"))?;
+        let (mut done_a, mut done_b) = (None, None);
+        let (mut slices_a, mut slices_b) = (0u32, 0u32);
+        let (mut iterations, mut work) = (0u32, 0x1234_5678u32);
+        while done_a.is_none() || done_b.is_none() {
+            // "Other work": what a firmware main loop does between plugin slices.
+            iterations += 1;
+            for _ in 0..64 {
+                work ^= work << 13;
+                work ^= work >> 17;
+                work ^= work << 5;
+            }
+            if done_a.is_none() {
+                slices_a += 1;
+                if let Step::Done(c) = a.resume(SLICE).map_err(|e| format!("compute slice: {e}"))? {
+                    done_a = Some(c);
+                }
+            }
+            if done_b.is_none() {
+                slices_b += 1;
+                if let Step::Done(c) = b.resume(SLICE).map_err(|e| format!("deploy slice: {e}"))? {
+                    done_b = Some(c);
+                }
+            }
+            ensure!(iterations < 10_000, "no progress after {iterations} iterations");
+        }
+        drop((a, b));
+        let (done_a, done_b) = (done_a.unwrap_or_else(|| unreachable!()), done_b.unwrap_or_else(|| unreachable!()));
+        println!(
+            "SLICES main_loop_iterations={} compute_slices={} compute_fuel={} deploy_slices={} deploy_fuel={} (work {:#x})",
+            iterations, slices_a, done_a.fuel_used, slices_b, done_b.fuel_used, work
+        );
+        defmt::info!(
+            "slices: {=u32} iterations, compute {=u32} slices / {=u64} fuel, deploy {=u32} slices / {=u64} fuel",
+            iterations,
+            slices_a,
+            done_a.fuel_used,
+            slices_b,
+            done_b.fuel_used
+        );
+        ensure!(slices_a > 1 && slices_b > 1, "not sliced: {slices_a} / {slices_b}");
+        ensure!(done_a == compute_ref, "compute: sliced {:?} != uninterrupted {:?}", done_a, compute_ref);
+        ensure!(done_b == deploy_ref, "deploy: sliced fuel {} status {} != uninterrupted fuel {} status {}",
+            done_b.fuel_used, done_b.status, deploy_ref.fuel_used, deploy_ref.status);
+        ensure!(done_a.output.len() == 12, "compute output {:?}", done_a.output);
+        ensure!(fs.get("/certs/slices.pem") == fs_ref.get("/certs/slices.pem"), "files differ");
+        ensure!(fs.get("/certs/slices.pem").is_some(), "sliced deploy wrote nothing");
+        ensure!(compute.stats().last_fuel_used == compute_ref.fuel_used, "stats fuel differs");
+        Ok(())
+    });
+
+    // --- Hostile cases ---------------------------------------------------------------------------
+    suite.case("runaway_loop_fuel_exhausted", || {
+        let host = Host::new(config());
+        let mut plugin = host.load(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        match host.call(&mut plugin, "run", &[]) {
+            Err(InvokeError::FuelExhausted { fuel_used }) => {
+                ensure!(fuel_used == FUEL, "fuel used {fuel_used}, budget {FUEL}")
+            }
+            other => return Err(format!("expected FuelExhausted, got {other:?}")),
+        }
+        ensure!(!plugin.is_live(), "instance kept after fuel exhaustion");
+        // Sliced: the budget still holds across slices.
+        let mut call = host.start(&mut plugin, "run", &[]).map_err(|e| format!("start: {e}"))?;
+        let mut slices = 0u32;
+        let outcome = loop {
+            slices += 1;
+            match call.resume(250_000) {
+                Ok(Step::Paused) => continue,
+                other => break other,
+            }
+        };
+        drop(call);
+        ensure!(matches!(outcome, Err(InvokeError::FuelExhausted { .. })), "sliced: {outcome:?}");
+        ensure!(slices == 8, "sliced run took {slices} slices");
+        let done = host.call(&mut plugin, "ok", &[]).map_err(|e| format!("after fault: {e}"))?;
+        ensure!(done.status == 0, "ok returned {}", done.status);
+        let stats = plugin.stats();
+        ensure!(stats.fuel_exhausted == 2 && stats.rebuilds == 2, "stats {stats:?}");
+        Ok(())
+    });
+
+    suite.case("denied_call_outside_prefix", || {
+        let host = Host::new(config());
+        let (fs, backends) = backends_with(&["/data", "/etc"]);
+        let mut plugin = host
+            .load_with_backends(DENIED, grant(&["fs.write=/data"]), backends)
+            .map_err(|e| format!("load: {e}"))?;
+        let out = host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?;
+        let codes = i32s(&out);
+        ensure!(codes == [2, -1], "plugin saw {codes:?}, expected [2, -1]");
+        let stats = plugin.stats();
+        ensure!(stats.calls.denied(Capability::FsWrite) == 1, "denied(FsWrite) = {}", stats.calls.denied(Capability::FsWrite));
+        ensure!(stats.calls.allowed(Capability::FsWrite) == 1, "allowed(FsWrite) = {}", stats.calls.allowed(Capability::FsWrite));
+        let log: Vec<_> = plugin.denials().iter().map(|d| (d.import, d.count)).collect();
+        ensure!(log == [("fs_write", 1)], "denial log {log:?}");
+        ensure!(fs.get("/etc/passwd").is_none(), "/etc/passwd was written");
+        ensure!(fs.get("/data/ok").as_deref() == Some(&b"ok"[..]), "/data/ok missing");
+        Ok(())
+    });
+
+    suite.case("path_escape", || {
+        let host = Host::new(config());
+        let (fs, backends) = backends_with(&["/data", "/data2", "/etc", "/DATA"]);
+        let mut plugin = host
+            .load_with_backends(ESCAPE, grant(&["fs.write=/data"]), backends)
+            .map_err(|e| format!("load: {e}"))?;
+        let codes = i32s(&host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?);
+        println!("INFO path escapes /data/../etc/x //data/../x /data/./../x data/x /data2/x /DATA/x -> {:?}", codes);
+        ensure!(codes.len() == 6, "codes {codes:?}");
+        ensure!(codes[0] == -2, "/data/../etc/x -> {}, expected -2 (INVALID)", codes[0]);
+        ensure!(codes.iter().all(|&c| c < 0), "an escape was admitted: {codes:?}");
+        ensure!(fs.paths().is_empty() && fs.total_bytes() == 0, "written: {:?}", fs.paths());
+        ensure!(plugin.stats().calls.allowed(Capability::FsWrite) == 0, "a write was allowed");
+        Ok(())
+    });
+
+    suite.case("out_of_bounds_pointers", || {
+        let host = Host::new(config());
+        let (fs, backends) = backends_with(&["/data"]);
+        let mut plugin = host
+            .load_with_backends(OOB, grant(&["fs.write=/data"]), backends)
+            .map_err(|e| format!("load: {e}"))?;
+        let codes = i32s(&host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?);
+        ensure!(codes == [-2, -2, -2], "codes {codes:?}, expected INVALID (-2) for each");
+        ensure!(fs.paths().is_empty(), "written: {:?}", fs.paths());
+        Ok(())
+    });
+
+    suite.case("memory_bomb_grow", || {
+        let host = Host::new(config());
+        let mut plugin = host.load(GROW, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let base = HEAP.current();
+        HEAP.reset_peak();
+        let codes = i32s(&host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?);
+        let peak = HEAP.peak() - base;
+        println!("HEAP grow.wat invoke_peak={} (memory 1 -> 2 pages, then refused)", peak);
+        ensure!(codes == [1, -1, -1, 2], "grow(1), grow(100), grow(65536), size = {codes:?}");
+        ensure!(peak < 3 * 65536, "heap grew by {peak} bytes for a 64 KiB growth");
+        Ok(())
+    });
+
+    suite.case("initial_memory_too_big", || {
+        let host = Host::new(config());
+        let base = HEAP.current();
+        HEAP.reset_peak();
+        match host.load(BIGMEM, Grant::none()) {
+            Err(e) => {
+                ensure!(e.kind() == "limit", "kind {} ({e})", e.kind());
+                ensure!(matches!(e, LoadError::ResourceLimit(_)), "variant {e:?}");
+            }
+            Ok(_) => return Err("a 65536-page memory loaded".to_string()),
+        }
+        let peak = HEAP.peak() - base;
+        ensure!(HEAP.current() == base, "{} bytes kept after the failed load", HEAP.current() - base);
+        ensure!(peak < 256 * 1024, "peak {peak} bytes during the refused load");
+        Ok(())
+    });
+
+    suite.case("recursion_stack_overflow", || {
+        let host = Host::new(config());
+        let mut plugin = host.load(RECURSE, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        match host.call(&mut plugin, "run", &[]) {
+            Err(InvokeError::Trap { trap: Trap::StackOverflow, .. }) => Ok(()),
+            other => Err(format!("expected a StackOverflow trap, got {other:?}")),
+        }
+    });
+
+    suite.case("start_function_loop", || {
+        let host = Host::new(config());
+        match host.load(STARTLOOP, Grant::none()) {
+            Err(e) if e.kind() == "fuel_exhausted" => Ok(()),
+            Err(e) => Err(format!("kind {} ({e})", e.kind())),
+            Ok(_) => Err("loaded".to_string()),
+        }
+    });
+
+    suite.case("heap_released", || {
+        let now = HEAP.current();
+        println!(
+            "HEAP boot={} end={} allocations={} failed_allocations={} allocator_used={}",
+            boot_heap,
+            now,
+            HEAP.allocations(),
+            HEAP.failures(),
+            HEAP.allocator_used()
+        );
+        ensure!(now == boot_heap, "{} bytes still allocated", now as i64 - boot_heap as i64);
+        ensure!(HEAP.failures() == 0, "{} allocations failed", HEAP.failures());
+        Ok(())
+    });
+
+    suite.finish()
+}

@@ -1,1 +1,65 @@
-#![no_std] #![no_main]
+//! Footprint probe: pluginhost with every capability feature and defmt logging, used through its
+//! whole public surface (conformance, inspect, load under a grant, invoke, typed invoke, fuel
+//! slices, stats) with the in-memory back-ends.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::sync::Arc;
+
+use pluginhost::{
+    Backends, Grant, Host, HostConfig, Limits, MemoryFilesystem, MemoryNetwork,
+    MemoryProcessRunner, Step,
+};
+use pluginhost_firmware::{println, HEAP};
+
+static COMPUTE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/compute.wasm"));
+
+fn run() -> Result<(u64, usize), alloc::string::String> {
+    use alloc::string::ToString;
+    let fs = Arc::new(MemoryFilesystem::new());
+    fs.create_dir("/data");
+    let backends = Backends::unavailable()
+        .with_filesystem(fs)
+        .with_network(Arc::new(MemoryNetwork::new()))
+        .with_process(Arc::new(MemoryProcessRunner::new()));
+    let config = HostConfig::DEFAULT.with_limits(Limits::EMBEDDED).with_fuel(2_000_000);
+    let host = Host::with_backends(config, backends);
+    let report = host.conformance(COMPUTE);
+    if !report.ok() {
+        return Err("conformance".to_string());
+    }
+    let info = pluginhost::inspect(host.config(), COMPUTE).map_err(|e| e.to_string())?;
+    let grant = Grant::none().with_spec("fs.write=/data").map_err(|e| e.to_string())?;
+    let mut plugin = host.load(COMPUTE, grant).map_err(|e| e.to_string())?;
+    let output = host.invoke(&mut plugin, "run", &[]).map_err(|e| e.to_string())?;
+    let mut call = host.start(&mut plugin, "run", &[]).map_err(|e| e.to_string())?;
+    let done = loop {
+        if let Step::Done(done) = call.resume(20_000).map_err(|e| e.to_string())? {
+            break done;
+        }
+    };
+    let typed: Result<u32, _> = host.invoke_typed(&mut plugin, "run", &7u32);
+    let stats = plugin.stats();
+    defmt::info!("fp-host: {}", stats);
+    Ok((done.fuel_used + stats.invocations, output.len() + info.imports.len() + usize::from(typed.is_err())))
+}
+
+#[pluginhost_firmware::entry]
+fn main() -> ! {
+    pluginhost_firmware::init();
+    match run() {
+        Ok((fuel, n)) => {
+            println!("fp-host: {} {} heap {}", fuel, n, HEAP.current());
+            println!("1 passed, 0 failed");
+            pluginhost_firmware::exit(true)
+        }
+        Err(e) => {
+            println!("fp-host: {}", e);
+            println!("0 passed, 1 failed");
+            pluginhost_firmware::exit(false)
+        }
+    }
+}

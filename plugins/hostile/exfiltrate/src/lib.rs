@@ -28,8 +28,7 @@ pluginhost_sdk::manifest! {
 
 pluginhost_sdk::entry!(handler);
 
-/// The attempts, as (description, outcome) where the outcome is `Ok(what happened)` if the host
-/// let it through.
+/// Makes every attempt in turn, records what the host answered, and always returns `Ok`.
 fn handler() -> Result<(), Error> {
     let mut report = Report::default();
 
@@ -132,6 +131,7 @@ fn wrote(_: ()) -> String {
     String::from("written")
 }
 
+/// One line per attempt: `refused` with the error, or `LET THROUGH` with what happened.
 #[derive(Default)]
 struct Report {
     text: String,
