@@ -2,6 +2,8 @@
 //! can return, with exact values; guest-pointer hostility (catalogue 1-7, 16); and per-capability
 //! allowed/denied counting.
 
+#![cfg(all(feature = "cap-fs", feature = "cap-net", feature = "cap-process"))]
+
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,6 +118,21 @@ fn input_read_out_of_bounds_is_invalid() {
     let mut plugin = host.load(&fx.wasm(), Grant::none()).expect("load");
     let out = fx.run_with_input(&host, &mut plugin, &[7; 100]);
     assert_eq!(out.codes, [INVALID, INVALID, INVALID]);
+}
+
+#[test]
+fn input_read_checks_the_whole_destination_even_when_the_input_is_shorter() {
+    let mut fx = Fixture::new();
+    let tail = fx.put_at(PAGE - 8, "########");
+    fx.call("input_read", &[PAGE as i32 - 4, 100]) // only 2 bytes of input, but 100 asked
+        .call("input_read", &[0, -1]) // a length near 4 GiB
+        .call("input_read", &[PAGE as i32 - 2, 2]) // exactly fits
+        .emit(tail);
+    let host = Host::new(HostConfig::default());
+    let mut plugin = host.load(&fx.wasm(), Grant::none()).expect("load");
+    let out = fx.run_with_input(&host, &mut plugin, b"hi");
+    assert_eq!(out.codes, [INVALID, INVALID, 2]);
+    assert_eq!(out.emitted, b"######hi", "the refused reads wrote nothing");
 }
 
 #[test]
@@ -465,6 +482,44 @@ fn host_calls_without_a_memory_export_are_invalid() {
     assert!(runner.runs().is_empty());
 }
 
+#[test]
+fn an_export_named_memory_that_is_not_a_memory_does_not_count() {
+    let host = Host::new(HostConfig::default());
+    let bytes = wasm(
+        r#"(module
+            (import "pluginhost" "log" (func $log (param i32 i32 i32) (result i32)))
+            (memory 1)
+            (func (export "memory") (result i32) (i32.const 0))
+            (func (export "run") (result i32) (call $log (i32.const 2) (i32.const 0) (i32.const 0))))"#,
+    );
+    let mut plugin = host.load(&bytes, Grant::none()).expect("load");
+    assert_eq!(
+        host.call(&mut plugin, "run", b"").expect("run").status,
+        INVALID
+    );
+}
+
+#[test]
+fn ranges_are_checked_against_the_current_memory_size() {
+    // A range past the initial page is INVALID until memory.grow makes it valid.
+    let host = Host::new(HostConfig::default());
+    let bytes = wasm(
+        r#"(module
+            (import "pluginhost" "output_write" (func $out (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "run") (result i32)
+              (local $before i32)
+              (local.set $before (call $out (i32.const 65534) (i32.const 4)))
+              (if (i32.ne (memory.grow (i32.const 1)) (i32.const 1)) (then (return (i32.const 100))))
+              (i32.store (i32.const 65534) (i32.const 0x64636261))
+              (if (i32.ne (call $out (i32.const 65534) (i32.const 4)) (i32.const 4)) (then (return (i32.const 101))))
+              (local.get $before)))"#,
+    );
+    let mut plugin = host.load(&bytes, Grant::none()).expect("load");
+    let c = host.call(&mut plugin, "run", b"").expect("run");
+    assert_eq!((c.status, c.output.as_slice()), (INVALID, &b"abcd"[..]));
+}
+
 // --- Filesystem success paths ----------------------------------------------------------------------
 
 #[test]
@@ -765,6 +820,27 @@ fn connections_left_open_are_closed_when_the_invocation_ends_however_it_ends() {
     );
     assert!(!plugin.is_live(), "a dropped call discards the instance");
     assert_eq!(net.dials.load(Ordering::SeqCst), 7);
+}
+
+#[test]
+fn handles_belong_to_one_plugin() {
+    let (host, net) = net_host(HostConfig::default());
+    let grant = || grant(&["net.dial=svc.example.com:7"]);
+    let mut a = host.load(&wasm(HANDLE_WAT), grant()).expect("load a");
+    let mut b = host.load(&wasm(HANDLE_WAT), grant()).expect("load b");
+    // Both get the first handle of their own table...
+    let ha = host.call(&mut a, "open", b"").expect("open a").status;
+    assert!(ha >= 0, "{ha}");
+    // ...and b, which has nothing open, cannot use a handle value a holds (or held).
+    let mut fx = Fixture::new();
+    fx.call("net_send", &[ha, 0, 1])
+        .call("net_recv", &[ha, 0, 1])
+        .call("net_close", &[ha]);
+    let (_, out) = fx.load_and_run(&host, grant());
+    assert_eq!(out.codes, [BAD_HANDLE; 3]);
+    let hb = host.call(&mut b, "open", b"").expect("open b").status;
+    assert!(hb >= 0, "{hb}");
+    assert_eq!(net.dial_count(), 2);
 }
 
 #[test]

@@ -448,7 +448,8 @@ fn a_million_tiny_functions_are_refused_by_strict_module_limits() {
 fn the_strict_function_count_limit_is_10_000() {
     let host = Host::new(HostConfig::default());
     // Bodies of 40 `nop`s keep the average body size above the strict limits' minimum.
-    let (result, usage) = measure(|| host.load(&many_functions_module(10_001, 40), Grant::none()));
+    let over = many_functions_module(10_001, 40);
+    let (result, usage) = measure(|| host.load(&over, Grant::none()));
     let error = result.expect_err("10,001 functions must not load");
     assert!(matches!(error, LoadError::ModuleLimit(_)), "{error:?}");
     assert!(usage.peak < 64 * KIB, "peak {} bytes", usage.peak);
@@ -545,7 +546,7 @@ const HANDLES: &str = r#"(module
             (call $put (local.get $i) (call $dial_svc))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $next)))
-        ;; the input is a handle from an earlier invocation (or nothing: 0)
+        ;; the input is a forged handle, or one from an earlier invocation
         (i32.store (i32.const 512) (i32.const 0))
         (drop (call $input (i32.const 512) (i32.const 4)))
         (call $put (i32.const 20) (call $send (i32.const 12345) (i32.const 0) (i32.const 1)))
@@ -582,7 +583,9 @@ fn network_handles_are_capped_and_forged_or_closed_ones_are_bad_handle() {
         let grant = Grant::none().with_host("svc.test:80").unwrap();
         let mut plugin = host.load(&wasm(HANDLES), grant).unwrap();
 
-        let (output, usage) = measure(|| host.invoke(&mut plugin, "run", b""));
+        // Slot 0 with generation 5: never handed out.
+        let forged = (5i32 << 8).to_le_bytes();
+        let (output, usage) = measure(|| host.invoke(&mut plugin, "run", &forged));
         let w = words(&output.unwrap());
         let (opened, refused) = w[..20].split_at(net_handles);
         assert!(opened.iter().all(|h| *h >= 0), "{opened:?}");

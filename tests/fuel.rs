@@ -86,7 +86,11 @@ fn output_write_is_charged_its_base_plus_one_per_8_bytes() {
         let with_call = fuel_of_iterations(&host, &grant, &import, &call, N);
         let without = fuel_of_iterations(&host, &grant, &import, &drop, N);
         let expected = u64::from(N) * (base + k.div_ceil(per_fuel) + WASMI_CALL_FUEL);
-        assert_eq!(with_call - without, expected, "{N} output_write calls of {k} bytes");
+        assert_eq!(
+            with_call - without,
+            expected,
+            "{N} output_write calls of {k} bytes"
+        );
     }
 }
 
@@ -101,7 +105,11 @@ fn the_per_byte_charge_is_exact_and_independent_of_wasm_costs() {
     let zero = fuel_of(&host, &grant, &loop_module(&import, &call(0), N));
     for k in [1u32, 8, 9, 15, 16, 17, 1000] {
         let fuel = fuel_of(&host, &grant, &loop_module(&import, &call(k), N));
-        assert_eq!(fuel - zero, u64::from(N) * u64::from(k.div_ceil(8)), "k = {k}");
+        assert_eq!(
+            fuel - zero,
+            u64::from(N) * u64::from(k.div_ceil(8)),
+            "k = {k}"
+        );
     }
 }
 
@@ -146,8 +154,13 @@ fn base_costs_differ_exactly_as_the_table_says() {
     const N: u32 = 50;
     let per_call = |name: &str| {
         let f = bounded::host_function(name);
-        fuel_of_iterations(&host, &grant, &import_of(name), &fail_fast_call(name, f.params), N)
-            / u64::from(N)
+        fuel_of_iterations(
+            &host,
+            &grant,
+            &import_of(name),
+            &fail_fast_call(name, f.params),
+            N,
+        ) / u64::from(N)
     };
     for (a, b) in [
         ("output_write", "fs_size"),
@@ -243,9 +256,15 @@ fn a_loop_of_host_calls_cannot_exceed_the_budget() {
     assert!(writes > 0);
     // Every write the back-end did was paid for, and the call that could not be paid for
     // stopped the plugin with less than one call's cost (plus one loop iteration) left.
-    assert!(writes * per_call <= fuel_used, "{writes} writes in {fuel_used} fuel");
+    assert!(
+        writes * per_call <= fuel_used,
+        "{writes} writes in {fuel_used} fuel"
+    );
     assert!(writes <= budget / per_call);
-    assert!(budget - fuel_used < per_call + 20, "stopped with {fuel_used} of {budget} used");
+    assert!(
+        budget - fuel_used < per_call + 20,
+        "stopped with {fuel_used} of {budget} used"
+    );
     assert_eq!(plugin.stats().fuel_exhausted, 1);
 }
 
@@ -311,7 +330,11 @@ fn repeated_invocations_report_the_same_fuel() {
     }
     let stats = plugin.stats();
     assert_eq!(stats.last_fuel_used, first.fuel_used);
-    assert_eq!(stats.fuel_used, at_load + total, "stats add up; nothing else is charged");
+    assert_eq!(
+        stats.fuel_used,
+        at_load + total,
+        "stats add up; nothing else is charged"
+    );
 }
 
 #[test]
@@ -330,9 +353,15 @@ fn a_budget_of_exactly_one_invocation_suffices_every_time() {
         assert_eq!(completion.output, 20_000u32.to_le_bytes());
     }
     let over = host.call(&mut plugin, "run", &[3]);
-    assert!(matches!(over, Err(InvokeError::FuelExhausted { .. })), "{over:?}");
+    assert!(
+        matches!(over, Err(InvokeError::FuelExhausted { .. })),
+        "{over:?}"
+    );
     let after = host.call(&mut plugin, "run", &[2]).unwrap();
-    assert_eq!(after.fuel_used, exact, "an exhausted invocation leaves no debt");
+    assert_eq!(
+        after.fuel_used, exact,
+        "an exhausted invocation leaves no debt"
+    );
 }
 
 #[test]
@@ -352,7 +381,10 @@ fn a_plugin_that_exhausts_fuel_completes_on_the_next_small_input() {
         assert_eq!(small, reference);
     }
     let stats = plugin.stats();
-    assert_eq!((stats.fuel_exhausted, stats.rebuilds, stats.completed), (3, 3, 3));
+    assert_eq!(
+        (stats.fuel_exhausted, stats.rebuilds, stats.completed),
+        (3, 3, 3)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,15 +457,33 @@ fn a_rebuilt_instance_behaves_exactly_like_a_fresh_load() {
     let mut plugin = host.load(&wasm(DETERMINISTIC), Grant::none()).unwrap();
     host.call(&mut plugin, "run", b"x").unwrap();
     let second = host.call(&mut plugin, "run", b"some input").unwrap();
-    assert_eq!(second.output[40..], 2u32.to_le_bytes(), "globals persist between invocations");
+    assert_eq!(
+        second.output[40..],
+        2u32.to_le_bytes(),
+        "globals persist between invocations"
+    );
     let trapped = host.call(&mut plugin, "run", b"trap");
-    assert!(matches!(trapped, Err(InvokeError::Trap { .. })), "{trapped:?}");
+    assert!(
+        matches!(trapped, Err(InvokeError::Trap { .. })),
+        "{trapped:?}"
+    );
     assert!(!plugin.is_live());
 
     let rebuilt = host.call(&mut plugin, "run", b"some input").unwrap();
-    assert_eq!(rebuilt, reference, "same output, counter and fuel as a fresh instance");
+    assert_eq!(
+        rebuilt, reference,
+        "same output, counter and fuel as a fresh instance"
+    );
     let stats = plugin.stats();
-    assert_eq!((stats.invocations, stats.completed, stats.traps, stats.rebuilds), (4, 3, 1, 1));
+    assert_eq!(
+        (
+            stats.invocations,
+            stats.completed,
+            stats.traps,
+            stats.rebuilds
+        ),
+        (4, 3, 1, 1)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,7 +517,9 @@ fn the_start_function_runs_with_exactly_the_budget() {
     assert!(start_fuel > 5000 * base_fuel("input_len"), "{start_fuel}");
 
     let host = Host::new(HostConfig::default().with_fuel(start_fuel));
-    let mut plugin = host.load(&module, Grant::none()).expect("exactly enough fuel");
+    let mut plugin = host
+        .load(&module, Grant::none())
+        .expect("exactly enough fuel");
     assert_eq!(plugin.stats().fuel_used, start_fuel);
     // The invocation gets its own full budget, not what the start function left.
     assert_eq!(host.invoke(&mut plugin, "run", b""), Ok(Vec::new()));

@@ -1,5 +1,7 @@
 //! Filesystem grants through the real `fs_*` host functions (catalogue 21, 24, 25).
 
+#![cfg(all(feature = "cap-fs", feature = "cap-process"))]
+
 mod common;
 
 use std::sync::Arc;

@@ -2,6 +2,8 @@
 //! `MemoryNetwork` that has a service behind every name the tests dial: only the grant (or the
 //! host's strict parsing) can stop a dial, and `dial_count` shows whether one happened.
 
+#![cfg(feature = "cap-net")]
+
 mod common;
 
 use std::sync::Arc;

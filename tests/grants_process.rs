@@ -1,6 +1,8 @@
 //! `process.exec` grants through the real `process_exec` host function and a
 //! `MemoryProcessRunner`: prefix checks, the argument vector, the exit status and standard output.
 
+#![cfg(feature = "cap-process")]
+
 mod common;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Two plugins from one host: separate state, separate grants and counters, and a fault in one
 //! (catalogue 32) leaves the other untouched while the faulted one is rebuilt from scratch.
 
+#![cfg(feature = "cap-fs")]
+
 mod common;
 
 use std::sync::Arc;

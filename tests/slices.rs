@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use bounded::wasm;
 use pluginhost::{
-    Backends, Call, Capability, Completion, Grant, Host, HostConfig, InvokeError,
-    MemoryFilesystem, Step,
+    Backends, Call, Capability, Completion, Grant, Host, HostConfig, InvokeError, MemoryFilesystem,
+    Step,
 };
 
 /// Runs `call` with slices from `slices` (cycled) until it finishes; returns the completion and
@@ -84,7 +84,10 @@ fn a_long_computation_finishes_after_many_slices_exactly_as_uninterrupted() {
     for slice in [1_000u64, 997, 4_096] {
         let call = host.start(&mut plugin, "run", b"").unwrap();
         let (sliced, paused) = run_sliced(call, budget, [slice].into_iter()).unwrap();
-        assert!(paused > 100, "paused only {paused} times with {slice}-fuel slices");
+        assert!(
+            paused > 100,
+            "paused only {paused} times with {slice}-fuel slices"
+        );
         assert_eq!(sliced, whole, "slices of {slice}");
     }
     assert_eq!(host.stats().in_flight, 0);
@@ -206,7 +209,10 @@ fn dropping_a_paused_call_leaves_the_plugin_usable_and_frees_its_slot() {
     drop(call);
 
     assert_eq!(host.stats().in_flight, 0, "the slot is free again");
-    assert!(!plugin.is_live(), "its state may be torn, so the instance is discarded");
+    assert!(
+        !plugin.is_live(),
+        "its state may be torn, so the instance is discarded"
+    );
     let again = host.call(&mut plugin, "run", b"").unwrap();
     assert_eq!(again, whole);
     let stats = plugin.stats();
@@ -298,7 +304,10 @@ fn host_call_charges_across_slice_boundaries_are_exact() {
         let call = host.start(&mut plugin, "run", b"").unwrap();
         let (sliced, paused) = run_sliced(call, budget, slices.clone().into_iter()).unwrap();
         assert_eq!(sliced, reference, "slices {slices:?}");
-        assert!(paused >= 50, "paused only {paused} times with slices {slices:?}");
+        assert!(
+            paused >= 50,
+            "paused only {paused} times with slices {slices:?}"
+        );
         assert_eq!(plugin.stats().calls.allowed(Capability::FsWrite), 50);
     }
 }
@@ -339,7 +348,10 @@ fn resume_after_done_or_failure_is_finished() {
     assert_eq!(call.resume(u64::MAX), Err(InvokeError::Finished));
     assert_eq!(call.resume(0), Err(InvokeError::Finished));
     drop(call);
-    assert!(plugin.is_live(), "a finished call leaves the instance alone");
+    assert!(
+        plugin.is_live(),
+        "a finished call leaves the instance alone"
+    );
 
     let mut looping = host.load(&wasm(INFINITE), Grant::none()).unwrap();
     let mut call = host.start(&mut looping, "run", b"").unwrap();

@@ -2,7 +2,13 @@
 //! directory (catalogue 22, 23), `TcpNetwork` on a loopback listener, and `CommandRunner`
 //! (catalogue 29).
 
-#![cfg(all(feature = "std", unix))]
+#![cfg(all(
+    feature = "std",
+    feature = "cap-fs",
+    feature = "cap-net",
+    feature = "cap-process",
+    unix
+))]
 
 mod common;
 

@@ -27,6 +27,7 @@ pub(crate) fn with_memory(
     if result != Err(CallFault::FuelExhausted) {
         meter.commit(&mut caller)?;
     }
+    count_refusal(caller.data_mut(), &result);
     finish(result)
 }
 
@@ -43,7 +44,18 @@ pub(crate) fn with_state(
     if result != Err(CallFault::FuelExhausted) {
         meter.commit(&mut caller)?;
     }
+    count_refusal(caller.data_mut(), &result);
     finish(result)
+}
+
+/// Counts a call refused with a code other than `DENIED` (denials are counted per capability
+/// where the grant is checked).
+fn count_refusal(state: &mut HostState, result: &Result<i32, CallFault>) {
+    if let Err(CallFault::Code(code)) = result {
+        if *code != ErrorCode::Denied {
+            state.refused = state.refused.saturating_add(1);
+        }
+    }
 }
 
 /// The plugin's exported `memory`, looked up once per instance.

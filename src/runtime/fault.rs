@@ -2,7 +2,7 @@
 
 use alloc::string::ToString;
 
-use wasmi::errors::ErrorKind;
+use wasmi::errors::{EnforcedLimitsError, ErrorKind};
 use wasmi::TrapCode;
 
 use super::error::{LoadError, Trap};
@@ -71,6 +71,13 @@ pub(crate) fn load_error(error: &wasmi::Error, fuel_used: u64) -> LoadError {
 /// Classifies an error from compiling a module.
 pub(crate) fn compile_error(error: &wasmi::Error) -> LoadError {
     match error.kind() {
+        // Strict limits are checked before validation. More than one memory is not valid for
+        // this host at all (multi-memory is disabled), so say so rather than "too many".
+        ErrorKind::UserLimits(EnforcedLimitsError::TooManyMemories { .. }) => {
+            LoadError::InvalidModule(
+                "more than one memory (the multi-memory proposal is disabled)".into(),
+            )
+        }
         ErrorKind::UserLimits(_) | ErrorKind::ImplementationLimits(_) => {
             LoadError::ModuleLimit(error.to_string())
         }

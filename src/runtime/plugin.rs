@@ -180,6 +180,7 @@ impl Plugin {
     /// kept.
     pub(crate) fn rebuild(&mut self) -> Result<(), LoadError> {
         let old = self.store.data();
+        self.stats.refused += old.refused;
         let state = HostState::new(
             old.name.clone(),
             Arc::clone(&old.grant),
@@ -213,6 +214,7 @@ impl Plugin {
     pub fn stats(&self) -> PluginStats {
         PluginStats {
             calls: self.store.data().counts,
+            refused: self.stats.refused + self.store.data().refused,
             ..self.stats
         }
     }

@@ -72,6 +72,8 @@ pub(crate) struct HostState {
     pub(crate) fuel: FuelAccount,
     pub(crate) counts: CallCounts,
     pub(crate) denials: DenialLog,
+    /// Host calls refused with a code other than `DENIED` (`INVALID`, `LIMIT`, ...).
+    pub(crate) refused: u64,
 }
 
 impl HostState {
@@ -107,6 +109,7 @@ impl HostState {
             fuel: FuelAccount::default(),
             counts,
             denials,
+            refused: 0,
         }
     }
 

@@ -118,6 +118,9 @@ pub struct PluginStats {
     pub rebuilds: u64,
     /// Allowed and denied gated calls per capability.
     pub calls: CallCounts,
+    /// Host calls refused with a code other than `DENIED` (`INVALID`, `LIMIT`, `NOT_FOUND`,
+    /// `IO`, `BAD_HANDLE`), gated or not.
+    pub refused: u64,
 }
 
 /// What a host's invocation pool has seen.

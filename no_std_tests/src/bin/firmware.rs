@@ -17,7 +17,7 @@ use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse};
 use pluginhost::proto::{FailureCode, Response};
 use pluginhost::{
     Backends, Capability, Completion, Grant, Host, HostConfig, InvokeError, Limits, LoadError,
-    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Plugin, Step, Trap,
+    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Step, Trap,
 };
 use pluginhost_firmware::{ensure, println, Suite, HEAP};
 
@@ -168,10 +168,11 @@ fn heap_profile(
     let invoke_peak = HEAP.peak() - base;
     let after_invoke = HEAP.current().saturating_sub(base);
     drop(plugin);
-    let leaked = HEAP.current().saturating_sub(base);
+    // What the plugin's back-ends still hold (files it wrote); heap_released checks for leaks.
+    let retained = HEAP.current().saturating_sub(base);
     let beyond = after_load as i64 - memory as i64;
     println!(
-        "HEAP plugin={} wasm={} linear_memory={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} fuel={}",
+        "HEAP plugin={} wasm={} linear_memory={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} retained_by_backends={} fuel={}",
         name,
         wasm.len(),
         memory,
@@ -180,6 +181,7 @@ fn heap_profile(
         beyond,
         invoke_peak,
         after_invoke,
+        retained,
         done.fuel_used
     );
     defmt::info!(
@@ -189,8 +191,61 @@ fn heap_profile(
         beyond,
         invoke_peak
     );
-    ensure!(leaked == 0, "{leaked} bytes still allocated after the plugin was dropped");
     Ok(done)
+}
+
+/// Where a plugin's RAM goes: the host's load steps replayed with wasmi directly (same engine
+/// configuration, every host function of the ABI table linked), measured one by one.
+fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
+    use wasmi::{Caller, CompilationMode, Config, EnforcedLimits, Engine, Linker, Module, Store};
+    let e = |e: wasmi::Error| format!("{e}");
+    let base = HEAP.current();
+    let mut config = Config::default();
+    config
+        .consume_fuel(true)
+        .compilation_mode(CompilationMode::Eager)
+        .wasm_multi_memory(false)
+        .wasm_custom_page_sizes(false)
+        .set_max_recursion_depth(Limits::EMBEDDED.max_recursion_depth);
+    config.enforced_limits(EnforcedLimits::strict());
+    let engine = Engine::new(&config);
+    let after_engine = HEAP.current();
+    let module = Module::new(&engine, wasm).map_err(e)?;
+    let after_module = HEAP.current();
+    let mut linker = Linker::<()>::new(&engine);
+    for f in pluginhost::HOST_FUNCTIONS {
+        let m = pluginhost::ABI_MODULE;
+        match f.params {
+            0 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>| -> i32 { 0 }),
+            1 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32| -> i32 { 0 }),
+            2 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32, _: i32| -> i32 { 0 }),
+            3 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32, _: i32, _: i32| -> i32 { 0 }),
+            _ => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32, _: i32, _: i32, _: i32| -> i32 { 0 }),
+        }
+        .map_err(|err| format!("{err}"))?;
+    }
+    let after_linker = HEAP.current();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(FUEL).map_err(e)?;
+    let after_store = HEAP.current();
+    let instance = linker.instantiate_and_start(&mut store, &module).map_err(e)?;
+    let after_instance = HEAP.current();
+    let memory = initial_memory_bytes(wasm).unwrap_or(0) as usize;
+    println!(
+        "BREAKDOWN plugin={} engine={} compiled_module={} linker={} store={} instance={} (of which linear memory {}) total={} host_functions={}",
+        name,
+        after_engine - base,
+        after_module - after_engine,
+        after_linker - after_module,
+        after_store - after_linker,
+        after_instance - after_store,
+        memory,
+        after_instance - base,
+        pluginhost::HOST_FUNCTIONS.len()
+    );
+    drop((instance, store, linker, module, engine));
+    ensure!(HEAP.current() == base, "wasmi kept {} bytes", HEAP.current() - base);
+    Ok(())
 }
 
 /// Runs `entry` of a freshly loaded plugin to completion in one go.
@@ -337,6 +392,13 @@ fn main() -> ! {
         );
         drop(plugin);
         Ok(())
+    });
+
+    suite.case("heap_breakdown", || {
+        heap_breakdown("connector_file_deploy", FILE_DEPLOY)?;
+        heap_breakdown("dns_zonefile", DNS_ZONEFILE)?;
+        heap_breakdown("compute.wat", COMPUTE)?;
+        heap_breakdown("denied.wat", DENIED)
     });
 
     // --- Resumable fuel slices interleaved with other work ---------------------------------------
