@@ -791,3 +791,11 @@ fn log_without_end_ignoring_limit_is_stopped_by_fuel() {
     assert_ok_entry_runs(&host, &mut plugin);
     assert_benign_runs(&host);
 }
+
+#[test]
+fn zz_probe() {
+    let host = Host::new(HostConfig::default());
+    for w in ["(module (table 10001 funcref))", "(module (table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref))", "(module (table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref))", "(module (memory 1) (memory 1))", "(module (memory i64 1))", "(module (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))"] {
+        eprintln!("{w:.60}: {:?}", host.load(&wasm(w), Grant::none()).map(|_| ()));
+    }
+}
