@@ -62,7 +62,9 @@ fn main() {
     command.env("RUSTC", &rustc);
     // Cargo reads `cargo:` directives from a build script's stdout: keep the nested build's
     // output on stderr, where it is shown only if this script fails (or with `-vv`).
-    command.stdout(Stdio::from(io::stderr())).stderr(Stdio::inherit());
+    command
+        .stdout(Stdio::from(io::stderr()))
+        .stderr(Stdio::inherit());
     eprintln!(
         "building plugins: {:?} (target dir {})",
         command,
@@ -83,9 +85,8 @@ fn main() {
     for module in &modules {
         let from = built.join(module);
         let to = out_dir.join(module);
-        fs::copy(&from, &to).unwrap_or_else(|e| {
-            panic!("cannot copy {} to {}: {e}", from.display(), to.display())
-        });
+        fs::copy(&from, &to)
+            .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
     }
 }
 
@@ -184,25 +185,38 @@ fn ensure_target_installed(rustc: &OsString) {
     // The toolchain: as rustup was asked for it, or the name of rustc's sysroot directory
     // (`~/.rustup/toolchains/<name>`).
     let toolchain = env::var("RUSTUP_TOOLCHAIN").ok().or_else(|| {
-        let out = Command::new(rustc).args(["--print", "sysroot"]).output().ok()?;
+        let out = Command::new(rustc)
+            .args(["--print", "sysroot"])
+            .output()
+            .ok()?;
         let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         let name = sysroot.file_name()?.to_string_lossy().into_owned();
-        let parent = sysroot.parent()?.file_name()?.to_string_lossy().into_owned();
+        let parent = sysroot
+            .parent()?
+            .file_name()?
+            .to_string_lossy()
+            .into_owned();
         (parent == "toolchains").then_some(name)
     });
-    let rustup = env::var_os("RUSTUP").unwrap_or_else(|| OsString::from("rustup"));
-    let mut command = Command::new(&rustup);
+    let mut command = Command::new("rustup");
     command.args(["target", "add", TARGET]);
     if let Some(toolchain) = &toolchain {
         command.args(["--toolchain", toolchain]);
     }
     command.stdout(Stdio::from(io::stderr()));
     eprintln!("installing the {TARGET} standard library: {command:?}");
+    let hint = match &toolchain {
+        Some(toolchain) => format!("rustup target add {TARGET} --toolchain {toolchain}"),
+        None => format!("rustup target add {TARGET}"),
+    };
     match command.status() {
         Ok(status) if status.success() => {}
-        result => panic!(
-            "the {TARGET} standard library is not installed and `rustup target add {TARGET}` \
-             failed ({result:?}). Install it with: rustup target add {TARGET}"
+        Ok(status) => {
+            panic!("the {TARGET} standard library is not installed and `{hint}` failed ({status})")
+        }
+        Err(e) => panic!(
+            "the {TARGET} standard library is not installed and rustup could not be run ({e}); \
+             install the target's standard library for this toolchain (`{hint}`)"
         ),
     }
     if !installed(&libdir) && libdir.is_some() {

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::{config_with, import_line, wasm};
 use pluginhost::{
     Capability, Grant, Host, HostConfig, InvokeError, LoadError, Plugin, Trap, HOST_FUNCTIONS,
@@ -470,7 +469,10 @@ fn a_million_tiny_functions_are_refused_quickly() {
     let e = host.load(&bytes, Grant::none()).expect_err("module limit");
     // Refused from the function section's header by the strict limits, before any function
     // body is read (a regression would show as a slow test, not a timing assertion).
-    assert!(matches!(e, LoadError::ModuleLimit(ref m) if m.contains("functions")), "{e:?}");
+    assert!(
+        matches!(e, LoadError::ModuleLimit(ref m) if m.contains("functions")),
+        "{e:?}"
+    );
 }
 
 #[test]

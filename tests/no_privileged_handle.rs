@@ -17,6 +17,8 @@ const ALLOWED_CRATES: &[&str] = &[
     "alloc",
     "std",
     "wasmi",
+    // wasmi's own parser, read directly for the load-time locals cap.
+    "wasmparser",
     "spin",
     "heapless",
     "log",

@@ -364,3 +364,85 @@ fn resume_after_done_or_failure_is_finished() {
     drop(call);
     assert_eq!(host.stats().in_flight, 0);
 }
+
+mod docs_example {
+    use std::cell::Cell;
+
+    use pluginhost::{Host, InvokeError, Plugin, Step};
+
+    thread_local! {
+        static TURNS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    fn feed_watchdog() {
+        TURNS.with(|t| t.set(t.get() + 1));
+    }
+
+    fn poll_radio() {}
+
+    // Copied from docs/execution.md.
+
+    /// Fuel per turn of the main loop: small enough to keep the loop responsive.
+    const SLICE_FUEL: u64 = 20_000;
+
+    fn run_plugin(host: &Host, plugin: &mut Plugin, input: &[u8]) -> Result<Vec<u8>, InvokeError> {
+        let mut call = host.start(plugin, "run", input)?; // Busy at once if the pool is full
+        loop {
+            match call.resume(SLICE_FUEL)? {
+                Step::Paused => {
+                    feed_watchdog();
+                    poll_radio();
+                }
+                Step::Done(done) if done.status == 0 => return Ok(done.output),
+                Step::Done(done) => {
+                    return Err(InvokeError::Failed {
+                        status: done.status,
+                    })
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_firmware_main_loop_of_the_docs_works() {
+        let host = Host::new(pluginhost::HostConfig::default());
+        let mut plugin = host
+            .load(&super::long_computation(50_000), pluginhost::Grant::none())
+            .unwrap();
+        let whole = host.call(&mut plugin, "run", b"").unwrap();
+        assert_eq!(whole.status, 7);
+        assert_eq!(
+            run_plugin(&host, &mut plugin, b""),
+            Err(InvokeError::Failed { status: 7 })
+        );
+        let mut echo = host
+            .load(
+                &crate::bounded::wasm(crate::bounded::ECHO),
+                pluginhost::Grant::none(),
+            )
+            .unwrap();
+        assert_eq!(run_plugin(&host, &mut echo, b"hi"), Ok(b"ok:hi".to_vec()));
+        let turns = TURNS.with(Cell::get);
+        assert_eq!(u64::from(turns), whole.fuel_used / SLICE_FUEL);
+    }
+}
+
+#[test]
+fn fuel_of_a_dropped_call_is_counted_in_plugin_stats() {
+    let host = Host::new(HostConfig::default());
+    let mut plugin = host.load(&long_computation(50_000), Grant::none()).unwrap();
+    let before = plugin.stats().fuel_used;
+    let mut call = host.start(&mut plugin, "run", b"").unwrap();
+    assert_eq!(call.resume(1_000).unwrap(), Step::Paused);
+    assert_eq!(call.resume(1_000).unwrap(), Step::Paused);
+    let used = call.fuel_used();
+    assert!(used > 1_000, "{used}");
+    drop(call);
+    let stats = plugin.stats();
+    assert_eq!(
+        stats.fuel_used - before,
+        used,
+        "PluginStats::fuel_used is documented as all fuel consumed by invocations"
+    );
+    assert_eq!(stats.last_fuel_used, used);
+}

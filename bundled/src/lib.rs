@@ -108,7 +108,10 @@ mod tests {
     #[test]
     fn modules_are_wasm_with_a_manifest() {
         for (name, wasm) in all() {
-            assert!(wasm.starts_with(b"\0asm\x01\0\0\0"), "{name}: not a wasm module");
+            assert!(
+                wasm.starts_with(b"\0asm\x01\0\0\0"),
+                "{name}: not a wasm module"
+            );
             let section = b"pluginhost.manifest";
             assert!(
                 wasm.windows(section.len()).any(|w| w == section),

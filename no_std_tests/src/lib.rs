@@ -49,6 +49,29 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     exit(false)
 }
 
+/// A fault (bad memory access, illegal instruction, ...) ends the run with a message instead of
+/// the runtime's default endless loop.
+#[cfg(target_arch = "arm")]
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    println!("HARDFAULT pc={:#010x} lr={:#010x}", frame.pc(), frame.lr());
+    exit(false)
+}
+
+/// A fault (bad memory access, illegal instruction, ...) ends the run with a message instead of
+/// the runtime's default endless loop.
+#[cfg(target_arch = "riscv32")]
+#[export_name = "ExceptionHandler"]
+fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
+    println!(
+        "EXCEPTION mcause={:#x} mepc={:#010x} mtval={:#010x}",
+        riscv::register::mcause::read().bits(),
+        riscv::register::mepc::read(),
+        riscv::register::mtval::read()
+    );
+    exit(false)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Heap with a high-water mark
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +163,9 @@ static HEAP_READY: AtomicBool = AtomicBool::new(false);
 /// Gives [`HEAP_BYTES`] of static RAM to the heap (once).
 pub fn init_heap() {
     use core::mem::MaybeUninit;
-    static mut MEMORY: [MaybeUninit<u8>; HEAP_BYTES] = [MaybeUninit::uninit(); HEAP_BYTES];
+    #[repr(C, align(16))]
+    struct Arena([MaybeUninit<u8>; HEAP_BYTES]);
+    static mut MEMORY: Arena = Arena([MaybeUninit::uninit(); HEAP_BYTES]);
     if HEAP_READY.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -306,7 +331,7 @@ pub fn defmt_written() -> (usize, usize) {
 /// Initialises the heap, paints the stack and opens the defmt file.
 pub fn init() {
     init_heap();
-    paint_stack();
+    //paint_stack();
     defmt_open("defmt.bin\0");
 }
 

@@ -60,7 +60,16 @@ pub(crate) fn output_write(
             .saturating_sub(state.invocation.output.len());
         let bytes = guest::slice(memory, src, len, room)?;
         meter.charge_bytes(bytes.len())?;
-        state.invocation.output.extend_from_slice(bytes);
+        let output = &mut state.invocation.output;
+        let needed = output.len() + bytes.len();
+        if needed > output.capacity() {
+            // Grow geometrically, but never reserve past the cap.
+            let target = needed
+                .max(output.capacity().saturating_mul(2))
+                .min(state.limits.output_bytes);
+            output.reserve_exact(target - output.len());
+        }
+        output.extend_from_slice(bytes);
         len_i32(bytes.len())
     })
 }

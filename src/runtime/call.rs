@@ -185,6 +185,9 @@ impl Drop for Call<'_> {
         if !matches!(self.progress, Progress::Done) {
             let _ = self.plugin.store.data_mut().end_invocation();
             self.plugin.poison();
+            let stats = &mut self.plugin.stats;
+            stats.fuel_used = stats.fuel_used.saturating_add(self.used);
+            stats.last_fuel_used = self.used;
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct Limits {
     pub strict_module_limits: bool,
     /// Deepest guest call nesting before a stack-overflow trap.
     pub max_recursion_depth: usize,
+    /// Most locals one function may declare (wasmi does not charge fuel for zeroing them).
+    pub max_locals_per_function: u32,
     /// Largest input accepted by one invocation, in bytes.
     pub input_bytes: usize,
     /// Most output bytes one invocation may write.
@@ -54,6 +56,7 @@ impl Limits {
         module_bytes: 8 << 20,
         strict_module_limits: true,
         max_recursion_depth: 512,
+        max_locals_per_function: 1_000,
         input_bytes: 1 << 20,
         output_bytes: 1 << 20,
         log_bytes: 16 << 10,
@@ -75,6 +78,7 @@ impl Limits {
         module_bytes: 256 << 10,
         strict_module_limits: true,
         max_recursion_depth: 128,
+        max_locals_per_function: 256,
         input_bytes: 4 << 10,
         output_bytes: 4 << 10,
         log_bytes: 1 << 10,

@@ -208,9 +208,11 @@ pub enum InvokeError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// The invocation used its whole fuel budget; the instance will be rebuilt.
+    /// The invocation's fuel budget could not pay for its next step; the instance will be
+    /// rebuilt.
     FuelExhausted {
-        /// Fuel consumed (the budget).
+        /// Fuel consumed: the budget less what was left, too little for the next basic block
+        /// or host call.
         fuel_used: u64,
     },
     /// The plugin trapped; the instance will be rebuilt.

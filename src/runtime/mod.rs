@@ -8,6 +8,7 @@ mod error;
 mod fault;
 mod handles;
 mod host;
+mod locals;
 mod plugin;
 mod pool;
 mod state;

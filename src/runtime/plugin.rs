@@ -74,6 +74,7 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
             limit: config.limits.module_bytes,
         });
     }
+    super::locals::check_function_locals(wasm, config.limits.max_locals_per_function)?;
     let engine = Engine::new(&engine_config(&config.limits));
     Module::new(&engine, wasm).map_err(|e| compile_error(&e))
 }

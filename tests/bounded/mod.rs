@@ -119,7 +119,12 @@ pub struct Usage {
 }
 
 /// Runs `f` on this thread and returns its result and what it allocated on this thread.
+///
+/// With `BOUNDED_REPORT` set in the environment, prints each measurement and where it was taken
+/// (`BOUNDED_REPORT=1 cargo test --test exhaustion -- --nocapture`).
+#[track_caller]
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
+    let caller = std::panic::Location::caller();
     let start = THREAD_CURRENT.with(Cell::get);
     THREAD_PEAK.with(|peak| peak.set(start));
     let result = f();
@@ -129,6 +134,9 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
         peak: usize::try_from(peak.saturating_sub(start)).unwrap_or(0),
         retained: end.saturating_sub(start),
     };
+    if std::env::var_os("BOUNDED_REPORT").is_some() {
+        eprintln!("{caller}: {usage:?}");
+    }
     (result, usage)
 }
 

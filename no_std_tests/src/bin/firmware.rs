@@ -297,10 +297,13 @@ fn main() -> ! {
 
     suite.case("conformance_refuses_hostile", || {
         let host = Host::new(config());
+        println!("DBG a");
         let denied = host.conformance(DENIED);
+        println!("DBG b");
         ensure!(!denied.ok(), "a plugin calling fs_write passed the gate");
         ensure!(denied.privileged_operations() == 2, "attempts {}", denied.privileged_operations());
         let spin = host.conformance(SPIN);
+        println!("DBG c");
         ensure!(!spin.ok() && spin.trapped, "a runaway loop passed the gate");
         let big = host.conformance(BIGMEM);
         ensure!(!big.ok() && !big.instantiated, "a 4 GiB memory passed the gate");

@@ -1,7 +1,12 @@
-//! `hostile-memhog`: a hostile plugin for demonstrations that allocates 1 MiB blocks (touching
-//! every byte) until the allocator fails, then asks `memory.grow` for 4 GiB outright. The host's
-//! memory limit must refuse both; the plugin then frees everything, writes a one-line report as
-//! its output, and returns 0.
+//! `hostile-memhog`: a hostile plugin for demonstrations that allocates 1 MiB blocks until the
+//! allocator fails, then asks `memory.grow` for 4 GiB outright. The host's memory limit must
+//! refuse both; the plugin then frees everything, writes a one-line report as its output, and
+//! returns 0.
+//!
+//! The blocks are reserved, not filled: reserving already grows linear memory (which the host
+//! allocates and zeroes), while filling every byte costs about 15 fuel per byte here, so under a
+//! default fuel budget it would be stopped by fuel within its first MiB and never reach the
+//! memory limit it exists to test.
 //!
 //! Manifest: kind `other`, no requests.
 
@@ -38,8 +43,8 @@ fn handler() -> Result<(), Error> {
     Ok(())
 }
 
-/// Allocates and fills up to `max_mib` 1 MiB blocks; returns how many it got. All are freed
-/// before it returns.
+/// Reserves up to `max_mib` 1 MiB blocks, writing one byte into each; returns how many it got.
+/// All are freed before it returns.
 fn hoard(max_mib: usize) -> usize {
     let mut blocks: Vec<Vec<u8>> = Vec::new();
     while blocks.len() < max_mib {
@@ -47,7 +52,7 @@ fn hoard(max_mib: usize) -> usize {
         if block.try_reserve_exact(BLOCK).is_err() || blocks.try_reserve(1).is_err() {
             break;
         }
-        block.resize(BLOCK, 0xA5);
+        block.push(0xA5);
         blocks.push(block);
     }
     blocks.len()

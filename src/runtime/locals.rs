@@ -1,0 +1,42 @@
+//! A load-time cap on declared locals per function.
+//!
+//! wasmi charges fuel per instruction but not for zeroing a called function's locals, so a
+//! function declaring tens of thousands of locals, called in a loop, would do far more work per
+//! unit of fuel than any other code. Refusing such functions at load keeps fuel a fair measure
+//! of work.
+
+use alloc::format;
+
+use wasmparser::{Parser, Payload};
+
+use super::error::LoadError;
+
+/// Refuses a module in which any function declares more than `max` locals. Malformed input is
+/// left to the validator, which reports it precisely.
+pub(crate) fn check_function_locals(wasm: &[u8], max: u32) -> Result<(), LoadError> {
+    let mut index = 0u32;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let body = match payload {
+            Ok(Payload::CodeSectionEntry(body)) => body,
+            Ok(_) => continue,
+            Err(_) => return Ok(()),
+        };
+        let Ok(reader) = body.get_locals_reader() else {
+            return Ok(());
+        };
+        let mut declared = 0u64;
+        for group in reader {
+            let Ok((count, _)) = group else {
+                return Ok(());
+            };
+            declared += u64::from(count);
+            if declared > u64::from(max) {
+                return Err(LoadError::ModuleLimit(format!(
+                    "function {index} (in the code section) declares more than {max} locals"
+                )));
+            }
+        }
+        index += 1;
+    }
+    Ok(())
+}

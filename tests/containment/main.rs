@@ -1,0 +1,34 @@
+//! The containment suite: every case of the hostile-plugin catalogue
+//! (`/work/shared/hostile-catalogue.md`, 32 cases) run end to end against the real back-ends.
+//!
+//! Each case builds a [`harness::Sandbox`] (a temporary directory mapped as guest `/` with a
+//! secret outside it and outward symlinks inside the grant, two counting loopback listeners, a
+//! `CommandRunner` refusing the root, a bystander plugin on the same host), runs its own hostile
+//! WAT fixture doing exactly the attack, asserts the typed outcome and the counters, and then
+//! [`harness::Sandbox::verify`] proves containment: the tree outside the grant is unchanged, the
+//! secret appears in no output, no connection or process happened beyond the expected ones, the
+//! bystander and the host still work, and host memory stayed under the case's stated bound
+//! (counted by this binary's global allocator, [`counting`]).
+//!
+//! `README.md` in this folder lists the cases and what each asserts.
+
+#![cfg(all(
+    unix,
+    feature = "std",
+    feature = "cap-fs",
+    feature = "cap-net",
+    feature = "cap-process"
+))]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod counting;
+mod harness;
+
+mod exhaustion;
+mod fs_grants;
+mod fuel;
+mod imports;
+mod net_process;
+mod pointers;
