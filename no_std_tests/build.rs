@@ -37,7 +37,11 @@ fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let target = env::var("TARGET").unwrap_or_default();
 
-    let memory = if target.starts_with("riscv") { MEMORY_RISCV } else { MEMORY_ARM };
+    let memory = if target.starts_with("riscv") {
+        MEMORY_RISCV
+    } else {
+        MEMORY_ARM
+    };
     fs::write(out.join("memory.x"), memory).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
@@ -53,7 +57,8 @@ fn main() {
     names.sort();
     for wat_path in names {
         println!("cargo:rerun-if-changed={}", wat_path.display());
-        let wasm = wat::parse_file(&wat_path).unwrap_or_else(|e| panic!("{}: {e}", wat_path.display()));
+        let wasm =
+            wat::parse_file(&wat_path).unwrap_or_else(|e| panic!("{}: {e}", wat_path.display()));
         let stem = wat_path.file_stem().expect("stem");
         fs::write(out.join(stem).with_extension("wasm"), wasm).expect("write fixture");
     }

@@ -26,6 +26,9 @@ done
 step "tests (workspace)"
 cargo test --workspace --locked
 
+step "demo: the edge agent admits, renews and contains (exits non-zero on any surprise)"
+cargo run --locked --example edge_agent
+
 if [[ -f plugins/Cargo.toml ]]; then
     step "plugins: tests and clippy"
     (cd plugins && cargo test --locked && cargo clippy --locked --release --target wasm32-unknown-unknown -- -D warnings)

@@ -334,7 +334,14 @@ const CHAIN_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIDAV7tMA
 #[test]
 fn real_plugins_pass_the_conformance_gate() {
     let host = Host::new(HostConfig::default());
-    let expected: [(&str, &[u8], PluginKind, &[(&str, &str)]); 4] = [
+    /// Name, module, kind, and the manifest's requests.
+    type Expected = (
+        &'static str,
+        &'static [u8],
+        PluginKind,
+        &'static [(&'static str, &'static str)],
+    );
+    let expected: [Expected; 4] = [
         (
             "ca-acme-lite",
             bundled::CA_ACME_LITE,

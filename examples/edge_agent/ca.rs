@@ -68,11 +68,11 @@ impl DemoCa {
             zone: zone.trim_end_matches('.').to_ascii_lowercase(),
             zone_file,
             tokens: tokens.clone(),
-            next_serial: AtomicU64::new(0x1000),
+            next_serial: AtomicU64::new(random_u64()),
         });
 
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| format!("CA listener: {e}"))?;
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("CA listener: {e}"))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| format!("CA listener: {e}"))?;
@@ -204,8 +204,13 @@ impl Authority {
         let now = time::OffsetDateTime::now_utc();
         csr.params.not_before = now - time::Duration::minutes(5);
         csr.params.not_after = now + time::Duration::days(90);
-        let serial = self.next_serial.fetch_add(1, Ordering::SeqCst);
-        csr.params.serial_number = Some(SerialNumber::from_slice(&serial.to_be_bytes()[5..]));
+        // 64 random bits, positive and without a leading zero byte (minimal DER).
+        let mut serial = self
+            .next_serial
+            .fetch_add(1, Ordering::SeqCst)
+            .to_be_bytes();
+        serial[0] = (serial[0] & 0x7f) | 0x10;
+        csr.params.serial_number = Some(SerialNumber::from_slice(&serial));
         csr.params.is_ca = IsCa::ExplicitNoCa;
         let leaf = csr
             .signed_by(&self.cert, &self.key)
@@ -253,13 +258,15 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String), String> {
     Ok((request_line, body))
 }
 
-/// 32 hex digits from the process's random hasher keys (a demo token, not a secret).
+/// 32 hex digits (a demo token, not a secret).
 fn random_token() -> String {
-    let mut out = String::new();
-    for round in 0..2u64 {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(round);
-        out.push_str(&format!("{:016x}", hasher.finish()));
-    }
-    out
+    format!("{:016x}{:016x}", random_u64(), random_u64())
+}
+
+/// 64 bits from the standard library's randomly keyed hasher: enough for demo tokens and
+/// serials without another dependency.
+fn random_u64() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(0x5eed);
+    hasher.finish()
 }

@@ -93,7 +93,9 @@ impl Policy {
         let policy: Policy =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for plugin in &policy.plugins {
-            plugin.grant().map_err(|e| format!("{}: {e}", plugin.file))?;
+            plugin
+                .grant()
+                .map_err(|e| format!("{}: {e}", plugin.file))?;
         }
         Ok(policy)
     }

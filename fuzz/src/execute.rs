@@ -31,6 +31,8 @@ use crate::models::grant::Model;
 pub struct Params {
     /// The grant.
     pub grant: GrantSpec,
+    /// Add every capability to the grant (without scopes), so that any import links.
+    pub link_all: bool,
     /// Fuel per invocation: `1 + fuel % 300_000`.
     pub fuel: u32,
     /// Up to four invocations: entry choice and input.
@@ -79,8 +81,9 @@ pub fn smith_config() -> wasm_smith::Config {
         available_imports: Some(imports_module().to_vec()),
         exports: Some(exports_module().to_vec()),
         max_imports: HOST_FUNCTIONS.len(),
-        max_memories: 1,
-        min_memories: 1,
+        // The required `memory` export brings the one memory; a limit of 1 would add another.
+        max_memories: 0,
+        min_memories: 0,
         max_memory32_bytes: 4 << 20,
         memory64_enabled: false,
         custom_page_sizes_enabled: false,
@@ -136,7 +139,11 @@ pub fn run(data: &[u8]) {
 /// Loads `wasm` and runs the invocations of `params` (also used by the replay of seeds).
 pub fn run_module(params: &Params, wasm: &[u8]) {
     let budget = 1 + u64::from(params.fuel) % 300_000;
-    let (grant, model) = params.grant.build();
+    let mut spec = params.grant.clone();
+    if params.link_all {
+        spec.caps |= 0x0f;
+    }
+    let (grant, model) = spec.build();
     let config = common::small_config(budget);
     let memory = Memory::new(Some((16, 4096)), 1024);
     let host = Host::with_backends(config, memory.guarded(&model));

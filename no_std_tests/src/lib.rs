@@ -38,7 +38,11 @@ macro_rules! println {
 /// Ends the emulation with exit code 0 (`ok`) or 1.
 pub fn exit(ok: bool) -> ! {
     defmt_close();
-    sh::debug::exit(if ok { sh::debug::EXIT_SUCCESS } else { sh::debug::EXIT_FAILURE });
+    sh::debug::exit(if ok {
+        sh::debug::EXIT_SUCCESS
+    } else {
+        sh::debug::EXIT_FAILURE
+    });
     #[allow(clippy::empty_loop)]
     loop {}
 }
@@ -170,7 +174,10 @@ pub fn init_heap() {
         return;
     }
     // SAFETY: called once (guarded above), before any allocation; MEMORY is used only here.
-    unsafe { HEAP.heap.init(core::ptr::addr_of_mut!(MEMORY) as usize, HEAP_BYTES) }
+    unsafe {
+        HEAP.heap
+            .init(core::ptr::addr_of_mut!(MEMORY) as usize, HEAP_BYTES)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,7 +195,10 @@ extern "C" {
 
 fn stack_bounds() -> (usize, usize) {
     // Only the addresses of the linker symbols are taken (no unsafe needed).
-    (core::ptr::addr_of!(__sheap) as usize, core::ptr::addr_of!(_stack_start) as usize)
+    (
+        core::ptr::addr_of!(__sheap) as usize,
+        core::ptr::addr_of!(_stack_start) as usize,
+    )
 }
 
 #[inline(never)]
@@ -303,7 +313,14 @@ pub fn defmt_open(name: &str) -> bool {
         return false;
     }
     // SAFETY: a NUL-terminated name and its length without the NUL, as SYS_OPEN expects.
-    let fd = unsafe { sh::syscall!(OPEN, bytes.as_ptr(), sh::nr::open::W_TRUNC_BINARY, bytes.len() - 1) } as isize;
+    let fd = unsafe {
+        sh::syscall!(
+            OPEN,
+            bytes.as_ptr(),
+            sh::nr::open::W_TRUNC_BINARY,
+            bytes.len() - 1
+        )
+    } as isize;
     if fd >= 0 {
         DEFMT_FD.store(fd, Ordering::Relaxed);
     }
@@ -321,7 +338,10 @@ pub fn defmt_close() {
 
 /// Frames and bytes written to the defmt file.
 pub fn defmt_written() -> (usize, usize) {
-    (DEFMT_FRAMES.load(Ordering::Relaxed), DEFMT_BYTES.load(Ordering::Relaxed))
+    (
+        DEFMT_FRAMES.load(Ordering::Relaxed),
+        DEFMT_BYTES.load(Ordering::Relaxed),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +351,7 @@ pub fn defmt_written() -> (usize, usize) {
 /// Initialises the heap, paints the stack and opens the defmt file.
 pub fn init() {
     init_heap();
-    //paint_stack();
+    paint_stack();
     defmt_open("defmt.bin\0");
 }
 
@@ -350,7 +370,10 @@ impl Default for Suite {
 impl Suite {
     /// An empty suite.
     pub const fn new() -> Self {
-        Suite { passed: 0, failed: 0 }
+        Suite {
+            passed: 0,
+            failed: 0,
+        }
     }
 
     /// Runs one case.
@@ -375,7 +398,10 @@ impl Suite {
         println!("STACK native high-water {} of {} bytes", used, size);
         defmt::info!("{=u32} passed, {=u32} failed", self.passed, self.failed);
         let (frames, bytes) = defmt_written();
-        println!("DEFMT {} frames, {} bytes written to defmt.bin", frames, bytes);
+        println!(
+            "DEFMT {} frames, {} bytes written to defmt.bin",
+            frames, bytes
+        );
         println!("{} passed, {} failed", self.passed, self.failed);
         exit(self.failed == 0 && self.passed > 0)
     }

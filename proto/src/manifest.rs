@@ -492,6 +492,7 @@ const fn line_end(b: &[u8], pos: usize) -> usize {
 
 /// The first index of `byte` in `b[start..end]`, or `end`.
 const fn find_byte(b: &[u8], start: usize, end: usize, byte: u8) -> usize {
+    let end = if end > b.len() { b.len() } else { end };
     let mut i = start;
     while i < end {
         if b[i] == byte {
@@ -504,7 +505,7 @@ const fn find_byte(b: &[u8], start: usize, end: usize, byte: u8) -> usize {
 
 /// Whether `b[start..end] == lit`.
 const fn eq_at(b: &[u8], start: usize, end: usize, lit: &[u8]) -> bool {
-    if end - start != lit.len() {
+    if end < start || end > b.len() || end - start != lit.len() {
         return false;
     }
     let mut i = 0;

@@ -74,13 +74,23 @@ pub(crate) fn fs_read(
         let scope = admit(&grant, state, FS_READ, &path)?;
         let range = guest::range(memory, dst, dst_len, state.limits.call_bytes)?;
         meter.charge_bytes(range.len())?;
-        let dst = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
-        let size = state
-            .backends
-            .filesystem
-            .read(scope, &path, dst)
-            .map_err(state.backend_fault(FS_READ))?;
-        size_i32(size)
+        // Read into the host's scratch buffer first: a refused read (e.g. a file too large to
+        // report) must leave guest memory untouched.
+        let mut scratch = core::mem::take(&mut state.scratch);
+        scratch.clear();
+        scratch.resize(range.len(), 0);
+        let read = state.backends.filesystem.read(scope, &path, &mut scratch);
+        let result = read.map_err(state.backend_fault(FS_READ)).and_then(|size| {
+            let reported = size_i32(size)?;
+            let copied = usize::try_from(size).unwrap_or(usize::MAX).min(range.len());
+            let dst = memory
+                .get_mut(range.start..range.start + copied)
+                .ok_or(ErrorCode::Invalid)?;
+            dst.copy_from_slice(scratch.get(..copied).ok_or(ErrorCode::Invalid)?);
+            Ok(reported)
+        });
+        state.scratch = scratch;
+        result
     })
 }
 

@@ -10,10 +10,12 @@ use crate::grant::GuestPath;
 
 /// A [`Filesystem`] whose guest `/` is a host directory.
 ///
-/// Every request first opens its grant `scope` beneath the root, then resolves the path relative
-/// to that scope directory with [`cap_std`], which refuses any `..`, absolute symlink or
-/// relative symlink that would lead outside it ([`BackendError::Denied`]). So a symlink inside a
-/// scope reaches neither outside the root nor a sibling of the scope. Hard links cannot be told
+/// Every request first opens its grant `scope` beneath the root one component at a time,
+/// refusing any component that is a symbolic link, then resolves the path relative to that scope
+/// directory with [`cap_std`], which refuses any `..`, absolute symlink or relative symlink that
+/// would lead outside it ([`BackendError::Denied`]). So a symlink inside a scope reaches neither
+/// outside the root nor a sibling of the scope, and a link renamed onto a prefix is never
+/// followed. Hard links cannot be told
 /// apart and are followed.
 ///
 /// Only regular files are read, sized or overwritten; a directory, FIFO or device is
@@ -46,10 +48,48 @@ impl DirFilesystem {
         if scope.is_root() {
             return f(&self.root);
         }
-        let rel = scope.as_str().trim_start_matches('/');
-        let dir = self.root.open_dir(rel).map_err(map_io)?;
-        f(&dir)
+        let mut dir: Option<Dir> = None;
+        for component in scope.components() {
+            let parent = dir.as_ref().unwrap_or(&self.root);
+            let next = open_dir_nofollow(parent, component)?;
+            dir = Some(next);
+        }
+        match dir {
+            Some(dir) => f(&dir),
+            None => f(&self.root),
+        }
     }
+}
+
+/// Opens the directory `name` in `parent` without following a symbolic link: a link (even one
+/// that stays inside the root) is [`BackendError::Denied`], so a plugin that renames a link onto
+/// a granted prefix cannot redirect that prefix. The directory opened is checked to be the one
+/// inspected (same device and inode), so swapping a link in between is refused too.
+fn open_dir_nofollow(parent: &Dir, name: &str) -> Result<Dir, BackendError> {
+    let inspected = parent.symlink_metadata(name).map_err(map_io)?;
+    if inspected.file_type().is_symlink() {
+        return Err(BackendError::Denied);
+    }
+    if !inspected.is_dir() {
+        return Err(BackendError::NotFound);
+    }
+    let dir = parent.open_dir(name).map_err(map_io)?;
+    if !same_file(&inspected, &dir.dir_metadata().map_err(map_io)?) {
+        return Err(BackendError::Denied);
+    }
+    Ok(dir)
+}
+
+#[cfg(unix)]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    use cap_std::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    // Without inode numbers, fall back to the type and times of the two.
+    a.is_dir() == b.is_dir() && a.modified().ok() == b.modified().ok()
 }
 
 /// The part of `path` below `scope`, refusing the scope itself and paths outside it.

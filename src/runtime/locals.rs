@@ -12,11 +12,21 @@ use wasmparser::{Parser, Payload};
 use super::error::LoadError;
 
 /// Refuses a module in which any function declares more than `max` locals. Malformed input is
-/// left to the validator, which reports it precisely.
-pub(crate) fn check_function_locals(wasm: &[u8], max: u32) -> Result<(), LoadError> {
+/// left to the validator, which reports it precisely; so is a code section of more than
+/// `max_functions` bodies, which wasmi's strict limits refuse from its header.
+pub(crate) fn check_function_locals(
+    wasm: &[u8],
+    max: u32,
+    max_functions: Option<u32>,
+) -> Result<(), LoadError> {
     let mut index = 0u32;
     for payload in Parser::new(0).parse_all(wasm) {
         let body = match payload {
+            Ok(Payload::CodeSectionStart { count, .. })
+                if max_functions.is_some_and(|m| count > m) =>
+            {
+                return Ok(());
+            }
             Ok(Payload::CodeSectionEntry(body)) => body,
             Ok(_) => continue,
             Err(_) => return Ok(()),

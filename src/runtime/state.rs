@@ -74,6 +74,8 @@ pub(crate) struct HostState {
     pub(crate) denials: DenialLog,
     /// Host calls refused with a code other than `DENIED` (`INVALID`, `LIMIT`, ...).
     pub(crate) refused: u64,
+    /// A reusable buffer for `fs_read` (at most `Limits::call_bytes`).
+    pub(crate) scratch: Vec<u8>,
 }
 
 impl HostState {
@@ -110,6 +112,7 @@ impl HostState {
             counts,
             denials,
             refused: 0,
+            scratch: Vec::new(),
         }
     }
 

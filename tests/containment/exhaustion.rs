@@ -59,7 +59,10 @@ fn case_09_memory_grow_past_limit_returns_minus_one() {
         (plugin, first, second)
     });
     let size = NOTES.len() as i32;
-    assert_eq!(words(&first[..24]), [pages - 1, pages, -1, -1, size, INVALID]);
+    assert_eq!(
+        words(&first[..24]),
+        [pages - 1, pages, -1, -1, size, INVALID]
+    );
     assert_eq!(&first[24..], &NOTES[..16]);
     // Not a trap: the instance keeps its full memory and growth keeps failing.
     assert_eq!(words(&second[..24]), [0, pages, -1, -1, size, INVALID]);
@@ -207,8 +210,8 @@ fn case_12_unbounded_recursion_is_a_stack_overflow_trap() {
     sb.verify(usage, &expect, &[]);
 }
 
-/// Calls a function with 2,000 `i64` locals in a loop, forever.
-fn many_locals() -> Vec<u8> {
+/// Calls a function with `locals` `i64` locals in a loop, forever.
+fn many_locals(locals: u32) -> Vec<u8> {
     wasm(&format!(
         r#"(module
           (import "pluginhost" "fs_size" (func $fs_size (param i32 i32) (result i32)))
@@ -219,7 +222,7 @@ fn many_locals() -> Vec<u8> {
             (loop $next (call $wide) (br $next))
             (i32.const 0))
           (func (export "ok") (result i32) (call $fs_size (i32.const 256) (i32.const 15))))"#,
-        locals = "i64 ".repeat(2_000)
+        locals = "i64 ".repeat(locals as usize)
     ))
 }
 
@@ -227,15 +230,27 @@ fn many_locals() -> Vec<u8> {
 fn case_13_thousands_of_locals_in_a_loop_stopped_by_fuel() {
     let budget = 200_000;
     let sb = Sandbox::with(Setup::default().fuel(budget));
-    let module = many_locals();
-    let ((plugin, result), usage) = measure(|| {
-        let mut plugin = sb.host.load(&module, sb.standard_grant()).unwrap();
+    let cap = sb.host.config().limits.max_locals_per_function;
+    // wasmi charges no fuel for zeroing a callee's locals, so functions wider than
+    // Limits::max_locals_per_function are refused at load; the widest allowed ones, called in a
+    // loop, are stopped by fuel.
+    let (too_wide, widest) = (many_locals(5_000), many_locals(cap));
+    let ((refused, plugin, result), usage) = measure(|| {
+        let refused = sb.host.load(&too_wide, sb.standard_grant());
+        let mut plugin = sb.host.load(&widest, sb.standard_grant()).unwrap();
         let result = sb.host.call(&mut plugin, "run", b"");
-        (plugin, result)
+        (refused, plugin, result)
     });
+    match refused {
+        Err(LoadError::ModuleLimit(message)) => assert!(message.contains("locals"), "{message}"),
+        other => panic!("5,000 locals: expected ModuleLimit, got {other:?}"),
+    }
     match result {
         Err(InvokeError::FuelExhausted { fuel_used }) => {
-            assert!(fuel_used <= budget && fuel_used > budget * 9 / 10, "{fuel_used}");
+            assert!(
+                fuel_used <= budget && fuel_used > budget * 9 / 10,
+                "{fuel_used}"
+            );
         }
         other => panic!("expected FuelExhausted, got {other:?}"),
     }
@@ -246,7 +261,7 @@ fn case_13_thousands_of_locals_in_a_loop_stopped_by_fuel() {
     );
     let stats = plugin.stats();
     assert_eq!((stats.fuel_exhausted, stats.rebuilds), (1, 1));
-    // 16 KB of locals per frame, reused call after call.
+    // 8 KB of locals per frame, reused call after call.
     let mut expect = sb.expect("case 13");
     expect.bound = 4 * MIB;
     sb.verify(usage, &expect, &[]);
@@ -259,7 +274,10 @@ fn case_14_huge_module_or_million_functions_refused_quickly() {
     // A valid module made larger than Limits::module_bytes by a custom section.
     let huge = with_custom_section(wasm(crate::harness::ECHO_WAT), limit + 1);
     let million = many_functions_module(1_000_000);
-    assert!(million.len() < limit, "only the strict limits can refuse it");
+    assert!(
+        million.len() < limit,
+        "only the strict limits can refuse it"
+    );
     let ((too_large, too_many, elapsed), usage) = measure(|| {
         let start = Instant::now();
         let too_large = sb.host.load(&huge, sb.standard_grant());
@@ -278,12 +296,15 @@ fn case_14_huge_module_or_million_functions_refused_quickly() {
     let error = too_many.unwrap_err();
     assert!(matches!(error, LoadError::ModuleLimit(_)), "{error:?}");
     assert_eq!(error.kind(), "limit");
-    // "Quickly": refused from the size or the section headers, not by compiling. Generous for a
-    // debug build on a loaded machine; either takes milliseconds in practice.
+    // "Quickly": the oversized module is refused from its length before parsing (microseconds);
+    // the million functions are refused by the locals pre-scan and wasmi's strict limits without
+    // compiling anything (measured: ~0.7 s in a debug build, ~80 ms in release). The bound only
+    // has to tell that apart from a hang or a compile on a loaded CI machine.
     assert!(
-        elapsed.0 < Duration::from_secs(2) && elapsed.1 < Duration::from_secs(2),
+        elapsed.0 < Duration::from_secs(1) && elapsed.1 < Duration::from_secs(10),
         "{elapsed:?}"
     );
+    eprintln!("case 14: refused in {elapsed:?}");
     let mut expect = sb.expect("case 14");
     expect.bound = MIB;
     sb.verify(usage, &expect, &[]);
@@ -323,7 +344,10 @@ fn case_15_start_function_looping_forever_stopped_by_fuel() {
     for error in results {
         match error {
             LoadError::StartFuelExhausted { fuel_used } => {
-                assert!(fuel_used <= budget && fuel_used > budget - 10_100, "{fuel_used}");
+                assert!(
+                    fuel_used <= budget && fuel_used > budget - 10_100,
+                    "{fuel_used}"
+                );
             }
             other => panic!("expected StartFuelExhausted, got {other:?}"),
         }
@@ -412,7 +436,11 @@ fn case_16_handles_capped_forged_and_closed_are_bad_handle() {
     assert!(redial >= 0 && !opened.contains(&redial), "{redial}");
     let b = BAD_HANDLE;
     assert_eq!(rest, [b, b, b, b, b, 0, b, b, b, redial, b, 4]);
-    assert_eq!(words(&stale), [b, b, b], "handles die with their invocation");
+    assert_eq!(
+        words(&stale),
+        [b, b, b],
+        "handles die with their invocation"
+    );
     assert_counts(&plugin, [(0, 0), (0, 0), (101, 0), (0, 0)]);
     assert!(denials(&plugin).is_empty());
     assert_eq!(plugin.stats().refused, (100 - cap as u64) + 9 + 3);
@@ -464,7 +492,10 @@ fn case_17_endless_output_and_logs_are_cut_off() {
     let module = wasm(FLOOD);
     let ((plugin, output, log, output_forever, log_forever), usage) = measure(|| {
         let mut plugin = sb.host.load(&module, sb.standard_grant()).unwrap();
-        let output = sb.host.call(&mut plugin, "output_until_limit", b"").unwrap();
+        let output = sb
+            .host
+            .call(&mut plugin, "output_until_limit", b"")
+            .unwrap();
         let log = sb.host.call(&mut plugin, "log_until_limit", b"").unwrap();
         let output_forever = sb.host.call(&mut plugin, "output_forever", b"");
         let log_forever = sb.host.call(&mut plugin, "log_forever", b"");
@@ -472,7 +503,11 @@ fn case_17_endless_output_and_logs_are_cut_off() {
     });
     let chunks = (limits.output_bytes / (64 * KIB)) as i32;
     assert_eq!(output.status, chunks);
-    assert_eq!(output.output.len(), limits.output_bytes, "cut off exactly at the cap");
+    assert_eq!(
+        output.output.len(),
+        limits.output_bytes,
+        "cut off exactly at the cap"
+    );
     assert_eq!(
         log.status,
         (limits.log_bytes / limits.log_message_bytes.min(1024)) as i32

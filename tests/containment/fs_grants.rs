@@ -7,7 +7,7 @@ use pluginhost::{Capability, LoadError};
 
 use crate::common::{argv, assert_counts, denials, wasm, Fixture, DENIED, INVALID};
 use crate::counting::measure;
-use crate::harness::{assert_no_secret, grant, run_fixture, Sandbox, NOTES, SECRET, ZONE};
+use crate::harness::{assert_no_secret, grant, run_fixture, Sandbox, NOTES, ZONE};
 
 #[test]
 fn case_21_hostile_path_spellings_refused() {
@@ -57,10 +57,7 @@ fn case_21_hostile_path_spellings_refused() {
     assert_eq!(&out.emitted[..2], b"pw");
     let denied = hostile.iter().filter(|(_, c)| *c == DENIED).count() as u64;
     let invalid = hostile.len() as u64 - denied;
-    assert_counts(
-        &plugin,
-        [(1, 2 * denied), (1, 3 * denied), (0, 0), (0, 0)],
-    );
+    assert_counts(&plugin, [(1, 2 * denied), (1, 3 * denied), (0, 0), (0, 0)]);
     assert_eq!(
         denials(&plugin),
         [
@@ -138,7 +135,6 @@ fn case_23_create_through_outward_symlink_refused() {
     let sb = Sandbox::new();
     let mut fx = Fixture::new();
     let body = fx.put("planted");
-    let notes = fx.put("/data/notes.txt");
     let mut expected = Vec::new();
     for target in [
         "/data/keysdir/new.key",     // a new file in a directory outside
@@ -159,7 +155,6 @@ fn case_23_create_through_outward_symlink_refused() {
         fx.call("fs_rename", &[f.ptr, f.len, t.ptr, t.len]);
         expected.push(DENIED);
     }
-    let _ = notes;
 
     let (plugin, out, usage) = run_fixture(&sb, &fx, sb.standard_grant(), b"");
 
@@ -206,7 +201,10 @@ fn case_24_read_only_grant_never_modifies() {
     let body = fx.put("pwned");
     let buf = fx.reserve(128);
     fx.call("fs_write", &[zone.ptr, zone.len, body.ptr, 0]) // truncate
-        .call("fs_write", &[new_zone.ptr, new_zone.len, body.ptr, body.len]) // create
+        .call(
+            "fs_write",
+            &[new_zone.ptr, new_zone.len, body.ptr, body.len],
+        ) // create
         .call("fs_write", &[zones.ptr, zones.len, body.ptr, body.len])
         .call("fs_rename", &[zone.ptr, zone.len, stolen.ptr, stolen.len])
         .call("fs_rename", &[notes.ptr, notes.len, zone.ptr, zone.len]) // replace
@@ -216,7 +214,10 @@ fn case_24_read_only_grant_never_modifies() {
             "fs_write",
             &[new_via_link.ptr, new_via_link.len, body.ptr, body.len],
         )
-        .call("fs_rename", &[via_link.ptr, via_link.len, stolen.ptr, stolen.len])
+        .call(
+            "fs_rename",
+            &[via_link.ptr, via_link.len, stolen.ptr, stolen.len],
+        )
         .call("fs_read", &[zone.ptr, zone.len, buf.ptr, 0]) // a read never truncates
         .call("fs_size", &[zone.ptr, zone.len])
         .call("fs_read", &[key_link.ptr, key_link.len, buf.ptr, buf.len])
@@ -288,12 +289,27 @@ fn case_25_no_write_then_exec() {
     let run_new = b.put(argv(&[&new_host]));
     let run_alias = b.put(argv(&[&sb.alias]));
     let dst = b.reserve(64);
-    b.call("fs_write", &[tool_guest.ptr, tool_guest.len, body.ptr, body.len])
-        .call("process_exec", &[run_tool.ptr, run_tool.len, dst.ptr, dst.len])
-        .call("fs_write", &[new_guest.ptr, new_guest.len, body.ptr, body.len])
-        .call("process_exec", &[run_new.ptr, run_new.len, dst.ptr, dst.len])
-        .call("process_exec", &[run_alias.ptr, run_alias.len, dst.ptr, dst.len])
-        .emit(dst);
+    b.call(
+        "fs_write",
+        &[tool_guest.ptr, tool_guest.len, body.ptr, body.len],
+    )
+    .call(
+        "process_exec",
+        &[run_tool.ptr, run_tool.len, dst.ptr, dst.len],
+    )
+    .call(
+        "fs_write",
+        &[new_guest.ptr, new_guest.len, body.ptr, body.len],
+    )
+    .call(
+        "process_exec",
+        &[run_new.ptr, run_new.len, dst.ptr, dst.len],
+    )
+    .call(
+        "process_exec",
+        &[run_alias.ptr, run_alias.len, dst.ptr, dst.len],
+    )
+    .emit(dst);
     let grant_b = grant(&[
         "fs.write=/data",
         &format!("process.exec={}", sb.data.display()),
@@ -318,10 +334,94 @@ fn case_25_no_write_then_exec() {
     assert_eq!(denials(&pb), [("process_exec", 3)]);
     // The writes themselves were legitimate and happened.
     assert_eq!(fs::read(sb.data.join("tool")).unwrap(), script.as_bytes());
-    assert_eq!(fs::read(sb.data.join("new-tool")).unwrap(), script.as_bytes());
+    assert_eq!(
+        fs::read(sb.data.join("new-tool")).unwrap(),
+        script.as_bytes()
+    );
 
     let mut expect = sb.expect("case 25");
     expect.writable = vec![sb.data.join("tool"), sb.data.join("new-tool")];
     sb.verify(usage, &expect, &[&ob.emitted]);
-    let _ = SECRET;
+}
+
+/// Catalogue 22 through a scope instead of a path: a symlink must never lead outside the
+/// admitting prefix (docs/abi.md, "Paths"). `DirFilesystem::in_scope` opens the *scope*
+/// directory with `root.open_dir(scope)`, which follows symlinks as long as they stay inside the
+/// root; only the path below the scope is resolved beneath the scope. A plugin whose grant has
+/// a prefix nested inside one of its `fs.write` prefixes can move a pre-existing symlink (here
+/// the operator's `/data/zones_link -> ../zones`) onto that nested prefix with `fs_rename`
+/// (legitimate: it only moves a link inside `/data`), and from then on the nested prefix *is*
+/// `/zones`:
+///
+/// * with `fs.read=/data/in`, `fs_read /data/in/example.zone` returns `/zones/example.zone`,
+///   which no prefix of the grant admits (observed: 63 bytes of the zone file);
+/// * with `fs.write=/data/out/inner`, renaming the link to `/data/out` makes
+///   `fs_write /data/out/inner/records` truncate `/zones/inner/records`.
+///
+/// The reach is bounded by the root (a link out of the root is still refused), but any other
+/// plugin's files under the root are exposed, and a plugin that only *reads* a nested prefix
+/// can be redirected by one that writes its parent.
+///
+/// Suggested fix, in `DirFilesystem::in_scope`: open the scope one component at a time without
+/// following symlinks (cap-fs-ext's `OpenOptionsFollowExt::follow(FollowSymlinks::No)` with
+/// `OpenOptionsMaybeDirExt::maybe_dir(true)`, or per component `symlink_metadata` refusing a
+/// symlink, then `open_dir`, then comparing the opened directory's dev/ino with the checked
+/// metadata so a concurrent swap is caught), returning `Denied` for a scope reached through a
+/// symlink. A grant-level guard would also close the plugin-driven path: refuse (or warn about)
+/// any path prefix lying strictly under an `fs.write` prefix of the same grant, as
+/// `Grant::is_writable_area` already does for `process.exec`.
+#[test]
+fn case_22_symlink_renamed_onto_a_nested_prefix_is_not_followed() {
+    let mut sb = Sandbox::new();
+    fs::create_dir(sb.zones.join("inner")).unwrap();
+    fs::write(sb.zones.join("inner/records"), b"inner records\n").unwrap();
+    sb.rebaseline();
+    let mut fx = Fixture::new();
+    let link = fx.put("/data/zones_link");
+    let inbox = fx.put("/data/in");
+    let out = fx.put("/data/out");
+    let read_via = fx.put("/data/in/example.zone");
+    let write_via = fx.put("/data/out/inner/records");
+    let body = fx.put("pwned");
+    let buf = fx.reserve(80);
+    fx.call("fs_rename", &[link.ptr, link.len, inbox.ptr, inbox.len])
+        .call("fs_read", &[read_via.ptr, read_via.len, buf.ptr, buf.len])
+        .call("fs_rename", &[inbox.ptr, inbox.len, out.ptr, out.len])
+        .call(
+            "fs_write",
+            &[write_via.ptr, write_via.len, body.ptr, body.len],
+        )
+        .emit(buf);
+    let grant = grant(&[
+        "fs.write=/data",
+        "fs.read=/data/in",
+        "fs.write=/data/out/inner",
+    ]);
+
+    let (plugin, out, usage) = run_fixture(&sb, &fx, grant, b"");
+
+    // Moving the link inside /data is allowed; following it from a scope is not.
+    assert_eq!(
+        out.codes,
+        [0, DENIED, 0, DENIED],
+        "zone file read: {:?}",
+        String::from_utf8_lossy(&out.emitted)
+    );
+    assert!(
+        out.emitted.iter().all(|b| *b == 0),
+        "read /zones: {:?}",
+        String::from_utf8_lossy(&out.emitted)
+    );
+    assert_eq!(
+        fs::read(sb.zones.join("inner/records")).unwrap(),
+        b"inner records\n"
+    );
+    assert_counts(&plugin, [(0, 1), (2, 1), (0, 0), (0, 0)]);
+    let mut expect = sb.expect("case 22 (nested prefix)");
+    expect.writable = vec![
+        sb.data.join("zones_link"),
+        sb.data.join("in"),
+        sb.data.join("out"),
+    ];
+    sb.verify(usage, &expect, &[&out.emitted]);
 }

@@ -37,11 +37,10 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -54,7 +53,7 @@ use pluginhost::{
 };
 
 use crate::common::{wasm, Fixture, Outcome};
-use crate::counting::{measure, Usage, MIB};
+use crate::counting::{current_bytes, measure, peak_bytes, Usage, MIB};
 
 /// The sentinel secret outside the root. Any 12-byte window of it in an output is a leak.
 pub const SECRET: &[u8] = b"K3Y:q9Zr#Vt7@Lm2$Xw8&Pc4/device-private-key/\x00\xffEND";
@@ -234,8 +233,6 @@ fn talk(mut stream: TcpStream, greeting: &[u8]) -> Vec<u8> {
 pub struct ResolveCall<'a> {
     pub name: &'a str,
     pub port: u16,
-    /// How many calls came before this one.
-    pub index: usize,
     pub granted: SocketAddr,
     pub forbidden: SocketAddr,
 }
@@ -298,9 +295,24 @@ impl Snapshot {
     }
 }
 
-fn content_hash(bytes: &[u8]) -> u64 {
+/// How much of a file the snapshot hashes and the secret scan reads. A plugin writes at most
+/// `Limits::call_bytes` per call and `fs_write` truncates, so no file a plugin can produce is
+/// longer; a change past this point in a bigger file still shows in its length or mtime.
+const SCAN_BYTES: u64 = 16 * MIB as u64;
+
+/// The first [`SCAN_BYTES`] of a file.
+fn head(path: &Path) -> Vec<u8> {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut bytes = Vec::new();
+    file.take(SCAN_BYTES)
+        .read_to_end(&mut bytes)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    bytes
+}
+
+fn content_hash(path: &Path) -> u64 {
     let mut hasher = DefaultHasher::new();
-    bytes.hash(&mut hasher);
+    head(path).hash(&mut hasher);
     hasher.finish()
 }
 
@@ -327,7 +339,7 @@ fn walk(dir: &Path, skip: &Path, out: &mut BTreeMap<PathBuf, Node>) {
                 len: meta.len(),
                 mode: meta.mode(),
                 mtime: meta.modified().ok(),
-                hash: content_hash(&fs::read(&path).expect("read file")),
+                hash: content_hash(&path),
             }
         };
         out.insert(path, node);
@@ -569,26 +581,22 @@ impl Sandbox {
 
         let resolutions = Arc::new(Mutex::new(Vec::new()));
         let answer = setup.answer.clone().unwrap_or_else(|| {
+            // Every name is the granted listener's address (on the port asked for).
             Arc::new(|call: &ResolveCall<'_>| {
-                Ok(vec![SocketAddr::new(
-                    IpAddr::V4(Ipv4Addr::LOCALHOST),
-                    call.port,
-                )])
+                Ok(vec![SocketAddr::new(call.granted.ip(), call.port)])
             })
         });
         let resolver = {
             let resolutions = Arc::clone(&resolutions);
             let (granted_addr, forbidden_addr) = (granted.addr(), forbidden.addr());
             Arc::new(move |name: &str, port: u16| {
-                let index = {
-                    let mut seen = resolutions.lock().expect("resolutions");
-                    seen.push((name.to_string(), port));
-                    seen.len() - 1
-                };
+                resolutions
+                    .lock()
+                    .expect("resolutions")
+                    .push((name.to_string(), port));
                 answer(&ResolveCall {
                     name,
                     port,
-                    index,
                     granted: granted_addr,
                     forbidden: forbidden_addr,
                 })
@@ -695,11 +703,20 @@ impl Sandbox {
     /// the hostile plugin produced. Returns the bytes each granted connection sent.
     pub fn verify(&self, usage: Usage, expect: &Expect, outputs: &[&[u8]]) -> Vec<Vec<u8>> {
         let case = expect.case;
-        // Memory.
+        // Memory: at the peak, and what the run left allocated.
         assert!(
             usage.peak < expect.bound,
-            "{case}: host memory grew by {} bytes at peak, over the bound of {} bytes ({usage:?})",
+            "{case}: host memory grew by {} bytes at peak, over the bound of {} bytes ({usage:?}; \
+             process-wide now {} bytes, peak {} bytes)",
             usage.peak,
+            expect.bound,
+            current_bytes(),
+            peak_bytes()
+        );
+        assert!(
+            usage.retained < isize::try_from(expect.bound).unwrap_or(isize::MAX),
+            "{case}: the run left {} bytes allocated, over the bound of {} bytes",
+            usage.retained,
             expect.bound
         );
         // No output holds the secret.
@@ -734,7 +751,7 @@ impl Sandbox {
         for (path, node) in &after.0 {
             if matches!(node, Node::File { .. }) && path.starts_with(&self.root) {
                 assert!(
-                    !holds_secret(&fs::read(path).expect("read")),
+                    !holds_secret(&head(path)),
                     "{case}: {} holds the secret",
                     path.display()
                 );
@@ -848,16 +865,6 @@ pub fn run_fixture(
         (plugin, outcome)
     });
     (plugin, outcome, usage)
-}
-
-/// A compact description of a plugin's counters, for messages.
-pub fn describe(plugin: &Plugin) -> String {
-    let stats = plugin.stats();
-    let mut out = format!("calls [{}], refused {}", stats.calls, stats.refused);
-    for d in plugin.denials().iter() {
-        let _ = write!(out, ", denied {} x{}", d.import, d.count);
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
 //! bystander and the host still work, and host memory stayed under the case's stated bound
 //! (counted by this binary's global allocator, [`counting`]).
 //!
-//! `README.md` in this folder lists the cases and what each asserts.
+//! `README.md` in this folder lists the cases and what each asserts; `selftest.rs` checks that
+//! every containment check of the harness fails when containment is broken by hand.
 
 #![cfg(all(
     unix,
@@ -32,3 +33,4 @@ mod fuel;
 mod imports;
 mod net_process;
 mod pointers;
+mod selftest;

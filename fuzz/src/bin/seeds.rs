@@ -122,9 +122,21 @@ fn main() {
         let Ok(module) = wasm_smith::Module::new(execute::smith_config(), &mut u) else {
             continue;
         };
-        let (grant, _) = params.grant.build();
+        let mut spec = params.grant.clone();
+        if params.link_all {
+            spec.caps |= 0x0f;
+        }
+        let (grant, _) = spec.build();
         let host = Host::new(common::small_config(100_000));
-        let Ok(mut plugin) = host.load(&module.to_bytes(), grant) else { continue };
+        let mut plugin = match host.load(&module.to_bytes(), grant) {
+            Ok(p) => p,
+            Err(e) => {
+                if std::env::var_os("SEEDS_DEBUG").is_some() {
+                    eprintln!("load: {e}");
+                }
+                continue;
+            }
+        };
         let completed = host.call(&mut plugin, "run", b"").is_ok();
         if completed && ok < 6 {
             write(&dir, &format!("runs_{ok}"), &data);

@@ -57,7 +57,9 @@ const ZONE: &str = "$ORIGIN example.com.\n\
 www 300 IN A 192.0.2.10\n";
 
 fn config() -> HostConfig {
-    HostConfig::DEFAULT.with_limits(Limits::EMBEDDED).with_fuel(FUEL)
+    HostConfig::DEFAULT
+        .with_limits(Limits::EMBEDDED)
+        .with_fuel(FUEL)
 }
 
 /// A filesystem with the given directories, and back-ends around it.
@@ -164,7 +166,9 @@ fn heap_profile(
     let after_load = HEAP.current() - base;
     let load_peak = HEAP.peak() - base;
     HEAP.reset_peak();
-    let done = host.call(&mut plugin, "run", input).map_err(|e| format!("invoke: {e}"))?;
+    let done = host
+        .call(&mut plugin, "run", input)
+        .map_err(|e| format!("invoke: {e}"))?;
     let invoke_peak = HEAP.peak() - base;
     let after_invoke = HEAP.current().saturating_sub(base);
     drop(plugin);
@@ -219,8 +223,16 @@ fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
             0 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>| -> i32 { 0 }),
             1 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32| -> i32 { 0 }),
             2 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32, _: i32| -> i32 { 0 }),
-            3 => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32, _: i32, _: i32| -> i32 { 0 }),
-            _ => linker.func_wrap(m, f.name, |_: Caller<'_, ()>, _: i32, _: i32, _: i32, _: i32| -> i32 { 0 }),
+            3 => linker.func_wrap(
+                m,
+                f.name,
+                |_: Caller<'_, ()>, _: i32, _: i32, _: i32| -> i32 { 0 },
+            ),
+            _ => linker.func_wrap(
+                m,
+                f.name,
+                |_: Caller<'_, ()>, _: i32, _: i32, _: i32, _: i32| -> i32 { 0 },
+            ),
         }
         .map_err(|err| format!("{err}"))?;
     }
@@ -228,7 +240,9 @@ fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
     let mut store = Store::new(&engine, ());
     store.set_fuel(FUEL).map_err(e)?;
     let after_store = HEAP.current();
-    let instance = linker.instantiate_and_start(&mut store, &module).map_err(e)?;
+    let instance = linker
+        .instantiate_and_start(&mut store, &module)
+        .map_err(e)?;
     let after_instance = HEAP.current();
     let memory = initial_memory_bytes(wasm).unwrap_or(0) as usize;
     println!(
@@ -244,14 +258,27 @@ fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
         pluginhost::HOST_FUNCTIONS.len()
     );
     drop((instance, store, linker, module, engine));
-    ensure!(HEAP.current() == base, "wasmi kept {} bytes", HEAP.current() - base);
+    ensure!(
+        HEAP.current() == base,
+        "wasmi kept {} bytes",
+        HEAP.current() - base
+    );
     Ok(())
 }
 
 /// Runs `entry` of a freshly loaded plugin to completion in one go.
-fn run_fresh(host: &Host, wasm: &[u8], grant: Grant, backends: Backends, input: &[u8]) -> Result<Completion, String> {
-    let mut plugin = host.load_with_backends(wasm, grant, backends).map_err(|e| format!("load: {e}"))?;
-    host.call(&mut plugin, "run", input).map_err(|e| format!("invoke: {e}"))
+fn run_fresh(
+    host: &Host,
+    wasm: &[u8],
+    grant: Grant,
+    backends: Backends,
+    input: &[u8],
+) -> Result<Completion, String> {
+    let mut plugin = host
+        .load_with_backends(wasm, grant, backends)
+        .map_err(|e| format!("load: {e}"))?;
+    host.call(&mut plugin, "run", input)
+        .map_err(|e| format!("invoke: {e}"))
 }
 
 #[pluginhost_firmware::entry]
@@ -271,8 +298,33 @@ fn main() -> ! {
     );
     defmt::info!("firmware up: {}", config());
 
+    // --- The interpreter's native stack must not grow with executed instructions ----------------
+    // (wasmi's tail-call dispatch needs sibling calls; where the compiler does not emit them, a
+    // guest loop overruns the native stack, which a microcontroller does not detect: it corrupts
+    // the heap.) Checked first, on a short budget, so a bad build fails here and stops.
+    let mut stack_ok = false;
+    suite.case("native_stack_flat_under_guest_loop", || {
+        let host = Host::new(config().with_fuel(20_000));
+        let mut plugin = host.load(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let (before, _) = pluginhost_firmware::stack_high_water();
+        let result = host.call(&mut plugin, "run", &[]);
+        let (after, size) = pluginhost_firmware::stack_high_water();
+        println!("STACK guest loop of 20000 fuel: native high-water {} -> {} of {} bytes", before, after, size);
+        ensure!(matches!(result, Err(InvokeError::FuelExhausted { .. })), "result {result:?}");
+        ensure!(after < 64 * 1024, "native stack reached {after} bytes for a 20000-fuel loop: the dispatch is not tail-calling");
+        stack_ok = true;
+        Ok(())
+    });
+    if !stack_ok {
+        println!("aborting: further guest code would overrun the native stack");
+        suite.finish();
+    }
+
     // --- Conformance gate on the real plugins ---------------------------------------------------
-    for (name, wasm) in [("connector_file_deploy", FILE_DEPLOY), ("dns_zonefile", DNS_ZONEFILE)] {
+    for (name, wasm) in [
+        ("connector_file_deploy", FILE_DEPLOY),
+        ("dns_zonefile", DNS_ZONEFILE),
+    ] {
         suite.case(&format!("conformance_{name}"), || {
             let host = Host::new(config());
             let base = HEAP.current();
@@ -288,25 +340,36 @@ fn main() -> ! {
                     .collect();
                 return Err(failed.join("; "));
             }
-            ensure!(report.privileged_operations() == 0, "attempted privileged operations");
+            ensure!(
+                report.privileged_operations() == 0,
+                "attempted privileged operations"
+            );
             ensure!(report.manifest.is_some(), "no manifest found");
-            defmt::info!("conformance {=str}: ok, fuel {=u64}", name, report.fuel_used);
+            defmt::info!(
+                "conformance {=str}: ok, fuel {=u64}",
+                name,
+                report.fuel_used
+            );
             Ok(())
         });
     }
 
     suite.case("conformance_refuses_hostile", || {
         let host = Host::new(config());
-        println!("DBG a");
         let denied = host.conformance(DENIED);
-        println!("DBG b");
         ensure!(!denied.ok(), "a plugin calling fs_write passed the gate");
-        ensure!(denied.privileged_operations() == 2, "attempts {}", denied.privileged_operations());
+        ensure!(
+            denied.privileged_operations() == 2,
+            "attempts {}",
+            denied.privileged_operations()
+        );
         let spin = host.conformance(SPIN);
-        println!("DBG c");
         ensure!(!spin.ok() && spin.trapped, "a runaway loop passed the gate");
         let big = host.conformance(BIGMEM);
-        ensure!(!big.ok() && !big.instantiated, "a 4 GiB memory passed the gate");
+        ensure!(
+            !big.ok() && !big.instantiated,
+            "a 4 GiB memory passed the gate"
+        );
         Ok(())
     });
 
@@ -323,11 +386,27 @@ fn main() -> ! {
         ensure!(done.status == 0, "status {}", done.status);
         let response: Response<DeployResponse> =
             postcard::from_bytes(&done.output).map_err(|e| format!("response: {e}"))?;
-        let response = response.map_err(|f| format!("plugin failed: {:?} {}", f.code, f.message))?;
-        ensure!(response.path == "/certs/chain.pem", "path {}", response.path);
-        ensure!(response.bytes_written == PEM.len() as u64, "bytes {}", response.bytes_written);
-        ensure!(fs.get("/certs/chain.pem").as_deref() == Some(PEM.as_bytes()), "file content differs");
-        ensure!(fs.paths() == ["/certs/chain.pem"], "files: {:?}", fs.paths());
+        let response =
+            response.map_err(|f| format!("plugin failed: {:?} {}", f.code, f.message))?;
+        ensure!(
+            response.path == "/certs/chain.pem",
+            "path {}",
+            response.path
+        );
+        ensure!(
+            response.bytes_written == PEM.len() as u64,
+            "bytes {}",
+            response.bytes_written
+        );
+        ensure!(
+            fs.get("/certs/chain.pem").as_deref() == Some(PEM.as_bytes()),
+            "file content differs"
+        );
+        ensure!(
+            fs.paths() == ["/certs/chain.pem"],
+            "files: {:?}",
+            fs.paths()
+        );
         Ok(())
     });
 
@@ -338,21 +417,38 @@ fn main() -> ! {
             .load_with_backends(FILE_DEPLOY, grant(&["fs.write=/certs"]), backends)
             .map_err(|e| format!("load: {e}"))?;
         let response: Response<DeployResponse> = host
-            .invoke_typed(&mut plugin, "run", &DeployRequest {
-                chain_pem: PEM.to_string(),
-                key_ref: None,
-                target_dir: "/etc".to_string(),
-                file_name: "passwd".to_string(),
-            })
+            .invoke_typed(
+                &mut plugin,
+                "run",
+                &DeployRequest {
+                    chain_pem: PEM.to_string(),
+                    key_ref: None,
+                    target_dir: "/etc".to_string(),
+                    file_name: "passwd".to_string(),
+                },
+            )
             .map_err(|e| format!("invoke: {e}"))?;
         let failure = match response {
             Ok(r) => return Err(format!("deployed to {}", r.path)),
             Err(f) => f,
         };
-        ensure!(failure.code == FailureCode::Denied, "code {:?}: {}", failure.code, failure.message);
+        ensure!(
+            failure.code == FailureCode::Denied,
+            "code {:?}: {}",
+            failure.code,
+            failure.message
+        );
         let stats = plugin.stats();
-        ensure!(stats.calls.denied(Capability::FsWrite) == 1, "denied {}", stats.calls.denied(Capability::FsWrite));
-        ensure!(stats.calls.allowed(Capability::FsWrite) == 0, "allowed {}", stats.calls.allowed(Capability::FsWrite));
+        ensure!(
+            stats.calls.denied(Capability::FsWrite) == 1,
+            "denied {}",
+            stats.calls.denied(Capability::FsWrite)
+        );
+        ensure!(
+            stats.calls.allowed(Capability::FsWrite) == 0,
+            "allowed {}",
+            stats.calls.allowed(Capability::FsWrite)
+        );
         ensure!(fs.paths().is_empty(), "files: {:?}", fs.paths());
         defmt::info!("denied deploy: {}", stats);
         Ok(())
@@ -370,12 +466,24 @@ fn main() -> ! {
         )?;
         let response: Response<PublishTxtResponse> =
             postcard::from_bytes(&done.output).map_err(|e| format!("response: {e}"))?;
-        let response = response.map_err(|f| format!("plugin failed: {:?} {}", f.code, f.message))?;
+        let response =
+            response.map_err(|f| format!("plugin failed: {:?} {}", f.code, f.message))?;
         let zone = fs.get("/zones/example.com.zone").unwrap_or_default();
         let zone = core::str::from_utf8(&zone).map_err(|_| "zone is not UTF-8".to_string())?;
-        ensure!(zone.contains(&response.record_line), "record {:?} missing from zone", response.record_line);
-        ensure!(zone.starts_with("$ORIGIN example.com."), "zone lost its head");
-        ensure!(fs.paths() == ["/zones/example.com.zone"], "files: {:?}", fs.paths());
+        ensure!(
+            zone.contains(&response.record_line),
+            "record {:?} missing from zone",
+            response.record_line
+        );
+        ensure!(
+            zone.starts_with("$ORIGIN example.com."),
+            "zone lost its head"
+        );
+        ensure!(
+            fs.paths() == ["/zones/example.com.zone"],
+            "files: {:?}",
+            fs.paths()
+        );
         Ok(())
     });
 
@@ -477,7 +585,9 @@ fn main() -> ! {
     // --- Hostile cases ---------------------------------------------------------------------------
     suite.case("runaway_loop_fuel_exhausted", || {
         let host = Host::new(config());
-        let mut plugin = host.load(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let mut plugin = host
+            .load(SPIN, Grant::none())
+            .map_err(|e| format!("load: {e}"))?;
         match host.call(&mut plugin, "run", &[]) {
             Err(InvokeError::FuelExhausted { fuel_used }) => {
                 ensure!(fuel_used == FUEL, "fuel used {fuel_used}, budget {FUEL}")
@@ -486,7 +596,9 @@ fn main() -> ! {
         }
         ensure!(!plugin.is_live(), "instance kept after fuel exhaustion");
         // Sliced: the budget still holds across slices.
-        let mut call = host.start(&mut plugin, "run", &[]).map_err(|e| format!("start: {e}"))?;
+        let mut call = host
+            .start(&mut plugin, "run", &[])
+            .map_err(|e| format!("start: {e}"))?;
         let mut slices = 0u32;
         let outcome = loop {
             slices += 1;
@@ -496,12 +608,20 @@ fn main() -> ! {
             }
         };
         drop(call);
-        ensure!(matches!(outcome, Err(InvokeError::FuelExhausted { .. })), "sliced: {outcome:?}");
+        ensure!(
+            matches!(outcome, Err(InvokeError::FuelExhausted { .. })),
+            "sliced: {outcome:?}"
+        );
         ensure!(slices == 8, "sliced run took {slices} slices");
-        let done = host.call(&mut plugin, "ok", &[]).map_err(|e| format!("after fault: {e}"))?;
+        let done = host
+            .call(&mut plugin, "ok", &[])
+            .map_err(|e| format!("after fault: {e}"))?;
         ensure!(done.status == 0, "ok returned {}", done.status);
         let stats = plugin.stats();
-        ensure!(stats.fuel_exhausted == 2 && stats.rebuilds == 2, "stats {stats:?}");
+        ensure!(
+            stats.fuel_exhausted == 2 && stats.rebuilds == 2,
+            "stats {stats:?}"
+        );
         Ok(())
     });
 
@@ -511,16 +631,33 @@ fn main() -> ! {
         let mut plugin = host
             .load_with_backends(DENIED, grant(&["fs.write=/data"]), backends)
             .map_err(|e| format!("load: {e}"))?;
-        let out = host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?;
+        let out = host
+            .invoke(&mut plugin, "run", &[])
+            .map_err(|e| format!("invoke: {e}"))?;
         let codes = i32s(&out);
         ensure!(codes == [2, -1], "plugin saw {codes:?}, expected [2, -1]");
         let stats = plugin.stats();
-        ensure!(stats.calls.denied(Capability::FsWrite) == 1, "denied(FsWrite) = {}", stats.calls.denied(Capability::FsWrite));
-        ensure!(stats.calls.allowed(Capability::FsWrite) == 1, "allowed(FsWrite) = {}", stats.calls.allowed(Capability::FsWrite));
-        let log: Vec<_> = plugin.denials().iter().map(|d| (d.import, d.count)).collect();
+        ensure!(
+            stats.calls.denied(Capability::FsWrite) == 1,
+            "denied(FsWrite) = {}",
+            stats.calls.denied(Capability::FsWrite)
+        );
+        ensure!(
+            stats.calls.allowed(Capability::FsWrite) == 1,
+            "allowed(FsWrite) = {}",
+            stats.calls.allowed(Capability::FsWrite)
+        );
+        let log: Vec<_> = plugin
+            .denials()
+            .iter()
+            .map(|d| (d.import, d.count))
+            .collect();
         ensure!(log == [("fs_write", 1)], "denial log {log:?}");
         ensure!(fs.get("/etc/passwd").is_none(), "/etc/passwd was written");
-        ensure!(fs.get("/data/ok").as_deref() == Some(&b"ok"[..]), "/data/ok missing");
+        ensure!(
+            fs.get("/data/ok").as_deref() == Some(&b"ok"[..]),
+            "/data/ok missing"
+        );
         Ok(())
     });
 
@@ -546,22 +683,44 @@ fn main() -> ! {
         let mut plugin = host
             .load_with_backends(OOB, grant(&["fs.write=/data"]), backends)
             .map_err(|e| format!("load: {e}"))?;
-        let codes = i32s(&host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?);
-        ensure!(codes == [-2, -2, -2], "codes {codes:?}, expected INVALID (-2) for each");
+        let codes = i32s(
+            &host
+                .invoke(&mut plugin, "run", &[])
+                .map_err(|e| format!("invoke: {e}"))?,
+        );
+        ensure!(
+            codes == [-2, -2, -2],
+            "codes {codes:?}, expected INVALID (-2) for each"
+        );
         ensure!(fs.paths().is_empty(), "written: {:?}", fs.paths());
         Ok(())
     });
 
     suite.case("memory_bomb_grow", || {
         let host = Host::new(config());
-        let mut plugin = host.load(GROW, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let mut plugin = host
+            .load(GROW, Grant::none())
+            .map_err(|e| format!("load: {e}"))?;
         let base = HEAP.current();
         HEAP.reset_peak();
-        let codes = i32s(&host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?);
+        let codes = i32s(
+            &host
+                .invoke(&mut plugin, "run", &[])
+                .map_err(|e| format!("invoke: {e}"))?,
+        );
         let peak = HEAP.peak() - base;
-        println!("HEAP grow.wat invoke_peak={} (memory 1 -> 2 pages, then refused)", peak);
-        ensure!(codes == [1, -1, -1, 2], "grow(1), grow(100), grow(65536), size = {codes:?}");
-        ensure!(peak < 3 * 65536, "heap grew by {peak} bytes for a 64 KiB growth");
+        println!(
+            "HEAP grow.wat invoke_peak={} (memory 1 -> 2 pages, then refused)",
+            peak
+        );
+        ensure!(
+            codes == [1, -1, -1, 2],
+            "grow(1), grow(100), grow(65536), size = {codes:?}"
+        );
+        ensure!(
+            peak < 3 * 65536,
+            "heap grew by {peak} bytes for a 64 KiB growth"
+        );
         Ok(())
     });
 
@@ -577,16 +736,28 @@ fn main() -> ! {
             Ok(_) => return Err("a 65536-page memory loaded".to_string()),
         }
         let peak = HEAP.peak() - base;
-        ensure!(HEAP.current() == base, "{} bytes kept after the failed load", HEAP.current() - base);
-        ensure!(peak < 256 * 1024, "peak {peak} bytes during the refused load");
+        ensure!(
+            HEAP.current() == base,
+            "{} bytes kept after the failed load",
+            HEAP.current() - base
+        );
+        ensure!(
+            peak < 256 * 1024,
+            "peak {peak} bytes during the refused load"
+        );
         Ok(())
     });
 
     suite.case("recursion_stack_overflow", || {
         let host = Host::new(config());
-        let mut plugin = host.load(RECURSE, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let mut plugin = host
+            .load(RECURSE, Grant::none())
+            .map_err(|e| format!("load: {e}"))?;
         match host.call(&mut plugin, "run", &[]) {
-            Err(InvokeError::Trap { trap: Trap::StackOverflow, .. }) => Ok(()),
+            Err(InvokeError::Trap {
+                trap: Trap::StackOverflow,
+                ..
+            }) => Ok(()),
             other => Err(format!("expected a StackOverflow trap, got {other:?}")),
         }
     });
@@ -610,8 +781,16 @@ fn main() -> ! {
             HEAP.failures(),
             HEAP.allocator_used()
         );
-        ensure!(now == boot_heap, "{} bytes still allocated", now as i64 - boot_heap as i64);
-        ensure!(HEAP.failures() == 0, "{} allocations failed", HEAP.failures());
+        ensure!(
+            now == boot_heap,
+            "{} bytes still allocated",
+            now as i64 - boot_heap as i64
+        );
+        ensure!(
+            HEAP.failures() == 0,
+            "{} allocations failed",
+            HEAP.failures()
+        );
         Ok(())
     });
 

@@ -14,7 +14,11 @@ use pluginhost_firmware::{println, HEAP};
 fn main() -> ! {
     pluginhost_firmware::init();
     let v: Vec<u32> = (0..16).collect();
-    println!("fp-baseline: sum {} heap {}", v.iter().sum::<u32>(), HEAP.current());
+    println!(
+        "fp-baseline: sum {} heap {}",
+        v.iter().sum::<u32>(),
+        HEAP.current()
+    );
     println!("1 passed, 0 failed");
     pluginhost_firmware::exit(true)
 }

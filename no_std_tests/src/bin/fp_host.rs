@@ -25,26 +25,39 @@ fn run() -> Result<(u64, usize), alloc::string::String> {
         .with_filesystem(fs)
         .with_network(Arc::new(MemoryNetwork::new()))
         .with_process(Arc::new(MemoryProcessRunner::new()));
-    let config = HostConfig::DEFAULT.with_limits(Limits::EMBEDDED).with_fuel(2_000_000);
+    let config = HostConfig::DEFAULT
+        .with_limits(Limits::EMBEDDED)
+        .with_fuel(2_000_000);
     let host = Host::with_backends(config, backends);
     let report = host.conformance(COMPUTE);
     if !report.ok() {
         return Err("conformance".to_string());
     }
     let info = pluginhost::inspect(host.config(), COMPUTE).map_err(|e| e.to_string())?;
-    let grant = Grant::none().with_spec("fs.write=/data").map_err(|e| e.to_string())?;
+    let grant = Grant::none()
+        .with_spec("fs.write=/data")
+        .map_err(|e| e.to_string())?;
     let mut plugin = host.load(COMPUTE, grant).map_err(|e| e.to_string())?;
-    let output = host.invoke(&mut plugin, "run", &[]).map_err(|e| e.to_string())?;
-    let mut call = host.start(&mut plugin, "run", &[]).map_err(|e| e.to_string())?;
-    let done = loop {
-        if let Step::Done(done) = call.resume(20_000).map_err(|e| e.to_string())? {
-            break done;
+    let output = host
+        .invoke(&mut plugin, "run", &[])
+        .map_err(|e| e.to_string())?;
+    let done = {
+        let mut call = host
+            .start(&mut plugin, "run", &[])
+            .map_err(|e| e.to_string())?;
+        loop {
+            if let Step::Done(done) = call.resume(20_000).map_err(|e| e.to_string())? {
+                break done;
+            }
         }
     };
     let typed: Result<u32, _> = host.invoke_typed(&mut plugin, "run", &7u32);
     let stats = plugin.stats();
     defmt::info!("fp-host: {}", stats);
-    Ok((done.fuel_used + stats.invocations, output.len() + info.imports.len() + usize::from(typed.is_err())))
+    Ok((
+        done.fuel_used + stats.invocations,
+        output.len() + info.imports.len() + usize::from(typed.is_err()),
+    ))
 }
 
 #[pluginhost_firmware::entry]

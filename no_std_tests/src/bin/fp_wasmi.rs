@@ -41,7 +41,10 @@ fn run() -> Result<(usize, u64), Error> {
         }
     }
     let exports = module.exports().count();
-    let custom = module.custom_sections().map(|s| s.data().len()).sum::<usize>();
+    let custom = module
+        .custom_sections()
+        .map(|s| s.data().len())
+        .sum::<usize>();
     let mut linker = Linker::<State>::new(&engine);
     linker.func_wrap(
         "pluginhost",
@@ -53,7 +56,10 @@ fn run() -> Result<(usize, u64), Error> {
                 return Ok(-2);
             };
             let (data, state) = memory.data_and_store_mut(&mut caller);
-            let (start, end) = (ptr as u32 as usize, ptr as u32 as usize + len as u32 as usize);
+            let (start, end) = (
+                ptr as u32 as usize,
+                ptr as u32 as usize + len as u32 as usize,
+            );
             match data.get(start..end) {
                 Some(bytes) if state.output.len() + bytes.len() <= 4096 => {
                     state.output.extend_from_slice(bytes);
@@ -71,7 +77,13 @@ fn run() -> Result<(usize, u64), Error> {
         .memories(1)
         .trap_on_grow_failure(false)
         .build();
-    let mut store = Store::new(&engine, State { limits, output: Vec::new() });
+    let mut store = Store::new(
+        &engine,
+        State {
+            limits,
+            output: Vec::new(),
+        },
+    );
     store.limiter(|s| &mut s.limits);
     store.set_fuel(2_000_000)?;
     let instance = linker.instantiate_and_start(&mut store, &module)?;
@@ -88,11 +100,17 @@ fn run() -> Result<(usize, u64), Error> {
                 call = invocation.resume(&mut store)?;
             }
             TypedResumableCall::HostTrap(invocation) => {
-                return Err(Error::new(alloc::format!("host trap {:?}", invocation.host_error().as_trap_code())));
+                return Err(Error::new(alloc::format!(
+                    "host trap {:?}",
+                    invocation.host_error().as_trap_code()
+                )));
             }
         }
     };
-    Ok((store.data().output.len() + imports + exports + custom + status as usize, used))
+    Ok((
+        store.data().output.len() + imports + exports + custom + status as usize,
+        used,
+    ))
 }
 
 #[pluginhost_firmware::entry]
