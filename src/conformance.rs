@@ -56,6 +56,8 @@ pub struct ConformanceReport {
     pub trapped: bool,
     /// The trap or fuel exhaustion, if any.
     pub trap: Option<String>,
+    /// Whether what stopped it was the fuel budget (rather than a trap).
+    pub fuel_exhausted: bool,
     /// The status `run` returned, if it returned.
     pub status: Option<i32>,
     /// The capabilities its imports need.
@@ -104,6 +106,7 @@ impl ConformanceReport {
             entry_exported: false,
             trapped: false,
             trap: None,
+            fuel_exhausted: false,
             status: None,
             declared: CapabilitySet::empty(),
             attempted: Vec::new(),
@@ -220,6 +223,7 @@ impl Host {
             Err(e) => {
                 if let LoadError::StartTrap(_) | LoadError::StartFuelExhausted { .. } = e {
                     report.trapped = true;
+                    report.fuel_exhausted = matches!(e, LoadError::StartFuelExhausted { .. });
                     report.trap = Some(e.to_string());
                 }
                 report.check("instantiates", false, e.to_string());
@@ -262,6 +266,7 @@ impl Host {
                         e,
                         InvokeError::Trap { .. } | InvokeError::FuelExhausted { .. }
                     );
+                    report.fuel_exhausted = matches!(e, InvokeError::FuelExhausted { .. });
                     report.trap = Some(e.to_string());
                     report.fuel_used = plugin.stats().fuel_used;
                     report.check("runs", false, e.to_string());

@@ -82,6 +82,7 @@ fn to_json(report: &ConformanceReport) -> Value {
         "entry_exported": report.entry_exported,
         "trapped": report.trapped,
         "trap": report.trap,
+        "fuel_exhausted": report.fuel_exhausted,
         "status": report.status,
         "declared": declared_names(report.declared),
         "privileged_operations": report.privileged_operations(),

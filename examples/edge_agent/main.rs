@@ -465,7 +465,7 @@ fn admit(
             why.push("imports exceed its manifest".to_string());
         }
         match &report.trap {
-            Some(trap) if trap.contains("fuel") => why.push("never finished (out of fuel)".into()),
+            Some(_) if report.fuel_exhausted => why.push("never finished (out of fuel)".into()),
             Some(_) => why.push("trapped".into()),
             None => {}
         }
@@ -501,18 +501,13 @@ fn admit(
     let host = Host::with_backends(HostConfig::default().with_fuel(fuel), backends.clone());
     match host.load(wasm, grant) {
         Ok(plugin) => {
-            let asked: Vec<String> = manifest
-                .requests
-                .iter()
-                .map(|r| format!("{}={}", r.capability, r.scope))
-                .collect();
             let outcome = format!(
                 "{} {} ({}), gate {} fuel; granted {}",
                 manifest.name,
                 manifest.version,
                 manifest.kind,
                 group(report.fuel_used),
-                if asked.is_empty() {
+                if entry.grants.is_empty() {
                     "nothing".to_string()
                 } else {
                     entry.grants.join(", ")

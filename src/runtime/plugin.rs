@@ -231,6 +231,17 @@ impl Plugin {
         &self.store.data().denials
     }
 
+    /// Sets this plugin's fuel budget per invocation (and per rebuild of its instance),
+    /// overriding the host's [`HostConfig::fuel_per_invocation`].
+    pub fn set_fuel_budget(&mut self, fuel: u64) {
+        self.fuel_budget = fuel;
+    }
+
+    /// This plugin's fuel budget per invocation.
+    pub fn fuel_budget(&self) -> u64 {
+        self.fuel_budget
+    }
+
     /// Whether the instance is live (`false` after a fault, until the next invocation rebuilds
     /// it).
     pub fn is_live(&self) -> bool {

@@ -45,6 +45,8 @@ static STARTLOOP: &[u8] = wasm!("startloop");
 const FUEL: u64 = 2_000_000;
 /// Fuel per slice in the interleaved run.
 const SLICE: u64 = 20_000;
+/// Main-loop iterations of other work between two turns of plugin slices.
+const WORK_PER_TURN: u32 = 3;
 
 const PEM: &str = "-----BEGIN CERTIFICATE-----\n\
 MIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGUgZm9yIHRoZSBNQ1UgdGVzdDAKBggqhkjOPQQDAjAQ\n\
@@ -535,14 +537,25 @@ fn main() -> ! {
         let (mut done_a, mut done_b) = (None, None);
         let (mut slices_a, mut slices_b) = (0u32, 0u32);
         let (mut iterations, mut work) = (0u32, 0x1234_5678u32);
+        // The main loop gives the plugins one slice each on every WORK_PER_TURN-th iteration and
+        // does other work on the others; the number of iterations between two turns is checked.
+        let mut since_turn = 0u32;
+        let mut turns = 0u32;
         while done_a.is_none() || done_b.is_none() {
-            // "Other work": what a firmware main loop does between plugin slices.
             iterations += 1;
-            for _ in 0..64 {
-                work ^= work << 13;
-                work ^= work >> 17;
-                work ^= work << 5;
+            if iterations % (WORK_PER_TURN + 1) != 0 {
+                // "Other work": what a firmware main loop does between plugin slices.
+                for _ in 0..64 {
+                    work ^= work << 13;
+                    work ^= work >> 17;
+                    work ^= work << 5;
+                }
+                since_turn += 1;
+                continue;
             }
+            ensure!(since_turn == WORK_PER_TURN, "{since_turn} iterations of other work before turn {turns}");
+            since_turn = 0;
+            turns += 1;
             if done_a.is_none() {
                 slices_a += 1;
                 if let Step::Done(c) = a.resume(SLICE).map_err(|e| format!("compute slice: {e}"))? {
@@ -555,13 +568,13 @@ fn main() -> ! {
                     done_b = Some(c);
                 }
             }
-            ensure!(iterations < 10_000, "no progress after {iterations} iterations");
+            ensure!(iterations < 100_000, "no progress after {iterations} iterations");
         }
         drop((a, b));
         let (done_a, done_b) = (done_a.unwrap_or_else(|| unreachable!()), done_b.unwrap_or_else(|| unreachable!()));
         println!(
-            "SLICES main_loop_iterations={} compute_slices={} compute_fuel={} deploy_slices={} deploy_fuel={} (work {:#x})",
-            iterations, slices_a, done_a.fuel_used, slices_b, done_b.fuel_used, work
+            "SLICES main_loop_iterations={} plugin_turns={} other_work_between_turns={} compute_slices={} compute_fuel={} deploy_slices={} deploy_fuel={} (work {:#x})",
+            iterations, turns, WORK_PER_TURN, slices_a, done_a.fuel_used, slices_b, done_b.fuel_used, work
         );
         defmt::info!(
             "slices: {=u32} iterations, compute {=u32} slices / {=u64} fuel, deploy {=u32} slices / {=u64} fuel",
