@@ -448,3 +448,13 @@ pub fn le_i32(bytes: &[u8], at: usize) -> Option<i32> {
     let b = bytes.get(at..at.checked_add(4)?)?;
     Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
+
+/// With `PLUGINHOST_FUZZ_STATS` set, prints `label` to standard error (one line per event), so
+/// that `replay` over a corpus shows which outcomes the inputs reach:
+/// `PLUGINHOST_FUZZ_STATS=1 target/release/replay host_abi corpus/host_abi 2>&1 | sort | uniq -c`.
+pub fn note(label: impl FnOnce() -> String) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("PLUGINHOST_FUZZ_STATS").is_some()) {
+        eprintln!("{}", label());
+    }
+}

@@ -33,10 +33,13 @@ pub struct Params {
     pub grant: GrantSpec,
     /// Add every capability to the grant (without scopes), so that any import links.
     pub link_all: bool,
-    /// Fuel per invocation: `1 + fuel % 300_000`.
+    /// Fuel per invocation: `1 + fuel % 100_000`.
     pub fuel: u32,
-    /// Up to four invocations: entry choice and input.
-    pub invocations: Vec<(bool, Vec<u8>)>,
+    /// Up to four invocations: entry choice (`255` asks for a missing export) and input.
+    pub invocations: Vec<(u8, Vec<u8>)>,
+    /// Run the script module ([`script_module`]) instead of a wasm-smith module: each input is
+    /// a script of host calls.
+    pub script: bool,
     /// Replay in slices on a second plugin and compare.
     pub replay: bool,
     /// Slice sizes for the replay (cycled); 0 means "1".
@@ -70,6 +73,92 @@ pub fn exports_module() -> &'static [u8] {
                 (func (export "run") (result i32) (i32.const 0)))"#,
         )
         .expect("exports module")
+    })
+}
+
+/// Addresses and texts of the script module's data segments.
+pub const SCRIPT_DATA: &[(u32, &str)] = &[
+    (16, "/data/a.txt"),
+    (32, "/data/sub/new"),
+    (48, "echo.test"),
+    (64, "/usr/bin/tool\\00-x\\00"),
+    (96, "/data/run.sh\\00"),
+    (112, "/data/sub/b.txt"),
+    (128, "/etc/secret"),
+    (144, "127.0.0.1"),
+];
+
+/// Where the script module copies its input.
+pub const SCRIPT_AT: u32 = 1024;
+
+/// A module that runs its input as a script of host calls: records of five little-endian `i32`
+/// (`selector, a, b, c, d`); selector `% 14` picks `HOST_FUNCTIONS[selector]` called with the
+/// first arguments, or 13 for `memory.grow(a)`. The results (4 bytes each) are written to the
+/// output at the end; `run` returns 0. Paths, hosts and argument vectors the back-ends know are
+/// in data segments ([`SCRIPT_DATA`]); the script itself lands at [`SCRIPT_AT`].
+pub fn script_module() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let n = HOST_FUNCTIONS.len();
+        let mut wat = String::from("(module\n");
+        for (i, f) in HOST_FUNCTIONS.iter().enumerate() {
+            wat.push_str(&format!(
+                "  (import \"pluginhost\" \"{}\" (func $f{i} (param{}) (result i32)))\n",
+                f.name,
+                " i32".repeat(f.params)
+            ));
+        }
+        wat.push_str("  (memory (export \"memory\") 2)\n");
+        for (at, text) in SCRIPT_DATA {
+            wat.push_str(&format!("  (data (i32.const {at}) \"{text}\")\n"));
+        }
+        let read = HOST_FUNCTIONS.iter().position(|f| f.name == "input_read").expect("input_read");
+        let write = HOST_FUNCTIONS.iter().position(|f| f.name == "output_write").expect("output_write");
+        wat.push_str(&format!(
+            r#"  (func (export "run") (result i32)
+    (local $n i32) (local $i i32) (local $p i32) (local $out i32)
+    (local.set $n (call $f{read} (i32.const {SCRIPT_AT}) (i32.const 8192)))
+    (local.set $out (i32.const 65536))
+    (block $done
+      (loop $next
+        (br_if $done (i32.gt_s (i32.add (local.get $i) (i32.const 20)) (local.get $n)))
+        (local.set $p (i32.add (i32.const {SCRIPT_AT}) (local.get $i)))
+        (i32.store (local.get $out)
+          (call $dispatch
+            (i32.load (local.get $p)) (i32.load offset=4 (local.get $p))
+            (i32.load offset=8 (local.get $p)) (i32.load offset=12 (local.get $p))
+            (i32.load offset=16 (local.get $p))))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 20)))
+        (br $next)))
+    (drop (call $f{write} (i32.const 65536) (i32.sub (local.get $out) (i32.const 65536))))
+    (i32.const 0))
+  (func $dispatch (param $s i32) (param $a i32) (param $b i32) (param $c i32) (param $d i32)
+    (result i32)
+"#
+        ));
+        // Nested blocks: case k runs after the end of block $bk.
+        wat.push_str("    (block $default\n");
+        for k in (0..=n).rev() {
+            wat.push_str(&format!("    (block $b{k}\n"));
+        }
+        let labels: String = (0..=n).map(|k| format!(" $b{k}")).collect();
+        wat.push_str(&format!(
+            "      (br_table{labels} $default (i32.rem_u (local.get $s) (i32.const {})))\n",
+            n + 1
+        ));
+        for (k, f) in HOST_FUNCTIONS.iter().enumerate() {
+            let args: String = ["$a", "$b", "$c", "$d"]
+                .iter()
+                .take(f.params)
+                .map(|a| format!(" (local.get {a})"))
+                .collect();
+            wat.push_str(&format!("    ) (return (call $f{k}{args}))\n"));
+        }
+        wat.push_str(&format!(
+            "    ) (return (memory.grow (local.get $a))))\n    (i32.const -100)))\n"
+        ));
+        wat::parse_str(&wat).unwrap_or_else(|e| panic!("script module: {e}\n{wat}"))
     })
 }
 
@@ -130,17 +219,24 @@ pub fn run(data: &[u8]) {
     let Ok(params) = Params::arbitrary(&mut u) else {
         return;
     };
+    if params.script {
+        // The rest of the input is the first invocation's script.
+        let script = u.take_rest();
+        run_module(&params, script_module(), Some(script));
+        return;
+    }
     let Ok(module) = wasm_smith::Module::new(smith_config(), &mut u) else {
         return;
     };
-    run_module(&params, &module.to_bytes());
+    run_module(&params, &module.to_bytes(), None);
 }
 
-/// Loads `wasm` and runs the invocations of `params` (also used by the replay of seeds).
-pub fn run_module(params: &Params, wasm: &[u8]) {
-    let budget = 1 + u64::from(params.fuel) % 300_000;
+/// Loads `wasm` and runs `first` (if any, as `run`) and then the invocations of `params` (at
+/// most four in all; at least one).
+pub fn run_module(params: &Params, wasm: &[u8], first: Option<&[u8]>) {
+    let budget = 1 + u64::from(params.fuel) % 100_000;
     let mut spec = params.grant.clone();
-    if params.link_all {
+    if params.link_all || params.script {
         spec.caps |= 0x0f;
     }
     let (grant, model) = spec.build();
@@ -150,19 +246,24 @@ pub fn run_module(params: &Params, wasm: &[u8]) {
     let mut plugin = match host.load(wasm, grant.clone()) {
         Ok(p) => p,
         Err(e) => {
+            common::note(|| format!("execute load error: {}", e.kind()));
             check_generated_load_error(&e, budget, &model);
             return;
         }
     };
-    let invocations: Vec<(&str, &[u8])> = params
-        .invocations
-        .iter()
+    let limit = config.limits.input_bytes;
+    let mut invocations: Vec<(&str, &[u8])> = first
+        .map(|input| ("run", &input[..input.len().min(limit)]))
+        .into_iter()
+        .chain(params.invocations.iter().map(|(entry, input)| {
+            let entry = if *entry == 255 { "missing" } else { "run" };
+            (entry, &input[..input.len().min(limit)])
+        }))
         .take(4)
-        .map(|(other, input)| {
-            let entry = if *other { "missing" } else { "run" };
-            (entry, &input[..input.len().min(512)])
-        })
         .collect();
+    if invocations.is_empty() {
+        invocations.push(("run", b""));
+    }
     let first: Vec<Outcome> = invocations
         .iter()
         .map(|(entry, input)| {
@@ -171,10 +272,22 @@ pub fn run_module(params: &Params, wasm: &[u8]) {
                 Err(e) => Outcome::Failed(e),
             };
             check_outcome(&outcome, &plugin, budget, &model, *entry == "run", &config);
+            common::note(|| match &outcome {
+                Outcome::Done(d) => format!("execute done status={}", d.status.signum()),
+                Outcome::Failed(e) => format!("execute failed: {}", e.kind()),
+            });
             outcome
         })
         .collect();
 
+    common::note(|| {
+        let calls = plugin.stats().calls;
+        format!(
+            "execute gated calls: allowed>0 {} denied>0 {}",
+            calls.total_allowed() > 0,
+            calls.total_denied() > 0
+        )
+    });
     if !params.replay {
         return;
     }

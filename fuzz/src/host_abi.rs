@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 use arbitrary::{Arbitrary, Unstructured};
 use pluginhost::{Capability, Host, HostConfig, LoadError, HOST_FUNCTIONS};
 
-use crate::common::{self, le_i32, GrantSpec, Memory};
+use crate::common::{self, le_i32, EntrySpec, GrantSpec, Memory};
 use crate::models::grant::Model;
 use crate::models::{host, path};
 
@@ -166,9 +166,44 @@ const ARGS: &[&str] = &[
     "/usr/bin",
 ];
 
+/// Useful values: files, programs and hosts the back-ends know, and near misses.
+const KNOWN: &[&[u8]] = &[
+    b"/data/a.txt",
+    b"/data/sub/b.txt",
+    b"/data/new",
+    b"/data/sub/new",
+    b"/data/empty/new",
+    "/dätä/c.txt".as_bytes(),
+    b"/etc/secret",
+    b"/data2/x",
+    b"/DATA/a.txt",
+    b"/data/../etc/secret",
+    b"/data/a.txt\0",
+    b"data/a.txt",
+    b"/data//./a.txt/",
+    b"/usr/bin/tool\0",
+    b"/usr/bin/tool\0-x\0\0arg\0",
+    b"/bin/true\0",
+    b"/data/run.sh\0",
+    b"/usr//bin/tool\0",
+    b"/usr/bin/tool",
+    b"echo.test",
+    b"ECHO.test.",
+    b"127.0.0.1",
+    b"::1",
+    b"[::1]",
+    b"2130706433",
+    b"a.example.com",
+    b"echo.test\0.evil",
+    b"\xff\xfe",
+    b"hello \xc3",
+];
+
 /// A piece of the image.
 #[derive(Arbitrary, Debug)]
 pub enum Blob {
+    /// One of [`KNOWN`].
+    Known(u8),
     /// `/` + components joined by `/` (+ a trailing `/`).
     Path(Vec<u8>, bool),
     /// `/` + `n` times `a`.
@@ -189,6 +224,7 @@ impl Blob {
     fn bytes(&self) -> Vec<u8> {
         let pick = |pool: &[&str], i: &u8| pool[usize::from(*i) % pool.len()].to_owned();
         let out = match self {
+            Blob::Known(i) => KNOWN[usize::from(*i) % KNOWN.len()].to_vec(),
             Blob::Path(parts, slash) => {
                 let parts: Vec<String> = parts.iter().take(16).map(|i| pick(COMPONENTS, i)).collect();
                 let mut s = format!("/{}", parts.join("/"));
@@ -229,7 +265,18 @@ impl Blob {
     }
 }
 
-/// An argument of a call.
+/// Arguments of a call: a blob's exact pointer and length, a pair near a blob, or one value.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum ArgSpec {
+    /// Pointer and length of blob `i`.
+    Blob(u8),
+    /// Pointer and length of blob `i`, each moved by a small delta.
+    Near(u8, i8, i8),
+    /// One argument.
+    One(Arg),
+}
+
+/// One argument of a call.
 #[derive(Arbitrary, Debug, Clone, Copy)]
 pub enum Arg {
     /// The address of a blob, plus a small delta.
@@ -244,8 +291,11 @@ pub enum Arg {
     Raw(i32),
 }
 
-/// A value for a limit: a few interesting ones, or anything up to 65535.
-fn pick_limit(v: u16) -> usize {
+/// A value for a limit: usually `default`, else an interesting one or anything up to 65535.
+fn pick_limit(v: u16, default: usize) -> usize {
+    if v < 0xc000 {
+        return default;
+    }
     match v % 8 {
         0 => 0,
         1 => 4,
@@ -253,7 +303,7 @@ fn pick_limit(v: u16) -> usize {
         3 => 64,
         4 => 4096,
         5 => 65_536,
-        _ => usize::from(v),
+        _ => usize::from(v & 0x3fff),
     }
 }
 
@@ -274,10 +324,13 @@ pub struct Input {
     pub payload_dst: Arg,
     /// The image.
     pub blobs: Vec<Blob>,
-    /// The call's arguments.
-    pub args: [Arg; 4],
-    /// Pre-dial host, length and port (`net_send`/`net_recv`/`net_close`).
-    pub dial: (Arg, Arg, Arg),
+    /// The call's arguments, taken in order until four values are known (then `Small(0)`).
+    pub args: Vec<ArgSpec>,
+    /// Pre-dial host and length, and port (`net_send`/`net_recv`/`net_close`).
+    pub dial: (ArgSpec, Arg),
+    /// Add the usual scope of the function's capability to the grant (`fs.read=/data`,
+    /// `fs.write=/data`, `net.dial=echo.test:7`, `process.exec=/usr/bin`).
+    pub usual_scope: bool,
     /// Pass the pre-dial's handle as the first argument.
     pub use_handle: bool,
     /// Limits: call, path, argv bytes, argv items, log message, log total, handles, output.
@@ -295,6 +348,29 @@ struct Layout {
 }
 
 impl Layout {
+    /// Expands argument specs into exactly `n` values.
+    fn expand(&self, specs: &[ArgSpec], n: usize) -> Vec<i32> {
+        let mut out = Vec::new();
+        for spec in specs {
+            match *spec {
+                ArgSpec::Blob(i) => {
+                    out.push(self.resolve(Arg::Ptr(i, 0)));
+                    out.push(self.resolve(Arg::Len(i, 0)));
+                }
+                ArgSpec::Near(i, dp, dl) => {
+                    out.push(self.resolve(Arg::Ptr(i, dp)));
+                    out.push(self.resolve(Arg::Len(i, dl)));
+                }
+                ArgSpec::One(a) => out.push(self.resolve(a)),
+            }
+            if out.len() >= n {
+                break;
+            }
+        }
+        out.resize(n, 0);
+        out
+    }
+
     fn resolve(&self, arg: Arg) -> i32 {
         let blob = |i: u8| {
             self.offsets
@@ -555,6 +631,17 @@ fn run_input(input: &Input) {
             spec.caps |= 1 << c.index();
         }
     }
+    if input.usual_scope {
+        // Pool indices: "/data" = 1, "/usr/bin" = 5; host "echo.test:7" = 0.
+        let entry = match function.capability {
+            Some(Capability::FsRead) => Some(EntrySpec::Prefix(0, 1)),
+            Some(Capability::FsWrite) => Some(EntrySpec::Prefix(1, 1)),
+            Some(Capability::NetDial) => Some(EntrySpec::Host(0)),
+            Some(Capability::ProcessExec) => Some(EntrySpec::Prefix(3, 5)),
+            _ => None,
+        };
+        spec.entries.splice(0..0, entry);
+    }
     let (grant, model) = spec.build();
 
     // Memory size after the grow.
@@ -600,12 +687,10 @@ fn run_input(input: &Input) {
         pdst,
         offsets,
     };
-    let args = input.args.map(|a| layout.resolve(a));
-    let (dh, dl, dp) = (
-        layout.resolve(input.dial.0),
-        layout.resolve(input.dial.1),
-        layout.resolve(input.dial.2),
-    );
+    let a = layout.expand(&input.args, 4);
+    let args = [a[0], a[1], a[2], a[3]];
+    let d = layout.expand(&[input.dial.0], 2);
+    let (dh, dl, dp) = (d[0], d[1], layout.resolve(input.dial.1));
     let mut bytes = Vec::with_capacity(total);
     for v in [
         delta as i32,
@@ -633,15 +718,15 @@ fn run_input(input: &Input) {
         output_bytes: if snapshot {
             2 * size
         } else {
-            pick_limit(out_extra).min(2 * size)
+            pick_limit(out_extra, 4096).min(2 * size)
         },
-        call_bytes: pick_limit(call),
-        path_bytes: pick_limit(pathb).min(path::MAX),
-        argv_bytes: pick_limit(argv),
-        argv_items: usize::from(items % 72),
-        log_message_bytes: pick_limit(log_msg),
-        log_bytes: pick_limit(log_total),
-        net_handles: usize::from(handles % 3),
+        call_bytes: pick_limit(call, 4096),
+        path_bytes: pick_limit(pathb, 256).min(path::MAX),
+        argv_bytes: pick_limit(argv, 512),
+        argv_items: if items < 0xc0 { 16 } else { usize::from(items % 72) },
+        log_message_bytes: pick_limit(log_msg, 256),
+        log_bytes: pick_limit(log_total, 1024),
+        net_handles: if handles < 0xc0 { 2 } else { usize::from(handles % 3) },
         ..common::small_limits()
     };
     let config = HostConfig::DEFAULT
@@ -649,17 +734,26 @@ fn run_input(input: &Input) {
         .with_limits(limits);
 
     let memory = Memory::new(
-        Some((
-            usize::from(input.fs_capacity.0 % 16),
-            usize::from(input.fs_capacity.1),
-        )),
-        usize::from(input.max_request % 64),
+        if input.fs_capacity.0 < 0xc0 {
+            None
+        } else {
+            Some((
+                usize::from(input.fs_capacity.0 % 16),
+                usize::from(input.fs_capacity.1),
+            ))
+        },
+        if input.max_request < 0xc000 {
+            1024
+        } else {
+            usize::from(input.max_request % 64)
+        },
     );
     let files_before = memory.files();
     let host = Host::with_backends(config, memory.backends());
     let mut plugin = match host.load(wasm, grant) {
         Ok(p) => p,
         Err(LoadError::NotGranted { capability, .. }) => {
+            common::note(|| format!("host_abi {name} not granted"));
             assert!(!model.allows(capability), "NotGranted {capability} but granted");
             return;
         }
@@ -739,7 +833,12 @@ fn run_input(input: &Input) {
     let files_after = memory.files();
     let dial_count = memory.net.dial_count();
     let runs = memory.proc.runs();
-    match expect(name, args, &env) {
+    let expectation = expect(name, args, &env);
+    common::note(|| match &expectation {
+        Ok(_) => format!("host_abi {name} passed checks -> {r}"),
+        Err(codes) => format!("host_abi {name} refused {codes:?} -> {r}"),
+    });
+    match expectation {
         Err(codes) => {
             assert!(
                 codes.contains(&r),

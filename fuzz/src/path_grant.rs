@@ -395,6 +395,12 @@ fn disk(op: &FsOp, grant: &pluginhost::Grant, gp: &GuestPath) {
             guard.fs.rename(scope, gp, to_scope, to)
         }
     };
+    common::note(|| format!("path_grant {} scope={scope} -> {result:?}", match op {
+        FsOp::Read(_) => "read",
+        FsOp::Size => "size",
+        FsOp::Write(_) => "write",
+        FsOp::Rename(_) => "rename",
+    }));
     let mut after = Snapshot::new();
     snapshot(&base, Path::new(""), &mut after);
     let changed: Vec<&PathBuf> = before

@@ -231,6 +231,14 @@ impl Plugin {
         &self.store.data().denials
     }
 
+    /// The current size of the plugin's exported linear memory in bytes (0 without one).
+    pub fn memory_size(&self) -> usize {
+        self.store
+            .data()
+            .memory
+            .map_or(0, |memory| memory.data_size(&self.store))
+    }
+
     /// Sets this plugin's fuel budget per invocation (and per rebuild of its instance),
     /// overriding the host's [`HostConfig::fuel_per_invocation`].
     pub fn set_fuel_budget(&mut self, fuel: u64) {

@@ -109,16 +109,24 @@ fn main() {
     }
     println!("load: {kept} seeds");
 
-    // execute: inputs whose module loads (a few that run to completion, a few that do not).
+    // execute: inputs whose wasm-smith module loads (most run to completion, a few do not), and
+    // script-mode inputs.
     let dir = seeds.join("execute");
     let mut rng = Rng(0x5eed_0001);
-    let (mut ok, mut other, mut tries) = (0, 0, 0);
-    while (ok < 6 || other < 2) && tries < 5_000 {
+    let (mut ok, mut other, mut scripts, mut tries) = (0, 0, 0, 0);
+    while (ok < 6 || other < 2 || scripts < 4) && tries < 20_000 {
         tries += 1;
         let n = 512 + (rng.next() % 3072) as usize;
         let data = rng.bytes(n);
         let mut u = Unstructured::new(&data);
         let Ok(params) = execute::Params::arbitrary(&mut u) else { continue };
+        if params.script {
+            if scripts < 4 && u.len() >= 100 {
+                write(&dir, &format!("script_{scripts}"), &data);
+                scripts += 1;
+            }
+            continue;
+        }
         let Ok(module) = wasm_smith::Module::new(execute::smith_config(), &mut u) else {
             continue;
         };
@@ -146,7 +154,7 @@ fn main() {
             other += 1;
         }
     }
-    println!("execute: {} seeds from {tries} tries", ok + other);
+    println!("execute: {} seeds from {tries} tries", ok + other + scripts);
 
     // host_abi: three inputs per host function.
     let dir = seeds.join("host_abi");
