@@ -291,6 +291,17 @@ pub enum Arg {
     Raw(i32),
 }
 
+/// Where the guest copies its input.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum Dst {
+    /// At `64 + 8 * v`.
+    Low(u8),
+    /// So that it ends `v % 8` bytes before the end of memory.
+    End(u8),
+    /// Anywhere.
+    Raw(u32),
+}
+
 /// A value for a limit: usually `default`, else an interesting one or anything up to 65535.
 fn pick_limit(v: u16, default: usize) -> usize {
     if v < 0xc000 {
@@ -320,8 +331,8 @@ pub struct Input {
     pub max_pages: u8,
     /// `memory.grow` delta: small (`% 4`) or raw.
     pub grow: Result<u8, u32>,
-    /// Where the input lands: low, near the end, or raw.
-    pub payload_dst: Arg,
+    /// Where the input lands.
+    pub payload_dst: Dst,
     /// The image.
     pub blobs: Vec<Blob>,
     /// The call's arguments, taken in order until four values are known (then `Small(0)`).
@@ -331,6 +342,8 @@ pub struct Input {
     /// Add the usual scope of the function's capability to the grant (`fs.read=/data`,
     /// `fs.write=/data`, `net.dial=echo.test:7`, `process.exec=/usr/bin`).
     pub usual_scope: bool,
+    /// Pre-dial `echo.test:7` (a blob appended to the image) instead of `dial`.
+    pub usual_dial: bool,
     /// Pass the pre-dial's handle as the first argument.
     pub use_handle: bool,
     /// Limits: call, path, argv bytes, argv items, log message, log total, handles, output.
@@ -396,10 +409,16 @@ impl Layout {
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
+    let _ = outcome(data);
+}
+
+/// Runs one input and says which function it called and whether the call passed the host's
+/// checks (reached the back-end); `None` if the input does not decode or the module did not
+/// load. Used by the seed generator to keep inputs that reach each function's back-end.
+pub fn outcome(data: &[u8]) -> Option<(&'static str, bool)> {
     let mut u = Unstructured::new(data);
-    if let Ok(input) = Input::arbitrary(&mut u) {
-        run_input(&input);
-    }
+    let input = Input::arbitrary(&mut u).ok()?;
+    run_input(&input)
 }
 
 /// The memory range `ptr .. ptr + len` per the ABI: `INVALID` past the end (64-bit arithmetic
@@ -616,11 +635,8 @@ fn only_within(before: &[u8], after: &[u8], within: Range<usize>, what: &str) {
     }
 }
 
-fn run_input(input: &Input) {
-    let Some(function) = HOST_FUNCTIONS.get(usize::from(input.function) % HOST_FUNCTIONS.len())
-    else {
-        return;
-    };
+fn run_input(input: &Input) -> Option<(&'static str, bool)> {
+    let function = HOST_FUNCTIONS.get(usize::from(input.function) % HOST_FUNCTIONS.len())?;
     let name = function.name;
     let wasm = &modules()[usize::from(input.function) % HOST_FUNCTIONS.len()];
 
@@ -667,20 +683,18 @@ fn run_input(input: &Input) {
             break;
         }
     }
+    let usual_dial = input.usual_dial && NEEDS_HANDLE.contains(&name);
+    let dial_blob = image.len() as u32;
+    if usual_dial {
+        image.extend_from_slice(b"echo.test");
+    }
     let total = HEADER + image.len();
     let pdst = match input.payload_dst {
-        Arg::Small(v) => u32::from(v),
-        Arg::End(d) => (size as u32)
+        Dst::Low(v) => 64 + 8 * u32::from(v),
+        Dst::End(d) => (size as u32)
             .wrapping_sub(total as u32)
-            .wrapping_sub(u32::from(d.unsigned_abs() % 8)),
-        other => {
-            let layout = Layout {
-                size,
-                pdst: 0,
-                offsets: Vec::new(),
-            };
-            layout.resolve(other) as u32
-        }
+            .wrapping_sub(u32::from(d % 8)),
+        Dst::Raw(v) => v,
     };
     let layout = Layout {
         size,
@@ -688,9 +702,17 @@ fn run_input(input: &Input) {
         offsets,
     };
     let a = layout.expand(&input.args, 4);
-    let args = [a[0], a[1], a[2], a[3]];
+    let mut args = [a[0], a[1], a[2], a[3]];
     let d = layout.expand(&[input.dial.0], 2);
-    let (dh, dl, dp) = (d[0], d[1], layout.resolve(input.dial.1));
+    let (dh, dl, dp) = if usual_dial {
+        (
+            pdst.wrapping_add(HEADER as u32 + dial_blob) as i32,
+            "echo.test".len() as i32,
+            7,
+        )
+    } else {
+        (d[0], d[1], layout.resolve(input.dial.1))
+    };
     let mut bytes = Vec::with_capacity(total);
     for v in [
         delta as i32,
@@ -755,7 +777,7 @@ fn run_input(input: &Input) {
         Err(LoadError::NotGranted { capability, .. }) => {
             common::note(|| format!("host_abi {name} not granted"));
             assert!(!model.allows(capability), "NotGranted {capability} but granted");
-            return;
+            return None;
         }
         Err(e) => panic!("{name}: fixed module failed to load: {e:?}"),
     };
@@ -807,6 +829,10 @@ fn run_input(input: &Input) {
         if h >= 0 {
             handle = Some(h);
         }
+        if input.use_handle {
+            // The guest passes the pre-dial's result as the first argument.
+            args[0] = h;
+        }
     }
     let env = Env {
         mem: &predicted,
@@ -834,6 +860,7 @@ fn run_input(input: &Input) {
     let dial_count = memory.net.dial_count();
     let runs = memory.proc.runs();
     let expectation = expect(name, args, &env);
+    let passed = expectation.is_ok();
     common::note(|| match &expectation {
         Ok(_) => format!("host_abi {name} passed checks -> {r}"),
         Err(codes) => format!("host_abi {name} refused {codes:?} -> {r}"),
@@ -859,6 +886,7 @@ fn run_input(input: &Input) {
         expected_denials,
         "{name}: denials counted differently (result {r})"
     );
+    Some((name, passed))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
 use pluginhost::{Host, HOST_FUNCTIONS};
-use pluginhost_fuzz::{common, execute};
+use pluginhost_fuzz::{common, execute, host_abi};
 
 /// Largest module seed kept, in bytes.
 const MAX_SEED: usize = 48 << 10;
@@ -156,17 +156,37 @@ fn main() {
     }
     println!("execute: {} seeds from {tries} tries", ok + other + scripts);
 
-    // host_abi: three inputs per host function.
+    // host_abi: for each host function, two inputs whose call passes the host's checks (reaches
+    // the back-end) and one refused, found by a bounded pseudo-random search (the first byte
+    // chooses the function).
     let dir = seeds.join("host_abi");
     let mut rng = Rng(0x5eed_0002);
+    let mut count = 0;
     for (i, f) in HOST_FUNCTIONS.iter().enumerate() {
-        for k in 0..3 {
+        let (mut passed, mut refused) = (0, 0);
+        for _ in 0..30_000 {
+            if passed >= 2 && refused >= 1 {
+                break;
+            }
+            let n = 64 + (rng.next() % 400) as usize;
             let mut data = vec![i as u8];
-            data.extend(rng.bytes(64 + 96 * k));
-            write(&dir, &format!("{}_{k}", f.name), &data);
+            data.extend(rng.bytes(n));
+            match host_abi::outcome(&data) {
+                Some((_, true)) if passed < 2 => {
+                    write(&dir, &format!("{}_pass_{passed}", f.name), &data);
+                    passed += 1;
+                }
+                Some((_, false)) if refused < 1 => {
+                    write(&dir, &format!("{}_refused", f.name), &data);
+                    refused += 1;
+                }
+                _ => {}
+            }
         }
+        println!("host_abi {}: {passed} passing, {refused} refused", f.name);
+        count += passed + refused;
     }
-    println!("host_abi: {} seeds", HOST_FUNCTIONS.len() * 3);
+    println!("host_abi: {count} seeds");
 
     for (target, seed) in [("path_grant", 0x5eed_0003u64), ("host_grant", 0x5eed_0004)] {
         let dir = seeds.join(target);
