@@ -25,7 +25,7 @@ done
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz: no nightly toolchain; replaying seeds and regressions on stable"
-    exec cargo run --release --no-default-features --bin replay -- all seeds regressions
+    exec cargo run --release --no-default-features --features tools --bin replay -- all seeds regressions
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

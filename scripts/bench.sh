@@ -22,6 +22,7 @@ PEERS="${BENCH_PEERS-peer-wasmtime peer-extism peer-wasm3}"
 FILTER="${BENCH_FILTER:-}"
 CARGO=(cargo)
 FLAGS=(--release --ignore-rust-version)
+BFLAGS=(--ignore-rust-version) # cargo bench is always optimised (bench profile = release)
 mkdir -p target
 
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
@@ -63,11 +64,11 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
   rm -rf target/criterion
   for b in throughput roundtrip hostcall load; do
     echo "== bench $b"
-    "${CARGO[@]}" bench "${FLAGS[@]}" "${FEAT[@]}" --bench "$b" -- \
+    "${CARGO[@]}" bench "${BFLAGS[@]}" "${FEAT[@]}" --bench "$b" -- \
       --warm-up-time "$BENCH_WARM_UP" --measurement-time "$BENCH_MEASUREMENT_TIME" --noplot $FILTER \
       2>&1 | grep -E '^[a-z].*time:|^ +time:|^Benchmarking .*: Analyzing|^[a-z_0-9/]+$' || true
   done
-  "${CARGO[@]}" bench "${FLAGS[@]}" "${FEAT[@]}" --bench memory 2>/dev/null | grep '^MEM' | tee target/memory.txt
+  "${CARGO[@]}" bench "${BFLAGS[@]}" "${FEAT[@]}" --bench memory 2>/dev/null | grep '^MEM' | tee target/memory.txt
   cut -d' ' -f1-3 /proc/loadavg >target/load_end.txt
 
   # ---- profiles (optional) ----------------------------------------------------------------

@@ -31,11 +31,17 @@ fn throughput(c: &mut Criterion) {
             let env = wasm3::Environment::new().expect("wasm3 env");
             let rt = env.create_runtime(1 << 20).expect("wasm3 runtime");
             let module = rt.parse_and_load_module(GUEST).expect("wasm3 load");
-            let f = module.find_function::<(), i32>(workload).expect("wasm3 func");
-            let r = module.find_function::<(), i32>("result").expect("wasm3 result");
-            assert_eq!(f.call().unwrap(), 0);
-            assert_eq!(r.call().unwrap(), expected);
-            g.bench_function("wasm3", |b| b.iter(|| f.call().unwrap()));
+            let f = module.find_function::<(), i32>(workload);
+            let r = module.find_function::<(), i32>("result");
+            // wasm3-rs 0.3.1 fails some calls ("unknown value_type"): report and skip, never time
+            // an engine whose result was not checked.
+            match (f.as_ref().map(|f| f.call()), r.as_ref().map(|r| r.call())) {
+                (Ok(Ok(0)), Ok(Ok(got))) if got == expected => {
+                    let f = f.unwrap();
+                    g.bench_function("wasm3", |b| b.iter(|| f.call().unwrap()));
+                }
+                other => eprintln!("WASM3-SKIPPED {workload}: {other:?}"),
+            }
         }
 
         #[cfg(feature = "peer-wasmtime")]

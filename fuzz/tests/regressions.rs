@@ -34,3 +34,34 @@ fn seeds_pass() {
 fn regressions_pass() {
     replay_dir("regressions");
 }
+
+/// `regressions/load/start_loop_native_stack.wasm`: a start function `loop br 0` overflowed the
+/// native stack in cargo-fuzz builds (wasmi's tail-call dispatch without sibling-call
+/// optimisation); fuzz builds now use wasmi's portable dispatch. On stable this checks the
+/// production dispatch stops it by fuel.
+#[test]
+fn load_start_loop_native_stack() {
+    let data = include_bytes!("../regressions/load/start_loop_native_stack.wasm");
+    pluginhost_fuzz::load::run(data);
+}
+
+/// The host must refuse a 64-bit memory even when the build enables `wasmi/memory64` (wasmi's
+/// default features do): `cargo test --release --no-default-features --features unify-memory64`.
+#[cfg(feature = "unify-memory64")]
+#[test]
+fn load_memory64_under_feature_unification() {
+    use pluginhost::{Grant, Host, HostConfig, LoadError};
+    let wasm = wat::parse_str(
+        r#"(module (memory (export "memory") i64 1)
+            (func (export "run") (result i32) (i32.const 0)))"#,
+    )
+    .expect("wat");
+    let host = Host::new(HostConfig::default());
+    let loaded = host.load(&wasm, Grant::none());
+    assert!(
+        matches!(loaded, Err(LoadError::InvalidModule(_))),
+        "a 64-bit memory was accepted: {:?}",
+        loaded.map(|_| "loaded")
+    );
+    assert!(!host.conformance(&wasm).ok(), "conformance admitted a 64-bit memory");
+}

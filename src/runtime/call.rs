@@ -131,9 +131,36 @@ impl<'a> Call<'a> {
     /// # Errors
     /// As [`Call::resume`].
     pub fn finish(mut self) -> Result<Completion, InvokeError> {
+        if let Progress::Ready(entry) = &self.progress {
+            // Not started: run it in one go, without the bookkeeping of a resumable call. With
+            // the whole remaining budget in one slice no host call can fall into debt, so the
+            // outcome and fuel are exactly those of `resume(u64::MAX)`.
+            let entry = *entry;
+            self.progress = Progress::Done;
+            return self.run_uninterrupted(entry);
+        }
         loop {
             if let Step::Done(completion) = self.resume(u64::MAX)? {
                 return Ok(completion);
+            }
+        }
+    }
+
+    fn run_uninterrupted(&mut self, entry: TypedFunc<(), i32>) -> Result<Completion, InvokeError> {
+        let budget = self.budget;
+        let store = &mut self.plugin.store;
+        store.data_mut().fuel.begin_slice(budget, budget);
+        if let Err(e) = store.set_fuel(budget) {
+            return Err(self.fail(Fault::Other(alloc::string::ToString::to_string(&e))));
+        }
+        let result = entry.call(&mut *store, ());
+        let left = store.get_fuel().unwrap_or(0);
+        self.used = store.data().fuel.slice_used(left).min(budget);
+        match result {
+            Ok(status) => Ok(self.complete(status)),
+            Err(error) => {
+                let fault = classify(&error);
+                Err(self.fail(fault))
             }
         }
     }

@@ -8,7 +8,7 @@ mod error;
 mod fault;
 mod handles;
 mod host;
-mod locals;
+mod prescan;
 mod plugin;
 mod pool;
 mod state;

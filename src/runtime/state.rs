@@ -166,7 +166,9 @@ impl HostState {
     /// Closes the invocation's connections and hands out its output.
     pub(crate) fn end_invocation(&mut self) -> Vec<u8> {
         self.handles.close_all();
-        self.invocation.input = Vec::new();
+        // Keep the input buffer's capacity for the next invocation (it is bounded by
+        // `Limits::input_bytes`); the output is handed to the caller.
+        self.invocation.input.clear();
         core::mem::take(&mut self.invocation.output)
     }
 }

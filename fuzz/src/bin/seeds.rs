@@ -10,7 +10,7 @@
 //!   index (the first byte chooses the function).
 //! - `path_grant`, `host_grant`: deterministic pseudo-random inputs.
 //!
-//! Usage: `cargo run --release --no-default-features --bin seeds` (from `fuzz/`). The total
+//! Usage: `cargo run --release --no-default-features --features tools --bin seeds` (from `fuzz/`). The total
 //! stays small (a few dozen files, well under 1 MB).
 
 use std::fs;
