@@ -39,5 +39,11 @@ if [[ -x no_std_tests/run.sh ]]; then
     no_std_tests/run.sh
 fi
 
+if [[ -x fuzz/run.sh ]]; then
+    step "fuzz: seeds, regressions and 30 s per target (replay on stable without nightly)"
+    (cd fuzz && cargo test --release --no-default-features)
+    fuzz/run.sh "${FUZZ_SECONDS:-30}"
+fi
+
 echo
 echo "all checks passed"

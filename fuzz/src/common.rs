@@ -7,9 +7,8 @@ use std::sync::Arc;
 use arbitrary::Arbitrary;
 use pluginhost::{
     BackendError, Backends, Capability, Connection, DialTarget, Filesystem, GuestPath, HostConfig,
-    HostName, InvokeError, Limits, LoadError, MemoryFilesystem, MemoryNetwork,
-    MemoryProcessRunner, MemoryService, Network, ProcessOutput, ProcessRunner, Trap,
-    HOST_FUNCTIONS,
+    HostName, InvokeError, Limits, LoadError, MemoryFilesystem, MemoryNetwork, MemoryProcessRunner,
+    MemoryService, Network, ProcessOutput, ProcessRunner, Trap, HOST_FUNCTIONS,
 };
 
 use crate::models::grant::{self, Entry, Model};
@@ -288,7 +287,11 @@ impl Memory {
 pub fn components(p: &GuestPath) -> Vec<String> {
     let modelled = path::parse(p.as_str().as_bytes())
         .unwrap_or_else(|e| panic!("normalised path {p} does not parse in the model: {e:?}"));
-    assert_eq!(path::render(&modelled), p.as_str(), "{p} is not in normal form");
+    assert_eq!(
+        path::render(&modelled),
+        p.as_str(),
+        "{p} is not in normal form"
+    );
     modelled
 }
 
@@ -356,7 +359,8 @@ impl Network for GuardNet {
     fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
         assert_ne!(target.port, 0, "dialled port 0");
         assert!(
-            self.model.admit_dial(&model_host(&target.host), target.port),
+            self.model
+                .admit_dial(&model_host(&target.host), target.port),
             "back-end asked to dial {target}, which the grant model does not admit"
         );
         self.inner.dial(target)
@@ -370,7 +374,10 @@ struct GuardProc {
 
 impl ProcessRunner for GuardProc {
     fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
-        let program = argv.first().copied().unwrap_or_else(|| panic!("empty argv"));
+        let program = argv
+            .first()
+            .copied()
+            .unwrap_or_else(|| panic!("empty argv"));
         let comps = path::parse(program.as_bytes())
             .unwrap_or_else(|e| panic!("runner got program {program:?}: {e:?}"));
         assert_eq!(path::render(&comps), program, "program not in normal form");

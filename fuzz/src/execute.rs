@@ -112,8 +112,14 @@ pub fn script_module() -> &'static [u8] {
         for (at, text) in SCRIPT_DATA {
             wat.push_str(&format!("  (data (i32.const {at}) \"{text}\")\n"));
         }
-        let read = HOST_FUNCTIONS.iter().position(|f| f.name == "input_read").expect("input_read");
-        let write = HOST_FUNCTIONS.iter().position(|f| f.name == "output_write").expect("output_write");
+        let read = HOST_FUNCTIONS
+            .iter()
+            .position(|f| f.name == "input_read")
+            .expect("input_read");
+        let write = HOST_FUNCTIONS
+            .iter()
+            .position(|f| f.name == "output_write")
+            .expect("output_write");
         wat.push_str(&format!(
             r#"  (func (export "run") (result i32)
     (local $n i32) (local $i i32) (local $p i32) (local $out i32)

@@ -148,8 +148,23 @@ const COMPONENTS: &[&str] = &[
 
 /// Host labels blobs are made of.
 const LABELS: &[&str] = &[
-    "echo", "test", "ECHO", "a", "example", "com", "127", "0", "1", "::1", "[::1]",
-    "0x7f000001", "2130706433", "*", "", "0177", "evil",
+    "echo",
+    "test",
+    "ECHO",
+    "a",
+    "example",
+    "com",
+    "127",
+    "0",
+    "1",
+    "::1",
+    "[::1]",
+    "0x7f000001",
+    "2130706433",
+    "*",
+    "",
+    "0177",
+    "evil",
 ];
 
 /// Argument vector items.
@@ -226,7 +241,8 @@ impl Blob {
         let out = match self {
             Blob::Known(i) => KNOWN[usize::from(*i) % KNOWN.len()].to_vec(),
             Blob::Path(parts, slash) => {
-                let parts: Vec<String> = parts.iter().take(16).map(|i| pick(COMPONENTS, i)).collect();
+                let parts: Vec<String> =
+                    parts.iter().take(16).map(|i| pick(COMPONENTS, i)).collect();
                 let mut s = format!("/{}", parts.join("/"));
                 if *slash {
                     s.push('/');
@@ -468,7 +484,9 @@ struct Fails(Vec<i32>);
 
 impl Fails {
     fn range(&mut self, env: &Env<'_>, ptr: i32, len: i32, cap: usize) -> Option<Range<usize>> {
-        range(env.mem, ptr, len, cap).map_err(|c| self.0.push(c)).ok()
+        range(env.mem, ptr, len, cap)
+            .map_err(|c| self.0.push(c))
+            .ok()
     }
 
     /// A path argument: range (cap `path_bytes`), text, admission for `cap`.
@@ -538,12 +556,13 @@ fn expect(name: &str, a: [i32; 4], env: &Env<'_>) -> Result<Pass, Vec<i32>> {
             let d = f.range(env, a[2], a[3], l.call_bytes);
             p.zip(d).map(|(p, d)| Pass::FsRead(p, d))
         }
-        "fs_size" => f.path(env, a[0], a[1], Capability::FsRead).map(Pass::FsSize),
+        "fs_size" => f
+            .path(env, a[0], a[1], Capability::FsRead)
+            .map(Pass::FsSize),
         "fs_write" => {
             let p = f.path(env, a[0], a[1], Capability::FsWrite);
             let d = f.range(env, a[2], a[3], l.call_bytes);
-            p.zip(d)
-                .map(|(p, d)| Pass::FsWrite(p, env.mem[d].to_vec()))
+            p.zip(d).map(|(p, d)| Pass::FsWrite(p, env.mem[d].to_vec()))
         }
         "fs_rename" => {
             let from = f.path(env, a[0], a[1], Capability::FsWrite);
@@ -745,10 +764,18 @@ fn run_input(input: &Input) -> Option<(&'static str, bool)> {
         call_bytes: pick_limit(call, 4096),
         path_bytes: pick_limit(pathb, 256).min(path::MAX),
         argv_bytes: pick_limit(argv, 512),
-        argv_items: if items < 0xc0 { 16 } else { usize::from(items % 72) },
+        argv_items: if items < 0xc0 {
+            16
+        } else {
+            usize::from(items % 72)
+        },
         log_message_bytes: pick_limit(log_msg, 256),
         log_bytes: pick_limit(log_total, 1024),
-        net_handles: if handles < 0xc0 { 2 } else { usize::from(handles % 3) },
+        net_handles: if handles < 0xc0 {
+            2
+        } else {
+            usize::from(handles % 3)
+        },
         ..common::small_limits()
     };
     let config = HostConfig::DEFAULT
@@ -776,7 +803,10 @@ fn run_input(input: &Input) -> Option<(&'static str, bool)> {
         Ok(p) => p,
         Err(LoadError::NotGranted { capability, .. }) => {
             common::note(|| format!("host_abi {name} not granted"));
-            assert!(!model.allows(capability), "NotGranted {capability} but granted");
+            assert!(
+                !model.allows(capability),
+                "NotGranted {capability} but granted"
+            );
             return None;
         }
         Err(e) => panic!("{name}: fixed module failed to load: {e:?}"),
@@ -873,11 +903,25 @@ fn run_input(input: &Input) -> Option<(&'static str, bool)> {
             );
             assert!(appended.is_empty(), "{name}: refused call appended output");
             only_within(before, after, 0..0, name);
-            assert_eq!(files_after, files_before, "{name}: refused call changed files");
+            assert_eq!(
+                files_after, files_before,
+                "{name}: refused call changed files"
+            );
             assert_eq!(dial_count, dials, "{name}: refused call dialled");
             assert!(runs.is_empty(), "{name}: refused call ran a program");
         }
-        Ok(pass) => check_pass(name, &pass, r, &env, before, after, appended, &memory, &files_before, dials),
+        Ok(pass) => check_pass(
+            name,
+            &pass,
+            r,
+            &env,
+            before,
+            after,
+            appended,
+            &memory,
+            &files_before,
+            dials,
+        ),
     }
     let gated = function.capability.is_some();
     let expected_denials = counts_before + u64::from(gated && r == DENIED);
@@ -903,7 +947,12 @@ fn check_pass(
     dials: usize,
 ) {
     let files_after = memory.files();
-    let file = |p: &str| files_before.iter().find(|(q, _)| q == p).map(|(_, d)| d.clone());
+    let file = |p: &str| {
+        files_before
+            .iter()
+            .find(|(q, _)| q == p)
+            .map(|(_, d)| d.clone())
+    };
     let unchanged_fs = || assert_eq!(files_after, files_before, "{name}: files changed");
     if !matches!(pass, Pass::NetDial(_)) {
         assert_eq!(memory.net.dial_count(), dials, "{name}: dialled");
@@ -932,27 +981,29 @@ fn check_pass(
         }
         Pass::OutputWrite(src) => {
             assert_eq!(r, src.len() as i32, "output_write count");
-            assert_eq!(appended, &before[src.clone()], "output_write appended other bytes");
+            assert_eq!(
+                appended,
+                &before[src.clone()],
+                "output_write appended other bytes"
+            );
         }
         Pass::Log => {
             assert_eq!(r, 0, "log");
             only_within(before, after, 0..0, name);
         }
-        Pass::FsRead(p, dst) => {
-            match file(p) {
-                Some(data) => {
-                    assert_eq!(r, data.len() as i32, "fs_read {p}: size");
-                    let n = data.len().min(dst.len());
-                    let w = dst.start..dst.start + n;
-                    only_within(before, after, w.clone(), name);
-                    assert_eq!(&after[w], &data[..n], "fs_read {p}: bytes");
-                }
-                None => {
-                    assert_eq!(r, NOT_FOUND, "fs_read {p}");
-                    only_within(before, after, 0..0, name);
-                }
+        Pass::FsRead(p, dst) => match file(p) {
+            Some(data) => {
+                assert_eq!(r, data.len() as i32, "fs_read {p}: size");
+                let n = data.len().min(dst.len());
+                let w = dst.start..dst.start + n;
+                only_within(before, after, w.clone(), name);
+                assert_eq!(&after[w], &data[..n], "fs_read {p}: bytes");
             }
-        }
+            None => {
+                assert_eq!(r, NOT_FOUND, "fs_read {p}");
+                only_within(before, after, 0..0, name);
+            }
+        },
         Pass::FsSize(p) => {
             let expected = file(p).map_or(NOT_FOUND, |d| d.len() as i32);
             assert_eq!(r, expected, "fs_size {p}");
@@ -1019,7 +1070,11 @@ fn check_pass(
         }
         Pass::NetRecv(dst) => {
             let response = common::echo_response(b"");
-            let n = if dst.is_empty() { 0 } else { response.len().min(dst.len()) };
+            let n = if dst.is_empty() {
+                0
+            } else {
+                response.len().min(dst.len())
+            };
             assert_eq!(r, n as i32, "net_recv");
             let w = dst.start..dst.start + n;
             only_within(before, after, w.clone(), name);

@@ -15,10 +15,52 @@ use crate::models::host;
 
 /// Pieces host texts are made of.
 const TOKENS: &[&str] = &[
-    "a", "b", "ca", "example", "com", "EXAMPLE", "Com", "test", "x-y", "_acme", "-a", "a-", "*",
-    ".", ".", ".", ":", "[", "]", "::", "::1", "ffff", "127", "0", "1", "255", "256", "01",
-    "0x7f", "0x", "2130706433", "443", "7", "65535", "65536", "0443", "é", "\u{0}", " ", "%",
-    "fe80", "%eth0", "127.0.0.1", "::ffff:127.0.0.1", "2001:db8::a", "a.b.c",
+    "a",
+    "b",
+    "ca",
+    "example",
+    "com",
+    "EXAMPLE",
+    "Com",
+    "test",
+    "x-y",
+    "_acme",
+    "-a",
+    "a-",
+    "*",
+    ".",
+    ".",
+    ".",
+    ":",
+    "[",
+    "]",
+    "::",
+    "::1",
+    "ffff",
+    "127",
+    "0",
+    "1",
+    "255",
+    "256",
+    "01",
+    "0x7f",
+    "0x",
+    "2130706433",
+    "443",
+    "7",
+    "65535",
+    "65536",
+    "0443",
+    "é",
+    "\u{0}",
+    " ",
+    "%",
+    "fe80",
+    "%eth0",
+    "127.0.0.1",
+    "::ffff:127.0.0.1",
+    "2001:db8::a",
+    "a.b.c",
 ];
 
 /// A text made of tokens, or raw.
@@ -115,14 +157,20 @@ fn run_input(input: &Input) {
         if let Some(p) = port {
             entry.extend_from_slice(format!(":{}", p % 10).as_bytes());
         }
-        let Ok(entry) = String::from_utf8(entry) else { continue };
+        let Ok(entry) = String::from_utf8(entry) else {
+            continue;
+        };
         let lib = HostPattern::parse(&entry);
         let model = host::parse_pattern(&entry);
         match (&lib, &model) {
             (Ok(p), Ok(m)) => {
                 // Display round trip.
                 let shown = p.to_string();
-                assert_eq!(HostPattern::parse(&shown).as_ref(), Ok(p), "{entry:?} -> {shown}");
+                assert_eq!(
+                    HostPattern::parse(&shown).as_ref(),
+                    Ok(p),
+                    "{entry:?} -> {shown}"
+                );
                 match m {
                     host::Pattern::Exact(h, port) => {
                         assert_eq!(p.host(), Some(&h.to_lib()));
@@ -139,7 +187,9 @@ fn run_input(input: &Input) {
                     }
                 }
                 patterns.push((p.clone(), m.clone()));
-                grant = grant.with_host(&entry).expect("with_host of a parsed entry");
+                grant = grant
+                    .with_host(&entry)
+                    .expect("with_host of a parsed entry");
             }
             (Err(e), Err(m)) => assert_eq!(e, m, "{entry:?}: error"),
             _ => panic!("{entry:?}: library {lib:?}, model {model:?}"),
@@ -148,14 +198,14 @@ fn run_input(input: &Input) {
 
     if let (Ok(t), Ok((h, p))) = (&target, &target_model) {
         for (lib, model) in &patterns {
-            assert_eq!(
-                lib.matches(t),
-                host::matches(model, h, *p),
-                "{lib} vs {t}"
-            );
+            assert_eq!(lib.matches(t), host::matches(model, h, *p), "{lib} vs {t}");
         }
         let expected = patterns.iter().any(|(_, m)| host::matches(m, h, *p));
-        assert_eq!(grant.admit_dial(t), expected, "admit_dial {t} under {grant}");
+        assert_eq!(
+            grant.admit_dial(t),
+            expected,
+            "admit_dial {t} under {grant}"
+        );
         assert!(!Grant::none().admit_dial(t));
         assert!(Grant::none().dangerous_allow_any_host().admit_dial(t));
     }

@@ -65,9 +65,58 @@ const PARTS: &[&str] = &[
     "DATA",
 ];
 
+/// Paths into the tree: files, directories, links (through them, to them, past them), scopes.
+const KNOWN: &[&str] = &[
+    "/",
+    "/data",
+    "/data/sub",
+    "/other",
+    "/alias",
+    "/escape",
+    "/loop",
+    "/data/link_dir_in",
+    "/data/link_sibling",
+    "/data/link_out_rel",
+    "/data/sub/up",
+    "/data/a.txt",
+    "/data/sub/b.txt",
+    "/data/dätä.txt",
+    "/data/café",
+    "/data/cafe\u{301}",
+    "/other/o.txt",
+    "/r.txt",
+    "/data/new",
+    "/data/sub/new",
+    "/data/link_in",
+    "/data/link_abs",
+    "/data/link_abs_in",
+    "/data/link_out_file",
+    "/data/link_sibling_file",
+    "/data/loop",
+    "/data/dangling",
+    "/data/link_dir_in/b.txt",
+    "/data/link_dir_in/new",
+    "/data/link_sibling/o.txt",
+    "/data/link_sibling/new",
+    "/data/link_out_rel/secret",
+    "/data/link_out_rel/new",
+    "/data/link_out_rel/dir/deep",
+    "/data/sub/up/a.txt",
+    "/data/sub/up/new",
+    "/alias/a.txt",
+    "/alias/new",
+    "/escape/secret",
+    "/escape/new",
+    "/other/back/a.txt",
+    "/other/back/new",
+    "/data/empty/new",
+];
+
 /// A path as bytes.
 #[derive(Arbitrary, Debug, Clone)]
 pub enum PathSpec {
+    /// One of [`KNOWN`], optionally with one more component.
+    Known(u8, Option<u8>),
     /// Components joined by `/`, with or without a leading and a trailing `/`.
     Parts(Vec<u8>, bool, bool),
     /// Raw bytes.
@@ -80,6 +129,16 @@ impl PathSpec {
     /// The bytes.
     pub fn bytes(&self) -> Vec<u8> {
         match self {
+            PathSpec::Known(i, more) => {
+                let mut s = KNOWN[usize::from(*i) % KNOWN.len()].to_owned();
+                if let Some(m) = more {
+                    if !s.ends_with('/') {
+                        s.push('/');
+                    }
+                    s.push_str(PARTS[usize::from(*m) % PARTS.len()]);
+                }
+                s.into_bytes()
+            }
             PathSpec::Parts(parts, lead, trail) => {
                 let parts: Vec<&str> = parts
                     .iter()
@@ -132,13 +191,18 @@ pub struct Input {
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
-    let mut u = Unstructured::new(data);
-    if let Ok(input) = Input::arbitrary(&mut u) {
-        run_input(&input);
-    }
+    let _ = outcome(data);
 }
 
-fn run_input(input: &Input) {
+/// Runs one input and names the disk operation's outcome (`"write Ok"`, `"read Denied"`, ...),
+/// if one ran. Used by the seed generator.
+pub fn outcome(data: &[u8]) -> Option<String> {
+    let mut u = Unstructured::new(data);
+    let input = Input::arbitrary(&mut u).ok()?;
+    run_input(&input)
+}
+
+fn run_input(input: &Input) -> Option<String> {
     let bytes = input.path.bytes();
     let parsed = GuestPath::parse(&bytes);
     let modelled = path::parse(&bytes);
@@ -170,7 +234,7 @@ fn run_input(input: &Input) {
     }
     let (grant, model) = grant::build(&common::caps(input.caps), &entries);
 
-    let Ok(gp) = parsed else { return };
+    let Ok(gp) = parsed else { return None };
     let comps = modelled.unwrap_or_default();
 
     // starts_with / strip_prefix against every prefix text (parsed).
@@ -178,7 +242,11 @@ fn run_input(input: &Input) {
         let text = spec.bytes();
         if let (Ok(prefix), Ok(pm)) = (GuestPath::parse(&text), path::parse(&text)) {
             let expected = path::starts_with(&comps, &pm);
-            assert_eq!(gp.starts_with(&prefix), expected, "{gp} starts_with {prefix}");
+            assert_eq!(
+                gp.starts_with(&prefix),
+                expected,
+                "{gp} starts_with {prefix}"
+            );
             let rest = gp.strip_prefix(&prefix);
             assert_eq!(rest.is_some(), expected);
             if let Some(rest) = rest {
@@ -203,9 +271,7 @@ fn run_input(input: &Input) {
         "is_writable_area {gp}"
     );
 
-    if let Some(op) = &input.op {
-        disk(op, &grant, &gp);
-    }
+    disk(input.op.as_ref()?, &grant, &gp)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -231,11 +297,15 @@ struct Tree {
 }
 
 fn snapshot(dir: &Path, rel: &Path, out: &mut Snapshot) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let rel = rel.join(entry.file_name());
-        let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
         let node = if meta.file_type().is_symlink() {
             Node::Link(fs::read_link(&path).unwrap_or_default())
         } else if meta.is_dir() {
@@ -321,7 +391,9 @@ fn tree() -> &'static Mutex<Tree> {
 
 /// Removes trees left by earlier fuzzing processes that are gone.
 fn clean_stale(tmp: &Path) {
-    let Ok(entries) = fs::read_dir(tmp) else { return };
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(pid) = name.strip_prefix("pluginhost-fuzz-path_grant-") {
@@ -338,16 +410,16 @@ fn canonical_scope(base: &Path, scope: &GuestPath) -> Option<PathBuf> {
     fs::canonicalize(base.join("root").join(rel)).ok()
 }
 
-fn disk(op: &FsOp, grant: &pluginhost::Grant, gp: &GuestPath) {
+fn disk(op: &FsOp, grant: &pluginhost::Grant, gp: &GuestPath) -> Option<String> {
     let cap = match op {
         FsOp::Read(_) | FsOp::Size => Capability::FsRead,
         FsOp::Write(_) | FsOp::Rename(_) => Capability::FsWrite,
     };
-    let Some(scope) = grant.admit_path(cap, gp) else { return };
+    let scope = grant.admit_path(cap, gp)?;
     let to = match op {
         FsOp::Rename(spec) => {
-            let Ok(to) = GuestPath::parse(&spec.bytes()) else { return };
-            let Some(to_scope) = grant.admit_path(Capability::FsWrite, &to) else { return };
+            let to = GuestPath::parse(&spec.bytes()).ok()?;
+            let to_scope = grant.admit_path(Capability::FsWrite, &to)?;
             Some((to, to_scope.clone()))
         }
         _ => None,
@@ -395,12 +467,13 @@ fn disk(op: &FsOp, grant: &pluginhost::Grant, gp: &GuestPath) {
             guard.fs.rename(scope, gp, to_scope, to)
         }
     };
-    common::note(|| format!("path_grant {} scope={scope} -> {result:?}", match op {
+    let name = match op {
         FsOp::Read(_) => "read",
         FsOp::Size => "size",
         FsOp::Write(_) => "write",
         FsOp::Rename(_) => "rename",
-    }));
+    };
+    common::note(|| format!("path_grant {name} scope={scope} -> {result:?}"));
     let mut after = Snapshot::new();
     snapshot(&base, Path::new(""), &mut after);
     let changed: Vec<&PathBuf> = before
@@ -417,6 +490,10 @@ fn disk(op: &FsOp, grant: &pluginhost::Grant, gp: &GuestPath) {
     for rel in changed {
         check_under(&base.join(rel), &scopes, &canonical_root, "change");
     }
+    Some(match result {
+        Ok(()) => format!("{name} Ok"),
+        Err(e) => format!("{name} {e:?}"),
+    })
 }
 
 /// The file of the snapshot whose size is `size` (sizes are unique).

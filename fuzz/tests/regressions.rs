@@ -27,7 +27,10 @@ fn replay_dir(base: &str) -> usize {
 
 #[test]
 fn seeds_pass() {
-    assert!(replay_dir("seeds") > 0, "no seeds: run `cargo run --bin seeds`");
+    assert!(
+        replay_dir("seeds") > 0,
+        "no seeds: run `cargo run --bin seeds`"
+    );
 }
 
 #[test]
@@ -63,5 +66,26 @@ fn load_memory64_under_feature_unification() {
         "a 64-bit memory was accepted: {:?}",
         loaded.map(|_| "loaded")
     );
-    assert!(!host.conformance(&wasm).ok(), "conformance admitted a 64-bit memory");
+    assert!(
+        !host.conformance(&wasm).ok(),
+        "conformance admitted a 64-bit memory"
+    );
+}
+
+/// `regressions/load/empty_code_section_divide_by_zero.wasm`: a code section of 0 bodies and
+/// 1,001 bytes made wasmi's strict-limits check divide by zero (a panic in `Host::load` in every
+/// build).
+#[test]
+fn load_empty_code_section_divide_by_zero() {
+    let data = include_bytes!("../regressions/load/empty_code_section_divide_by_zero.wasm");
+    pluginhost_fuzz::load::run(data);
+}
+
+/// `regressions/load/operators_after_end_translator_assert.wasm`: operators after a function's
+/// final `end` made wasmi's translator hit a debug assertion (a panic in `Host::load` in any
+/// build with debug assertions, cargo-fuzz builds included).
+#[test]
+fn load_operators_after_end_translator_assert() {
+    let data = include_bytes!("../regressions/load/operators_after_end_translator_assert.wasm");
+    pluginhost_fuzz::load::run(data);
 }

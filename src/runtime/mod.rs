@@ -8,9 +8,9 @@ mod error;
 mod fault;
 mod handles;
 mod host;
-mod prescan;
 mod plugin;
 mod pool;
+mod prescan;
 mod state;
 mod stats;
 

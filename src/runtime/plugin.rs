@@ -76,11 +76,7 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
     }
     // wasmi's strict limits allow at most 10,000 functions.
     let max_functions = config.limits.strict_module_limits.then_some(10_000);
-    super::prescan::check_module(
-        wasm,
-        config.limits.max_locals_per_function,
-        max_functions,
-    )?;
+    super::prescan::check_module(wasm, config.limits.max_locals_per_function, max_functions)?;
     let engine = Engine::new(&engine_config(&config.limits));
     Module::new(&engine, wasm).map_err(|e| compile_error(&e))
 }

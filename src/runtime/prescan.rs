@@ -25,10 +25,18 @@ pub(crate) fn check_module(
     let mut index = 0u32;
     for payload in Parser::new(0).parse_all(wasm) {
         let body = match payload {
-            Ok(Payload::CodeSectionStart { count, .. })
-                if max_functions.is_some_and(|m| count > m) =>
-            {
-                return Ok(());
+            Ok(Payload::CodeSectionStart { count, size, .. }) => {
+                if count == 0 && size > 0 {
+                    // Malformed (bytes after a zero count). wasmi 2.0 divides the section size
+                    // by the count for its strict limits and would panic: refuse it here.
+                    return Err(LoadError::InvalidModule(
+                        "code section declares no functions but has contents".into(),
+                    ));
+                }
+                if max_functions.is_some_and(|m| count > m) {
+                    return Ok(());
+                }
+                continue;
             }
             Ok(Payload::CodeSectionEntry(body)) => body,
             Ok(Payload::MemorySection(reader)) => {
@@ -49,6 +57,15 @@ pub(crate) fn check_module(
             Ok(_) => continue,
             Err(_) => return Ok(()),
         };
+        #[cfg(debug_assertions)]
+        if operators_after_end(&body) {
+            // wasmi 2.0 translates an operator before validating it and hits a debug assertion
+            // when one follows the body's final `end` (release builds refuse it cleanly as
+            // invalid). Refuse it here so debug builds do not panic either.
+            return Err(LoadError::InvalidModule(format!(
+                "function {index} has operators after its final `end`"
+            )));
+        }
         let Ok(reader) = body.get_locals_reader() else {
             return Ok(());
         };
@@ -71,4 +88,34 @@ pub(crate) fn check_module(
 
 fn memory64() -> LoadError {
     LoadError::InvalidModule("64-bit memory (the memory64 proposal is disabled)".into())
+}
+
+/// Whether a function body has operators after the `end` that closes it. Malformed bodies are
+/// left to the validator.
+#[cfg(debug_assertions)]
+fn operators_after_end(body: &wasmparser::FunctionBody<'_>) -> bool {
+    use wasmparser::Operator;
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return false;
+    };
+    let mut depth = 1u32;
+    while !reader.eof() {
+        let Ok(op) = reader.read() else {
+            return false;
+        };
+        match op {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => depth += 1,
+            Operator::End => {
+                depth -= 1;
+                if depth == 0 {
+                    return !reader.eof();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }

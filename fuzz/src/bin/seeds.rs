@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
 use pluginhost::{Host, HOST_FUNCTIONS};
-use pluginhost_fuzz::{common, execute, host_abi};
+use pluginhost_fuzz::{common, execute, host_abi, path_grant};
 
 /// Largest module seed kept, in bytes.
 const MAX_SEED: usize = 48 << 10;
@@ -71,15 +71,24 @@ fn main() {
     tests.sort();
     let mut kept = 0;
     let mut seen = std::collections::BTreeSet::new();
-    for file in tests.iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
+    for file in tests
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+    {
         let text = fs::read_to_string(file).unwrap_or_default();
         let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
         for (i, wat) in wat_literals(&text).iter().enumerate() {
-            let Ok(wasm) = wat::parse_str(wat) else { continue };
+            let Ok(wasm) = wat::parse_str(wat) else {
+                continue;
+            };
             if wasm.len() > MAX_SEED || !seen.insert(wasm.clone()) {
                 continue;
             }
-            write(&dir, &format!("{}_{i}.wasm", stem.as_deref().unwrap_or("t")), &wasm);
+            write(
+                &dir,
+                &format!("{}_{i}.wasm", stem.as_deref().unwrap_or("t")),
+                &wasm,
+            );
             kept += 1;
         }
     }
@@ -88,7 +97,10 @@ fn main() {
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     built.sort();
-    for file in built.iter().filter(|p| p.extension().is_some_and(|e| e == "wasm")) {
+    for file in built
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+    {
         let Ok(wasm) = fs::read(file) else { continue };
         if wasm.len() > MAX_SEED {
             continue;
@@ -119,7 +131,9 @@ fn main() {
         let n = 512 + (rng.next() % 3072) as usize;
         let data = rng.bytes(n);
         let mut u = Unstructured::new(&data);
-        let Ok(params) = execute::Params::arbitrary(&mut u) else { continue };
+        let Ok(params) = execute::Params::arbitrary(&mut u) else {
+            continue;
+        };
         if params.script {
             if scripts < 4 && u.len() >= 100 {
                 write(&dir, &format!("script_{scripts}"), &data);
@@ -188,15 +202,32 @@ fn main() {
     }
     println!("host_abi: {count} seeds");
 
-    for (target, seed) in [("path_grant", 0x5eed_0003u64), ("host_grant", 0x5eed_0004)] {
-        let dir = seeds.join(target);
-        let mut rng = Rng(seed);
-        for k in 0..8 {
-            let n = 16 + 48 * k;
-            write(&dir, &format!("random_{k}"), &rng.bytes(n));
+    // path_grant: up to two inputs per disk outcome (operation and result), plus random ones.
+    let dir = seeds.join("path_grant");
+    let mut rng = Rng(0x5eed_0003);
+    let mut kept: std::collections::BTreeMap<String, usize> = Default::default();
+    for _ in 0..20_000 {
+        let n = 16 + (rng.next() % 200) as usize;
+        let data = rng.bytes(n);
+        if let Some(label) = path_grant::outcome(&data) {
+            let k = kept.entry(label.clone()).or_insert(0);
+            if *k < 2 {
+                write(&dir, &format!("{}_{k}", label.replace(' ', "_")), &data);
+                *k += 1;
+            }
         }
-        println!("{target}: 8 seeds");
     }
+    for k in 0..4 {
+        write(&dir, &format!("random_{k}"), &rng.bytes(16 + 48 * k));
+    }
+    println!("path_grant: {kept:?}");
+
+    let dir = seeds.join("host_grant");
+    let mut rng = Rng(0x5eed_0004);
+    for k in 0..8 {
+        write(&dir, &format!("random_{k}"), &rng.bytes(16 + 48 * k));
+    }
+    println!("host_grant: 8 seeds");
 }
 
 fn file_name(p: &Path) -> String {
