@@ -1,7 +1,9 @@
 //! Gated host call: `fs_write` of 64 bytes (capability, path parse, prefix check, fuel, counters,
 //! back-end) vs a raw wasmi host function copying the same 64 bytes. Each invocation makes
 //! HOSTCALL_LOOP calls; the per-call figure is the time / HOSTCALL_LOOP. Also the check alone:
-//! `Grant::admit_path` on a parsed path, and `GuestPath::parse`.
+//! `GuestPath::reparse` into a reused buffer plus `Grant::admit_path` (what every gated fs call
+//! does; allocation-free, see tests/alloc.rs), each part alone, and the allocating
+//! `GuestPath::parse` for reference.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pluginhost::{Capability, GuestPath};
 use pluginhost_benches::*;
@@ -33,6 +35,17 @@ fn hostcall(c: &mut Criterion) {
     assert!(grant.admit_path(Capability::FsWrite, &path).is_some());
     g.bench_function("admit_path", |b| {
         b.iter(|| grant.admit_path(black_box(Capability::FsWrite), black_box(&path)).is_some())
+    });
+    g.bench_function("reparse", |b| {
+        let mut buffer = GuestPath::root();
+        b.iter(|| buffer.reparse(black_box(FS_PATH.as_bytes())).unwrap())
+    });
+    g.bench_function("reparse_and_admit", |b| {
+        let mut buffer = GuestPath::root();
+        b.iter(|| {
+            buffer.reparse(black_box(FS_PATH.as_bytes())).unwrap();
+            grant.admit_path(black_box(Capability::FsWrite), &buffer).is_some()
+        })
     });
     g.bench_function("guestpath_parse", |b| {
         b.iter(|| GuestPath::parse(black_box(FS_PATH.as_bytes())).unwrap())

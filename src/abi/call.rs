@@ -53,7 +53,7 @@ pub(crate) fn with_state(
 fn count_refusal(state: &mut HostState, result: &Result<i32, CallFault>) {
     if let Err(CallFault::Code(code)) = result {
         if *code != ErrorCode::Denied {
-            state.refused = state.refused.saturating_add(1);
+            state.ledger.refused = state.ledger.refused.saturating_add(1);
         }
     }
 }

@@ -3,54 +3,94 @@
 //! Order of checks in every call: the capability, the path (parsed and normalised), the grant's
 //! prefixes, the data range and its cap, and only then the back-end.
 
-use alloc::sync::Arc;
-
 use wasmi::Caller;
 
 use super::call::with_memory;
 use super::fuel::CallFault;
 use super::{guest, ErrorCode};
+use crate::backend::BackendError;
 use crate::capability::Capability;
-use crate::grant::{Grant, GuestPath};
+use crate::grant::GuestPath;
 use crate::runtime::HostState;
 
 /// Base fuel of every `fs_*` call (plus bytes).
 pub(crate) const FS_FUEL: u64 = 1_000;
 
-const FS_READ: (Capability, &str) = (Capability::FsRead, "fs_read");
-const FS_SIZE: (Capability, &str) = (Capability::FsRead, "fs_size");
-const FS_WRITE: (Capability, &str) = (Capability::FsWrite, "fs_write");
-const FS_RENAME: (Capability, &str) = (Capability::FsWrite, "fs_rename");
+type Call = (Capability, &'static str);
 
-/// Parses the guest path at `ptr..ptr + len`.
-fn read_path(memory: &[u8], state: &HostState, ptr: i32, len: i32) -> Result<GuestPath, CallFault> {
-    let bytes = guest::slice(memory, ptr, len, state.limits.path_bytes)?;
-    GuestPath::parse(bytes).map_err(|_| CallFault::Code(ErrorCode::Invalid))
-}
+const FS_READ: Call = (Capability::FsRead, "fs_read");
+const FS_SIZE: Call = (Capability::FsRead, "fs_size");
+const FS_WRITE: Call = (Capability::FsWrite, "fs_write");
+const FS_RENAME: Call = (Capability::FsWrite, "fs_rename");
 
-/// Checks the prefix of `grant` admitting `path` for `capability`; counts the outcome. Returns
-/// the prefix.
-fn admit<'g>(
-    grant: &'g Grant,
-    state: &mut HostState,
-    (capability, import): (Capability, &'static str),
-    path: &GuestPath,
-) -> Result<&'g GuestPath, CallFault> {
-    let scope = grant.admit_path(capability, path);
-    state.record(capability, import, scope.is_some());
-    scope.ok_or(CallFault::Code(ErrorCode::Denied))
+/// Parses the guest path at `ptr..ptr + len` into the reusable buffer `into`.
+fn read_path(
+    memory: &[u8],
+    limit: usize,
+    (ptr, len): (i32, i32),
+    into: &mut GuestPath,
+) -> Result<(), CallFault> {
+    let bytes = guest::slice(memory, ptr, len, limit)?;
+    into.reparse(bytes)
+        .map_err(|_| CallFault::Code(ErrorCode::Invalid))
 }
 
 /// Refuses the call at once (counted) if `capability` was not granted at all.
-fn require(
-    state: &mut HostState,
-    (capability, import): (Capability, &'static str),
-) -> Result<(), CallFault> {
-    if state.grant.allows(capability) {
+fn require(state: &mut HostState, call: Call) -> Result<(), CallFault> {
+    if state.grant.allows(call.0) {
         Ok(())
     } else {
-        state.record(capability, import, false);
+        state.record(call, false);
         Err(ErrorCode::Denied.into())
+    }
+}
+
+/// Why the body of an admitted call stopped.
+enum Refusal {
+    /// Return this to the guest.
+    Call(CallFault),
+    /// The back-end failed; mapped (and counted) by the plugin's ledger.
+    Backend(BackendError),
+}
+
+impl From<CallFault> for Refusal {
+    fn from(fault: CallFault) -> Self {
+        Refusal::Call(fault)
+    }
+}
+
+impl From<ErrorCode> for Refusal {
+    fn from(code: ErrorCode) -> Self {
+        Refusal::Call(CallFault::Code(code))
+    }
+}
+
+impl From<BackendError> for Refusal {
+    fn from(error: BackendError) -> Self {
+        Refusal::Backend(error)
+    }
+}
+
+/// Parses the call's path into the reusable `state.paths[0]`, checks it against the grant's
+/// prefixes (counted) and runs `body` with the admitting prefix and the path. Nothing is
+/// allocated or reference-counted on the way.
+fn with_admitted_path<R>(
+    memory: &mut [u8],
+    state: &mut HostState,
+    call: Call,
+    path: (i32, i32),
+    body: impl FnOnce(&mut [u8], &GuestPath, &GuestPath, &HostState) -> Result<R, Refusal>,
+) -> Result<R, CallFault> {
+    require(state, call)?;
+    read_path(memory, state.limits.path_bytes, path, &mut state.paths[0])?;
+    let path = &state.paths[0];
+    let scope = state.grant.admit_path(call.0, path);
+    state.ledger.record(&state.name, call, scope.is_some());
+    let scope = scope.ok_or(CallFault::Code(ErrorCode::Denied))?;
+    match body(memory, scope, path, state) {
+        Ok(value) => Ok(value),
+        Err(Refusal::Call(fault)) => Err(fault),
+        Err(Refusal::Backend(error)) => Err(state.ledger.backend_fault(call)(error)),
     }
 }
 
@@ -68,27 +108,30 @@ pub(crate) fn fs_read(
     dst_len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, meter| {
-        require(state, FS_READ)?;
-        let path = read_path(memory, state, path_ptr, path_len)?;
-        let grant = Arc::clone(&state.grant);
-        let scope = admit(&grant, state, FS_READ, &path)?;
-        let range = guest::range(memory, dst, dst_len, state.limits.call_bytes)?;
-        meter.charge_bytes(range.len())?;
         // Read into the host's scratch buffer first: a refused read (e.g. a file too large to
         // report) must leave guest memory untouched.
         let mut scratch = core::mem::take(&mut state.scratch);
-        scratch.clear();
-        scratch.resize(range.len(), 0);
-        let read = state.backends.filesystem.read(scope, &path, &mut scratch);
-        let result = read.map_err(state.backend_fault(FS_READ)).and_then(|size| {
-            let reported = size_i32(size)?;
-            let copied = usize::try_from(size).unwrap_or(usize::MAX).min(range.len());
-            let dst = memory
-                .get_mut(range.start..range.start + copied)
-                .ok_or(ErrorCode::Invalid)?;
-            dst.copy_from_slice(scratch.get(..copied).ok_or(ErrorCode::Invalid)?);
-            Ok(reported)
-        });
+        let path = (path_ptr, path_len);
+        let result = with_admitted_path(
+            memory,
+            state,
+            FS_READ,
+            path,
+            |memory, scope, path, state| {
+                let range = guest::range(memory, dst, dst_len, state.limits.call_bytes)?;
+                meter.charge_bytes(range.len())?;
+                scratch.clear();
+                scratch.resize(range.len(), 0);
+                let size = state.backends.filesystem.read(scope, path, &mut scratch)?;
+                let reported = size_i32(size)?;
+                let copied = usize::try_from(size).unwrap_or(usize::MAX).min(range.len());
+                let dst = memory
+                    .get_mut(range.start..range.start + copied)
+                    .ok_or(ErrorCode::Invalid)?;
+                dst.copy_from_slice(scratch.get(..copied).ok_or(ErrorCode::Invalid)?);
+                Ok(reported)
+            },
+        );
         state.scratch = scratch;
         result
     })
@@ -101,15 +144,10 @@ pub(crate) fn fs_size(
     path_len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, _meter| {
-        require(state, FS_SIZE)?;
-        let path = read_path(memory, state, path_ptr, path_len)?;
-        let grant = Arc::clone(&state.grant);
-        let scope = admit(&grant, state, FS_SIZE, &path)?;
-        let size = state
-            .backends
-            .filesystem
-            .size(scope, &path)
-            .map_err(state.backend_fault(FS_SIZE))?;
+        let path = (path_ptr, path_len);
+        let size = with_admitted_path(memory, state, FS_SIZE, path, |_, scope, path, state| {
+            Ok(state.backends.filesystem.size(scope, path)?)
+        })?;
         size_i32(size)
     })
 }
@@ -124,18 +162,19 @@ pub(crate) fn fs_write(
     src_len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, meter| {
-        require(state, FS_WRITE)?;
-        let path = read_path(memory, state, path_ptr, path_len)?;
-        let grant = Arc::clone(&state.grant);
-        let scope = admit(&grant, state, FS_WRITE, &path)?;
-        let data = guest::slice(memory, src, src_len, state.limits.call_bytes)?;
-        meter.charge_bytes(data.len())?;
-        state
-            .backends
-            .filesystem
-            .write(scope, &path, data)
-            .map_err(state.backend_fault(FS_WRITE))?;
-        i32::try_from(data.len()).map_err(|_| CallFault::Code(ErrorCode::Limit))
+        let path = (path_ptr, path_len);
+        with_admitted_path(
+            memory,
+            state,
+            FS_WRITE,
+            path,
+            |memory, scope, path, state| {
+                let data = guest::slice(memory, src, src_len, state.limits.call_bytes)?;
+                meter.charge_bytes(data.len())?;
+                state.backends.filesystem.write(scope, path, data)?;
+                Ok(i32::try_from(data.len()).map_err(|_| ErrorCode::Limit)?)
+            },
+        )
     })
 }
 
@@ -150,21 +189,23 @@ pub(crate) fn fs_rename(
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, _meter| {
         require(state, FS_RENAME)?;
-        let from = read_path(memory, state, from_ptr, from_len)?;
-        let to = read_path(memory, state, to_ptr, to_len)?;
-        let grant = Arc::clone(&state.grant);
-        let from_scope = grant.admit_path(Capability::FsWrite, &from);
-        let to_scope = grant.admit_path(Capability::FsWrite, &to);
+        let limit = state.limits.path_bytes;
+        let [from, to] = &mut state.paths;
+        read_path(memory, limit, (from_ptr, from_len), from)?;
+        read_path(memory, limit, (to_ptr, to_len), to)?;
+        let [from, to] = &state.paths;
+        let from_scope = state.grant.admit_path(Capability::FsWrite, from);
+        let to_scope = state.grant.admit_path(Capability::FsWrite, to);
         let (Some(from_scope), Some(to_scope)) = (from_scope, to_scope) else {
-            state.record(Capability::FsWrite, "fs_rename", false);
+            state.ledger.record(&state.name, FS_RENAME, false);
             return Err(ErrorCode::Denied.into());
         };
-        state.record(Capability::FsWrite, "fs_rename", true);
-        state
+        state.ledger.record(&state.name, FS_RENAME, true);
+        let renamed = state
             .backends
             .filesystem
-            .rename(from_scope, &from, to_scope, &to)
-            .map_err(state.backend_fault(FS_RENAME))?;
+            .rename(from_scope, from, to_scope, to);
+        renamed.map_err(state.ledger.backend_fault(FS_RENAME))?;
         Ok(0)
     })
 }

@@ -24,7 +24,7 @@ fn require(state: &mut HostState, import: &'static str) -> Result<(), CallFault>
     if state.grant.allows(Capability::NetDial) {
         Ok(())
     } else {
-        state.record(Capability::NetDial, import, false);
+        state.record((Capability::NetDial, import), false);
         Err(ErrorCode::Denied.into())
     }
 }
@@ -42,18 +42,18 @@ pub(crate) fn net_dial(
         let target =
             DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
         let admitted = state.grant.admit_dial(&target);
-        state.record(Capability::NetDial, "net_dial", admitted);
+        state.record((Capability::NetDial, "net_dial"), admitted);
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
         if state.handles.is_full() {
             return Err(ErrorCode::Limit.into());
         }
-        let connection = state
-            .backends
-            .network
-            .dial(&target)
-            .map_err(state.backend_fault((Capability::NetDial, "net_dial")))?;
+        let connection = state.backends.network.dial(&target).map_err(
+            state
+                .ledger
+                .backend_fault((Capability::NetDial, "net_dial")),
+        )?;
         Ok(state.handles.insert(connection)?)
     })
 }

@@ -6,7 +6,6 @@
 //! buffer receives the 4-byte little-endian exit status followed by as much standard output as
 //! fits.
 
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use wasmi::Caller;
@@ -45,7 +44,7 @@ pub(crate) fn process_exec(
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, EXEC_FUEL, |memory, state, meter| {
         if !state.grant.allows(Capability::ProcessExec) {
-            state.record(Capability::ProcessExec, "process_exec", false);
+            state.record((Capability::ProcessExec, "process_exec"), false);
             return Err(ErrorCode::Denied.into());
         }
         let argv_range = guest::range(memory, argv_ptr, argv_len, state.limits.argv_bytes)?;
@@ -61,20 +60,20 @@ pub(crate) fn process_exec(
             // Only a path already in normal form names exactly one program.
             return Err(ErrorCode::Invalid.into());
         }
-        let grant = Arc::clone(&state.grant);
+        let grant = &state.grant;
         let admitted = grant.admit_path(Capability::ProcessExec, &path).is_some()
             && !grant.is_writable_area(&path);
-        state.record(Capability::ProcessExec, "process_exec", admitted);
+        state.record((Capability::ProcessExec, "process_exec"), admitted);
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
         meter.charge_bytes(out.len())?;
         let (status, stdout) = out.split_at_mut(4);
-        let result = state
-            .backends
-            .process
-            .run(&argv, stdout)
-            .map_err(state.backend_fault((Capability::ProcessExec, "process_exec")))?;
+        let result = state.backends.process.run(&argv, stdout).map_err(
+            state
+                .ledger
+                .backend_fault((Capability::ProcessExec, "process_exec")),
+        )?;
         status.copy_from_slice(&result.status.to_le_bytes());
         let written = 4 + result.stdout_len.min(stdout.len());
         i32::try_from(written).map_err(|_| CallFault::Code(ErrorCode::Limit))

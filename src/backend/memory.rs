@@ -226,8 +226,12 @@ impl Filesystem for MemoryFilesystem {
     fn write(&self, _scope: &GuestPath, path: &GuestPath, data: &[u8]) -> Result<(), BackendError> {
         let key = path.as_str();
         let mut state = self.state.lock();
-        state.check_new_file(key)?;
         let old_len = state.files.get(key).map(Vec::len);
+        if old_len.is_none() {
+            // An existing file's parent is a directory and it has no file above it: only a new
+            // file needs the checks.
+            state.check_new_file(key)?;
+        }
         let files_after = state
             .files
             .len()
@@ -238,7 +242,18 @@ impl Filesystem for MemoryFilesystem {
             .checked_add(data.len());
         match bytes_after {
             Some(bytes) if files_after <= self.max_files && bytes <= self.max_total_bytes => {
-                state.files.insert(key.to_string(), data.to_vec());
+                match state.files.get_mut(key) {
+                    // Overwrite in place when the old buffer fits and at most half of it would
+                    // lie unused (so held memory stays within twice the counted bytes).
+                    Some(file) if (data.len()..=data.len() * 2).contains(&file.capacity()) => {
+                        file.clear();
+                        file.extend_from_slice(data);
+                    }
+                    Some(file) => *file = data.to_vec(),
+                    None => {
+                        state.files.insert(key.to_string(), data.to_vec());
+                    }
+                }
                 state.total_bytes = bytes;
                 Ok(())
             }

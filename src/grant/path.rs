@@ -60,32 +60,64 @@ impl GuestPath {
     ///
     /// Runs in time linear in the input and allocates at most its length.
     pub fn parse(bytes: &[u8]) -> Result<GuestPath, PathError> {
+        let mut path = GuestPath(String::with_capacity(bytes.len().min(MAX_PATH_BYTES)));
+        path.reparse(bytes)?;
+        Ok(path)
+    }
+
+    /// Replaces this path with `bytes` parsed as by [`GuestPath::parse`], reusing its buffer: no
+    /// heap allocation once the buffer has held a path as long. On error the path becomes `/`.
+    ///
+    /// # Errors
+    /// As [`GuestPath::parse`].
+    pub fn reparse(&mut self, bytes: &[u8]) -> Result<(), PathError> {
+        let result = self.normalise_into(bytes);
+        if result.is_err() {
+            self.0.clear();
+            self.0.push('/');
+        }
+        result
+    }
+
+    fn normalise_into(&mut self, bytes: &[u8]) -> Result<(), PathError> {
         if bytes.is_empty() {
             return Err(PathError::Empty);
         }
         if bytes.len() > MAX_PATH_BYTES {
             return Err(PathError::TooLong);
         }
-        if bytes.contains(&0) {
+        let shape = Shape::scan(bytes);
+        if shape.nul {
             return Err(PathError::Nul);
         }
         let s = core::str::from_utf8(bytes).map_err(|_| PathError::NotUtf8)?;
         let rest = s.strip_prefix('/').ok_or(PathError::Relative)?;
-        let mut out = String::with_capacity(s.len());
+        if shape.parent {
+            return Err(PathError::ParentComponent);
+        }
+        let out = &mut self.0;
+        out.clear();
+        out.reserve(s.len());
+        if shape.normal {
+            // The common case: already normal, copied as is.
+            out.push_str(s);
+            return Ok(());
+        }
         for component in rest.split('/') {
-            match component {
-                "" | "." => {}
-                ".." => return Err(PathError::ParentComponent),
-                _ => {
-                    out.push('/');
-                    out.push_str(component);
-                }
+            if !matches!(component, "" | ".") {
+                out.push('/');
+                out.push_str(component);
             }
         }
         if out.is_empty() {
             out.push('/');
         }
-        Ok(GuestPath(out))
+        Ok(())
+    }
+
+    /// The root, `/`.
+    pub fn root() -> GuestPath {
+        GuestPath(String::from("/"))
     }
 
     /// Parses a path given as a string; the same rules as [`GuestPath::parse`].
@@ -128,6 +160,41 @@ impl GuestPath {
         } else {
             rest.strip_prefix('/')
         }
+    }
+}
+
+/// What one pass over a path's bytes found.
+struct Shape {
+    /// A NUL byte.
+    nul: bool,
+    /// A `..` component.
+    parent: bool,
+    /// Already normal: `/`, or `/` followed by non-empty components other than `.`.
+    normal: bool,
+}
+
+impl Shape {
+    fn scan(bytes: &[u8]) -> Shape {
+        let mut shape = Shape {
+            nul: bytes.contains(&0),
+            parent: false,
+            normal: true,
+        };
+        match bytes {
+            b"/" => {}
+            [b'/', rest @ ..] => {
+                for component in rest.split(|&b| b == b'/') {
+                    match component {
+                        b"" | b"." => shape.normal = false,
+                        b".." => shape.parent = true,
+                        _ => {}
+                    }
+                }
+            }
+            // Relative: refused before its components matter.
+            _ => shape.normal = false,
+        }
+        shape
     }
 }
 
@@ -416,5 +483,73 @@ mod tests {
             }
         }
         assert!(compared > 1000, "only {compared} pairs compared");
+    }
+
+    /// The normaliser as specified, written the obvious way.
+    fn reference(s: &str) -> Result<String, PathError> {
+        if s.is_empty() {
+            return Err(PathError::Empty);
+        }
+        if s.contains('\0') {
+            return Err(PathError::Nul);
+        }
+        let rest = s.strip_prefix('/').ok_or(PathError::Relative)?;
+        let mut out = String::new();
+        for component in rest.split('/') {
+            match component {
+                "" | "." => {}
+                ".." => return Err(PathError::ParentComponent),
+                c => {
+                    out.push('/');
+                    out.push_str(c);
+                }
+            }
+        }
+        Ok(if out.is_empty() {
+            String::from("/")
+        } else {
+            out
+        })
+    }
+
+    #[test]
+    fn parse_matches_reference_on_every_short_path() {
+        let alphabet = ['/', '.', 'a', '\0'];
+        let mut buffer = GuestPath::root();
+        let mut inputs = alloc::vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = inputs
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| alloc::format!("{s}{c}")))
+                .collect();
+            for input in &longer {
+                let expected = reference(input);
+                let parsed = GuestPath::parse_str(input).map(|p| String::from(p.as_str()));
+                assert_eq!(parsed, expected, "{input:?}");
+                let reparsed = buffer
+                    .reparse(input.as_bytes())
+                    .map(|()| String::from(buffer.as_str()));
+                assert_eq!(reparsed, expected, "{input:?}");
+                if expected.is_err() {
+                    assert!(buffer.is_root(), "{input:?}: a failed reparse leaves `/`");
+                }
+            }
+            inputs = longer;
+        }
+    }
+
+    #[test]
+    fn reparse_reuses_its_buffer() {
+        let mut path = p("/a/path/long/enough/for/every/case/below");
+        let capacity = path.0.capacity();
+        let pointer = path.0.as_ptr();
+        for input in ["/data/x", "//data/./x/", "/", "/a/../b", "rel", "/a\0"] {
+            let _ = path.reparse(input.as_bytes());
+            assert_eq!(
+                (path.0.capacity(), path.0.as_ptr()),
+                (capacity, pointer),
+                "{input:?}"
+            );
+        }
     }
 }

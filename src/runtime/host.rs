@@ -115,10 +115,9 @@ impl Host {
         if plugin.instance.is_none() {
             plugin.rebuild().map_err(InvokeError::Rebuild)?;
         }
-        let instance = plugin.instance.ok_or(InvokeError::Finished)?;
-        let func = instance
-            .get_typed_func::<(), i32>(&plugin.store, entry)
-            .map_err(|_| InvokeError::NoEntry { name: entry.into() })?;
+        let func = plugin
+            .entry(entry)
+            .ok_or_else(|| InvokeError::NoEntry { name: entry.into() })?;
         plugin.store.data_mut().begin_invocation(input);
         plugin.stats.invocations += 1;
         Ok(Call::new(plugin, permit, func))

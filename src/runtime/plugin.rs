@@ -6,13 +6,14 @@ use alloc::sync::Arc;
 
 use wasmi::{
     CompilationMode, Config, EnforcedLimits, Engine, ExternType, Instance, Linker, Module, Store,
+    TypedFunc,
 };
 
 use super::config::{HostConfig, Limits};
 use super::error::LoadError;
 use super::fault::{compile_error, load_error};
-use super::state::HostState;
-use super::stats::{CallCounts, DenialLog, PluginStats};
+use super::state::{HostState, Ledger};
+use super::stats::{DenialLog, PluginStats};
 use crate::abi::{self, HOST_FUNCTIONS};
 use crate::backend::Backends;
 use crate::grant::Grant;
@@ -37,6 +38,8 @@ pub struct Plugin {
     linker: Linker<HostState>,
     pub(crate) store: Store<HostState>,
     pub(crate) instance: Option<Instance>,
+    /// The last entry point looked up in the live instance, by name.
+    entry: Option<(String, TypedFunc<(), i32>)>,
     pub(crate) fuel_budget: u64,
     pub(crate) stats: PluginStats,
 }
@@ -143,7 +146,7 @@ impl Plugin {
             backends,
             config.limits,
             config.costs,
-            (CallCounts::default(), DenialLog::default()),
+            Ledger::default(),
         );
         let store = Store::new(module.engine(), state);
         let mut plugin = Plugin {
@@ -151,6 +154,7 @@ impl Plugin {
             linker,
             store,
             instance: None,
+            entry: None,
             fuel_budget: config.fuel_per_invocation,
             stats: PluginStats::default(),
         };
@@ -179,21 +183,35 @@ impl Plugin {
         Ok(())
     }
 
+    /// The live instance's exported `() -> i32` function `name`; the last one found is kept, so
+    /// invoking the same entry again skips the lookup. `None` without a live instance or export.
+    pub(crate) fn entry(&mut self, name: &str) -> Option<TypedFunc<(), i32>> {
+        let instance = self.instance?;
+        if let Some((cached, func)) = &self.entry {
+            if cached == name {
+                return Some(*func);
+            }
+        }
+        let func = instance.get_typed_func::<(), i32>(&self.store, name).ok()?;
+        self.entry = Some((String::from(name), func));
+        Some(func)
+    }
+
     /// Discards the instance and its store, and instantiates the module afresh. Counters are
     /// kept.
     pub(crate) fn rebuild(&mut self) -> Result<(), LoadError> {
         let old = self.store.data();
-        self.stats.refused += old.refused;
         let state = HostState::new(
             old.name.clone(),
             Arc::clone(&old.grant),
             old.backends.clone(),
             old.limits,
             old.costs,
-            (old.counts, old.denials.clone()),
+            old.ledger.clone(),
         );
         self.store = Store::new(self.module.engine(), state);
         self.instance = None;
+        self.entry = None;
         self.stats.rebuilds += 1;
         self.instantiate()
     }
@@ -201,6 +219,7 @@ impl Plugin {
     /// Marks the instance as torn: it is rebuilt before the next invocation.
     pub(crate) fn poison(&mut self) {
         self.instance = None;
+        self.entry = None;
     }
 
     /// The plugin's name: from its manifest, or `plugin`.
@@ -216,15 +235,15 @@ impl Plugin {
     /// What the plugin has done since it was loaded.
     pub fn stats(&self) -> PluginStats {
         PluginStats {
-            calls: self.store.data().counts,
-            refused: self.stats.refused + self.store.data().refused,
+            calls: self.store.data().ledger.counts,
+            refused: self.store.data().ledger.refused,
             ..self.stats
         }
     }
 
     /// Denied calls per import since the plugin was loaded.
     pub fn denials(&self) -> &DenialLog {
-        &self.store.data().denials
+        &self.store.data().ledger.denials
     }
 
     /// The current size of the plugin's exported linear memory in bytes (0 without one).

@@ -38,7 +38,10 @@ impl Pool {
             });
         match taken {
             Ok(previous) => {
-                self.peak.fetch_max(previous + 1, Ordering::Relaxed);
+                // A plain load first: the read-modify-write only when the peak moves.
+                if previous + 1 > self.peak.load(Ordering::Relaxed) {
+                    self.peak.fetch_max(previous + 1, Ordering::Relaxed);
+                }
                 Some(Permit { pool: self })
             }
             Err(_) => {

@@ -13,7 +13,7 @@ use super::stats::{CallCounts, DenialLog};
 use crate::abi::{CallFault, ErrorCode};
 use crate::backend::{BackendError, Backends};
 use crate::capability::Capability;
-use crate::grant::Grant;
+use crate::grant::{Grant, GuestPath};
 
 /// Per-invocation buffers; cleared when an invocation starts and ends.
 pub(crate) struct Invocation {
@@ -58,6 +58,59 @@ impl FuelAccount {
     }
 }
 
+/// What a plugin's calls came to: gated calls allowed and denied, denials per import, and other
+/// refusals. Kept across instance rebuilds.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ledger {
+    pub(crate) counts: CallCounts,
+    pub(crate) denials: DenialLog,
+    /// Host calls refused with a code other than `DENIED` (`INVALID`, `LIMIT`, ...).
+    pub(crate) refused: u64,
+}
+
+#[cfg_attr(
+    not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+    allow(dead_code)
+)]
+impl Ledger {
+    /// Counts one gated call of `import` (needing `capability`) by `plugin` as allowed or denied.
+    pub(crate) fn record(
+        &mut self,
+        plugin: &str,
+        (capability, import): (Capability, &'static str),
+        allowed: bool,
+    ) {
+        self.counts.record(capability, allowed);
+        if !allowed {
+            self.denials.record(capability, import);
+            host_log!(
+                debug,
+                "plugin {}: denied {} ({})",
+                plugin,
+                import,
+                capability
+            );
+        }
+        #[cfg(not(any(feature = "log", feature = "defmt")))]
+        let _ = plugin;
+    }
+
+    /// Maps a back-end failure of an admitted call to the guest's code; a back-end denial turns
+    /// the call's count into a denial.
+    pub(crate) fn backend_fault(
+        &mut self,
+        (capability, import): (Capability, &'static str),
+    ) -> impl FnOnce(BackendError) -> CallFault + '_ {
+        move |error| {
+            if error == BackendError::Denied {
+                self.counts.revoke(capability);
+                self.denials.record(capability, import);
+            }
+            CallFault::Code(ErrorCode::from(error))
+        }
+    }
+}
+
 /// The store data of one plugin.
 pub(crate) struct HostState {
     pub(crate) name: String,
@@ -70,12 +123,14 @@ pub(crate) struct HostState {
     pub(crate) invocation: Invocation,
     pub(crate) handles: HandleTable,
     pub(crate) fuel: FuelAccount,
-    pub(crate) counts: CallCounts,
-    pub(crate) denials: DenialLog,
-    /// Host calls refused with a code other than `DENIED` (`INVALID`, `LIMIT`, ...).
-    pub(crate) refused: u64,
+    pub(crate) ledger: Ledger,
     /// A reusable buffer for `fs_read` (at most `Limits::call_bytes`).
+    #[cfg_attr(not(feature = "cap-fs"), allow(dead_code))]
     pub(crate) scratch: Vec<u8>,
+    /// Reusable buffers for a host call's guest paths (`fs_rename` takes two), so a gated call
+    /// parses its path without allocating.
+    #[cfg_attr(not(feature = "cap-fs"), allow(dead_code))]
+    pub(crate) paths: [GuestPath; 2],
 }
 
 impl HostState {
@@ -85,7 +140,7 @@ impl HostState {
         backends: Backends,
         limits: Limits,
         costs: HostCallCosts,
-        (counts, denials): (CallCounts, DenialLog),
+        ledger: Ledger,
     ) -> HostState {
         HostState {
             name,
@@ -109,10 +164,9 @@ impl HostState {
                 log_bytes: 0,
             },
             fuel: FuelAccount::default(),
-            counts,
-            denials,
-            refused: 0,
+            ledger,
             scratch: Vec::new(),
+            paths: [GuestPath::root(), GuestPath::root()],
         }
     }
 
@@ -121,37 +175,8 @@ impl HostState {
         allow(dead_code)
     )]
     /// Counts one gated call of `import` (needing `capability`) as allowed or denied.
-    pub(crate) fn record(&mut self, capability: Capability, import: &'static str, allowed: bool) {
-        self.counts.record(capability, allowed);
-        if !allowed {
-            self.denials.record(capability, import);
-            host_log!(
-                debug,
-                "plugin {}: denied {} ({})",
-                self.name.as_str(),
-                import,
-                capability
-            );
-        }
-    }
-
-    #[cfg_attr(
-        not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
-        allow(dead_code)
-    )]
-    /// Maps a back-end failure of an admitted call to the guest's code; a back-end denial turns
-    /// the call's count into a denial.
-    pub(crate) fn backend_fault(
-        &mut self,
-        (capability, import): (Capability, &'static str),
-    ) -> impl FnOnce(BackendError) -> CallFault + '_ {
-        move |error| {
-            if error == BackendError::Denied {
-                self.counts.revoke(capability);
-                self.denials.record(capability, import);
-            }
-            CallFault::Code(ErrorCode::from(error))
-        }
+    pub(crate) fn record(&mut self, call: (Capability, &'static str), allowed: bool) {
+        self.ledger.record(&self.name, call, allowed);
     }
 
     /// Prepares the buffers for a new invocation.
