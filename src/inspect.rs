@@ -133,7 +133,7 @@ pub fn inspect(config: &HostConfig, wasm: &[u8]) -> Result<ModuleInfo, LoadError
     let imports = module
         .imports()
         .map(|import| {
-            let entry = abi::find(import.module(), import.name());
+            let entry = abi::find(import.module(), import.name()).map(|(_, entry)| entry);
             let listed = match (entry, import.ty()) {
                 (Some(entry), ExternType::Func(f)) => entry.matches(f),
                 _ => false,

@@ -183,9 +183,12 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
 ];
 
 /// The table entry for `module`/`name`, if the table lists it.
-pub(crate) fn find(module: &str, name: &str) -> Option<&'static HostFunction> {
+pub(crate) fn find(module: &str, name: &str) -> Option<(usize, &'static HostFunction)> {
     if module != ABI_MODULE {
         return None;
     }
-    HOST_FUNCTIONS.iter().find(|f| f.name == name)
+    HOST_FUNCTIONS
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.name == name)
 }

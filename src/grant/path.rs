@@ -174,27 +174,46 @@ struct Shape {
 }
 
 impl Shape {
+    /// One pass over the bytes, no allocation (this runs on every gated call).
     fn scan(bytes: &[u8]) -> Shape {
+        let Some((b'/', rest)) = bytes.split_first() else {
+            // Relative (or empty): refused, and only a NUL byte would be reported first.
+            return Shape {
+                nul: bytes.contains(&0),
+                parent: false,
+                normal: false,
+            };
+        };
         let mut shape = Shape {
-            nul: bytes.contains(&0),
+            nul: false,
             parent: false,
             normal: true,
         };
-        match bytes {
-            b"/" => {}
-            [b'/', rest @ ..] => {
-                for component in rest.split(|&b| b == b'/') {
-                    match component {
-                        b"" | b"." => shape.normal = false,
-                        b".." => shape.parent = true,
-                        _ => {}
-                    }
-                }
-            }
-            // Relative: refused before its components matter.
-            _ => shape.normal = false,
+        if rest.is_empty() {
+            return shape;
         }
+        // The current component's length and how many of its bytes are `.`.
+        let (mut len, mut dots) = (0usize, 0usize);
+        for &byte in rest {
+            if byte == b'/' {
+                shape.end_component(len, dots);
+                (len, dots) = (0, 0);
+            } else {
+                len += 1;
+                dots += usize::from(byte == b'.');
+                shape.nul |= byte == 0;
+            }
+        }
+        shape.end_component(len, dots);
         shape
+    }
+
+    fn end_component(&mut self, len: usize, dots: usize) {
+        match (len, dots) {
+            (0, _) | (1, 1) => self.normal = false,
+            (2, 2) => self.parent = true,
+            _ => {}
+        }
     }
 }
 

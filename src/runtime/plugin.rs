@@ -14,7 +14,7 @@ use super::error::LoadError;
 use super::fault::{compile_error, load_error};
 use super::state::{HostState, Ledger};
 use super::stats::{DenialLog, PluginStats};
-use crate::abi::{self, HOST_FUNCTIONS};
+use crate::abi;
 use crate::backend::Backends;
 use crate::grant::Grant;
 
@@ -85,14 +85,18 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
 }
 
 /// Checks every import against the capability table (and, in [`LinkMode::Granted`], the grant),
-/// then builds the linker from the table.
+/// then builds the linker from the table: the imported host functions only, so a load pays for
+/// what the module uses.
 fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostState>, LoadError> {
+    let mut linker = Linker::new(module.engine());
+    // Which table entries are defined already (a module may import a function twice).
+    let mut linked = alloc::vec![false; abi::HOST_FUNCTIONS.len()];
     for import in module.imports() {
         let unknown = || LoadError::UnknownImport {
             module: import.module().to_string(),
             name: import.name().to_string(),
         };
-        let entry = abi::find(import.module(), import.name()).ok_or_else(unknown)?;
+        let (index, entry) = abi::find(import.module(), import.name()).ok_or_else(unknown)?;
         let ExternType::Func(ty) = import.ty() else {
             return Err(unknown());
         };
@@ -111,17 +115,11 @@ fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostSta
                 });
             }
         }
-    }
-    let mut linker = Linker::new(module.engine());
-    for function in HOST_FUNCTIONS {
-        let linked = match (mode, function.capability) {
-            (LinkMode::Probe, _) | (_, None) => true,
-            (LinkMode::Granted, Some(capability)) => grant.allows(capability),
-        };
-        if linked {
-            function
+        if let Some(slot @ false) = linked.get_mut(index) {
+            entry
                 .link(&mut linker)
                 .map_err(|e| LoadError::Engine(e.to_string()))?;
+            *slot = true;
         }
     }
     Ok(linker)
