@@ -4,23 +4,22 @@
 
 #![cfg(all(feature = "cap-fs", feature = "cap-net", feature = "cap-process"))]
 
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::*;
 use pluginhost::{
     BackendError, Backends, Capability, Connection, DialTarget, ErrorCode, Grant, Host, HostConfig,
     MemoryNetwork, MemoryProcessRunner, Network,
 };
-
-fn grant(specs: &[&str]) -> Grant {
-    specs
-        .iter()
-        .try_fold(Grant::none(), |g, s| g.with_spec(s))
-        .expect("grant")
-}
+use support::abi::*;
+use support::backends::*;
+use support::checks::*;
+use support::fixture::*;
+use support::hosts::*;
+use support::wat::*;
 
 fn fs_host(limits: impl FnOnce(&mut pluginhost::Limits)) -> (Host, Arc<RecordingFs>) {
     let fs = RecordingFs::new();
@@ -36,7 +35,7 @@ fn net_host(config: HostConfig) -> (Host, Arc<MemoryNetwork>) {
             .with_service("other.example.com:7", Arc::new(Echo("other:")))
             .with_service("svc.example.com:8", Arc::new(Echo("eight:"))),
     );
-    let host = Host::with_backends(config, Backends::unavailable().with_network(net.clone()));
+    let host = host_with_network(config, net.clone());
     (host, net)
 }
 
@@ -52,7 +51,7 @@ fn process_host(config: HostConfig) -> (Host, Arc<MemoryProcessRunner>) {
             .with_program("/usr/bin/other", tool)
             .with_program("/bin/sh", tool),
     );
-    let host = Host::with_backends(config, Backends::unavailable().with_process(runner.clone()));
+    let host = host_with_process(config, runner.clone());
     (host, runner)
 }
 
@@ -772,10 +771,7 @@ const LEAKY_WAT: &str = r#"(module
 fn connections_left_open_are_closed_when_the_invocation_ends_however_it_ends() {
     let net = Arc::new(LiveConnections::default());
     let open = Arc::clone(&net.open);
-    let host = Host::with_backends(
-        HostConfig::default().with_fuel(1_000_000),
-        Backends::unavailable().with_network(net.clone()),
-    );
+    let host = host_with_network(HostConfig::default().with_fuel(1_000_000), net.clone());
     let mut plugin = host
         .load(&wasm(LEAKY_WAT), grant(&["net.dial=svc.example.com:7"]))
         .expect("load");

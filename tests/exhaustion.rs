@@ -4,17 +4,25 @@
 //! host stays usable (a benign plugin loaded afterwards on the same host runs), that the hostile
 //! plugin itself runs its next invocation (after a rebuild where the instance was discarded), and
 //! that host memory stays bounded: the peak growth of the measuring thread's live allocations,
-//! counted by the global allocator in `bounded`, is held under a stated bound.
+//! counted by the global allocator `support::alloc::Counting`, is held under a stated bound.
 
-mod bounded;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
+
+#[global_allocator]
+static ALLOCATOR: support::alloc::Counting = support::alloc::Counting;
 
 use std::sync::Arc;
 
-use bounded::{assert_benign_runs, many_functions_module, measure, wasm, KIB, MIB};
 use pluginhost::{
     ErrorCode, Grant, Host, HostConfig, InvokeError, Limits, LoadError, MemoryNetwork,
     MemoryService, Plugin, Trap,
 };
+use support::checks::assert_benign_runs;
+use support::hosts::host_with_network;
+use support::measure::{measure, KIB, MIB};
+use support::modules::many_functions_module;
+use support::wat::wasm;
 
 /// Wasm page size.
 const PAGE: usize = 64 * KIB;
@@ -263,6 +271,21 @@ fn tables_and_memories_over_the_store_limits_do_not_load() {
 /// more than this. (Parsing WAT and compiling need more, so fixtures are loaded beforehand.)
 const SMALL_NATIVE_STACK: usize = 256 * KIB;
 
+/// Asserts `result` is a `StackOverflow` trap.
+#[track_caller]
+fn assert_stack_overflow<T: std::fmt::Debug>(result: &Result<T, InvokeError>) {
+    assert!(
+        matches!(
+            result,
+            Err(InvokeError::Trap {
+                trap: Trap::StackOverflow,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
 /// Runs `f` with `host` and `plugin` on a thread with a [`SMALL_NATIVE_STACK`].
 fn on_small_stack<R: Send + 'static>(
     host: &Arc<Host>,
@@ -294,16 +317,7 @@ fn unbounded_recursion_is_a_stack_overflow_trap_not_a_native_overflow() {
         (first, second, usage)
     });
     for result in [&first, &second] {
-        assert!(
-            matches!(
-                result,
-                Err(InvokeError::Trap {
-                    trap: Trap::StackOverflow,
-                    ..
-                })
-            ),
-            "{result:?}"
-        );
+        assert_stack_overflow(result);
     }
     assert!(usage.peak < 4 * MIB, "peak {} bytes", usage.peak);
     assert_ok_entry_runs(&host, &mut plugin);
@@ -335,16 +349,7 @@ fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
     let ((result, usage), mut plugin) = on_small_stack(&host, plugin, |host, plugin| {
         measure(|| host.invoke(plugin, "run", b""))
     });
-    assert!(
-        matches!(
-            result,
-            Err(InvokeError::Trap {
-                trap: Trap::StackOverflow,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    assert_stack_overflow(&result);
     // wasmi's value stack is capped (1,000,000 bytes by default) whatever the frame size.
     assert!(usage.peak < 4 * MIB, "peak {} bytes", usage.peak);
     assert_ok_entry_runs(&host, &mut plugin);
@@ -605,9 +610,8 @@ const HANDLES: &str = r#"(module
 
 fn network_host(limits: Limits) -> (Host, Arc<MemoryNetwork>) {
     let network = Arc::new(MemoryNetwork::new().with_service("svc.test:80", Arc::new(Echo)));
-    let backends = pluginhost::Backends::unavailable().with_network(network.clone());
     let config = HostConfig::default().with_limits(limits);
-    (Host::with_backends(config, backends), network)
+    (host_with_network(config, network.clone()), network)
 }
 
 #[test]

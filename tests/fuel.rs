@@ -10,16 +10,17 @@
 //! host call under test, so wasmi's own per-instruction fuel cancels out. Per-iteration costs are
 //! taken as `fuel(2n) - fuel(n)`, which also cancels the fixed cost of entering the entry.
 
-mod bounded;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bounded::{base_fuel, wasm, ECHO};
 use pluginhost::{
     BackendError, Backends, Capability, Filesystem, Grant, GuestPath, Host, HostConfig,
     InvokeError, LoadError, HOST_FUNCTIONS,
 };
+use support::wat::{base_fuel, host_function, wasm, ECHO};
 
 /// Fuel wasmi itself charges for a `call` of an imported function, beyond what evaluating and
 /// dropping its arguments and result costs: measured against a loop that drops the same
@@ -56,7 +57,7 @@ fn fuel_of_iterations(host: &Host, grant: &Grant, imports: &str, body: &str, n: 
 }
 
 fn import_of(name: &str) -> String {
-    let f = bounded::host_function(name);
+    let f = host_function(name);
     format!(
         r#"(import "pluginhost" "{name}" (func ${name} {} (result i32)))"#,
         "(param i32)".repeat(f.params)
@@ -153,7 +154,7 @@ fn base_costs_differ_exactly_as_the_table_says() {
     let grant = Grant::new(&Capability::ALL);
     const N: u32 = 50;
     let per_call = |name: &str| {
-        let f = bounded::host_function(name);
+        let f = host_function(name);
         fuel_of_iterations(
             &host,
             &grant,

@@ -2,19 +2,18 @@
 
 #![cfg(all(feature = "cap-fs", feature = "cap-process"))]
 
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::Arc;
 
-use common::*;
-use pluginhost::{Backends, Capability, Grant, Host, HostConfig, LoadError, MemoryProcessRunner};
-
-fn grant(specs: &[&str]) -> Grant {
-    specs
-        .iter()
-        .try_fold(Grant::none(), |g, s| g.with_spec(s))
-        .expect("grant")
-}
+use pluginhost::{Backends, Capability, Host, HostConfig, LoadError, MemoryProcessRunner};
+use support::abi::*;
+use support::backends::*;
+use support::checks::*;
+use support::fixture::*;
+use support::hosts::*;
+use support::wat::*;
 
 /// A recording memory filesystem with `/data` (and a few decoys outside it).
 fn seeded() -> (Host, Arc<RecordingFs>) {
@@ -400,10 +399,7 @@ fn catalogue_25_write_anywhere_means_exec_nothing() {
     let runner = Arc::new(
         MemoryProcessRunner::new().with_program("/usr/bin/tool", |_: &[&str]| (0, Vec::new())),
     );
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_process(runner.clone()),
-    );
+    let host = host_with_process(HostConfig::default(), runner.clone());
     let anywhere = grant(&["process.exec=/usr/bin/tool"])
         .dangerous_allow_any_path(Capability::FsWrite)
         .expect("grant");

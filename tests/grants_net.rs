@@ -4,12 +4,16 @@
 
 #![cfg(feature = "cap-net")]
 
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::Arc;
 
-use common::*;
-use pluginhost::{Backends, Grant, GrantError, Host, HostConfig, HostError, MemoryNetwork};
+use pluginhost::{Grant, GrantError, Host, HostConfig, HostError, MemoryNetwork};
+use support::abi::*;
+use support::checks::*;
+use support::fixture::*;
+use support::hosts::*;
 
 /// Every `host:port` any test here dials, each answering with its own name.
 const SERVICES: &[&str] = &[
@@ -51,18 +55,8 @@ fn everyone_answers() -> (Host, Arc<MemoryNetwork>) {
         net.with_service(target, Arc::new(Named(target)))
     });
     let net = Arc::new(net);
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_network(net.clone()),
-    );
+    let host = host_with_network(HostConfig::default(), net.clone());
     (host, net)
-}
-
-fn grant(specs: &[&str]) -> Grant {
-    specs
-        .iter()
-        .try_fold(Grant::none(), |g, s| g.with_spec(s))
-        .expect("grant")
 }
 
 /// Dials every `(host bytes, port)` in one invocation and returns the codes.
@@ -74,6 +68,32 @@ fn dial_all(host: &Host, grant: Grant, targets: &[(&[u8], i32)]) -> (Vec<i32>, p
     }
     let (plugin, out) = fx.load_and_run(host, grant);
     (out.codes, plugin)
+}
+
+/// Dials every case's `(host bytes, port)` in one invocation, as [`dial_all`], and checks one
+/// code came back per case.
+fn dial_cases<T>(
+    host: &Host,
+    grant: Grant,
+    cases: &[(&[u8], i32, T)],
+) -> (Vec<i32>, pluginhost::Plugin) {
+    let targets: Vec<(&[u8], i32)> = cases.iter().map(|(h, p, _)| (*h, *p)).collect();
+    let (codes, plugin) = dial_all(host, grant, &targets);
+    assert_eq!(codes.len(), cases.len(), "one code per dial");
+    (codes, plugin)
+}
+
+/// Asserts each case marked admitted got a handle and every other one was denied.
+#[track_caller]
+fn assert_admitted(cases: &[(&[u8], i32, bool)], codes: &[i32]) {
+    for ((name, port, admitted), got) in cases.iter().zip(codes) {
+        let name = String::from_utf8_lossy(name);
+        if *admitted {
+            assert!(*got >= 0, "{name}:{port} should be admitted, got {got}");
+        } else {
+            assert_eq!(*got, DENIED, "{name}:{port}");
+        }
+    }
 }
 
 #[test]
@@ -111,12 +131,10 @@ fn catalogue_26_and_27_are_refused_with_exact_codes() {
         (b"ca.example.com", 0x1_01BB, INVALID),
         (b"ca.example.com", -65_093, INVALID),
     ];
-    let targets: Vec<(&[u8], i32)> = cases.iter().map(|(h, p, _)| (*h, *p)).collect();
-    let (codes, plugin) = dial_all(&host, grant(&["net.dial=ca.example.com:443"]), &targets);
+    let (codes, plugin) = dial_cases(&host, grant(&["net.dial=ca.example.com:443"]), cases);
     for ((name, port, want), got) in cases.iter().zip(&codes) {
         assert_eq!(got, want, "{}:{port}", String::from_utf8_lossy(name));
     }
-    assert_eq!(codes.len(), cases.len());
     assert_eq!(
         net.dial_count(),
         0,
@@ -182,16 +200,8 @@ fn a_wildcard_matches_exactly_one_label() {
         (b"a.example.com.evil.net", 443, false),
         (b"127.0.0.1", 443, false),
     ];
-    let targets: Vec<(&[u8], i32)> = cases.iter().map(|(h, p, _)| (*h, *p)).collect();
-    let (codes, plugin) = dial_all(&host, grant(&["net.dial=*.example.com:443"]), &targets);
-    for ((name, port, admitted), got) in cases.iter().zip(&codes) {
-        let name = String::from_utf8_lossy(name);
-        if *admitted {
-            assert!(*got >= 0, "{name}:{port} should be admitted, got {got}");
-        } else {
-            assert_eq!(*got, DENIED, "{name}:{port}");
-        }
-    }
+    let (codes, plugin) = dial_cases(&host, grant(&["net.dial=*.example.com:443"]), cases);
+    assert_admitted(cases, &codes);
     let admitted = cases.iter().filter(|c| c.2).count();
     assert_eq!(net.dial_count(), admitted);
     assert_counts(
@@ -216,8 +226,7 @@ fn an_ip_literal_grant_admits_only_its_canonical_spelling() {
         (b"[::ffff:127.0.0.1]", 8080, DENIED),
         (b"127.0.0.1", 443, DENIED),
     ];
-    let targets: Vec<(&[u8], i32)> = cases.iter().map(|(h, p, _)| (*h, *p)).collect();
-    let (codes, _) = dial_all(&host, grant(&["net.dial=127.0.0.1:8080"]), &targets);
+    let (codes, _) = dial_cases(&host, grant(&["net.dial=127.0.0.1:8080"]), cases);
     let expected: Vec<i32> = cases.iter().map(|c| c.2).collect();
     assert_eq!(codes, expected);
     assert_eq!(net.dial_count(), 0);
@@ -274,15 +283,7 @@ fn an_ipv6_grant_admits_the_same_address_however_it_is_written() {
         (b"[::ffff:127.0.0.1]", 8443, false),
         (b"[::1]", 443, false),
     ];
-    let targets: Vec<(&[u8], i32)> = cases.iter().map(|(h, p, _)| (*h, *p)).collect();
-    let (codes, _) = dial_all(&host, grant(&["net.dial=[::1]:8443"]), &targets);
-    for ((name, port, admitted), got) in cases.iter().zip(&codes) {
-        let name = String::from_utf8_lossy(name);
-        if *admitted {
-            assert!(*got >= 0, "{name}:{port} should be admitted, got {got}");
-        } else {
-            assert_eq!(*got, DENIED, "{name}:{port}");
-        }
-    }
+    let (codes, _) = dial_cases(&host, grant(&["net.dial=[::1]:8443"]), cases);
+    assert_admitted(cases, &codes);
     assert_eq!(net.dial_count(), 3);
 }

@@ -3,19 +3,16 @@
 
 #![cfg(feature = "cap-process")]
 
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::Arc;
 
-use common::*;
-use pluginhost::{Backends, Grant, Host, HostConfig, MemoryProcessRunner, Plugin};
-
-fn grant(specs: &[&str]) -> Grant {
-    specs
-        .iter()
-        .try_fold(Grant::none(), |g, s| g.with_spec(s))
-        .expect("grant")
-}
+use pluginhost::{Grant, Host, HostConfig, MemoryProcessRunner, Plugin};
+use support::abi::*;
+use support::checks::*;
+use support::fixture::*;
+use support::hosts::*;
 
 /// Prints its arguments joined with `|` and exits with the number of arguments.
 fn joiner(argv: &[&str]) -> (i32, Vec<u8>) {
@@ -24,10 +21,7 @@ fn joiner(argv: &[&str]) -> (i32, Vec<u8>) {
 
 fn host_with(runner: MemoryProcessRunner) -> (Host, Arc<MemoryProcessRunner>) {
     let runner = Arc::new(runner);
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_process(runner.clone()),
-    );
+    let host = host_with_process(HostConfig::default(), runner.clone());
     (host, runner)
 }
 

@@ -3,14 +3,18 @@
 
 #![cfg(feature = "cap-fs")]
 
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::Arc;
 
-use common::*;
 use pluginhost::{
     Capability, Grant, Host, HostConfig, InvokeError, MemoryFilesystem, Plugin, Trap,
 };
+use support::abi::*;
+use support::checks::*;
+use support::hosts::*;
+use support::wat::*;
 
 /// A counter in a global and one in memory (starting at 100 from a data segment); a gated call;
 /// and several ways to fault.

@@ -2,12 +2,15 @@
 
 #![cfg(all(feature = "cap-fs", feature = "cap-net", feature = "cap-process"))]
 
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
-use common::{config_with, import_line, wasm};
 use pluginhost::{
     Capability, Grant, Host, HostConfig, InvokeError, LoadError, Plugin, Trap, HOST_FUNCTIONS,
 };
+use support::hosts::config_with;
+use support::modules::many_functions_module;
+use support::wat::{import_line, wasm};
 
 fn load(wat: &str, grant: Grant) -> Result<Plugin, LoadError> {
     Host::new(HostConfig::default()).load(&wasm(wat), grant)
@@ -28,40 +31,6 @@ fn grant_everything() -> Grant {
         .and_then(|g| g.with_spec("net.dial=ca.example.com:443"))
         .and_then(|g| g.with_spec("process.exec=/usr/bin/true"))
         .expect("grant")
-}
-
-/// A module consisting of `count` functions `() -> ()` with empty bodies, written directly in
-/// the binary format (the text parser would be far slower than the host at this size).
-fn module_with_functions(count: u32) -> Vec<u8> {
-    fn leb(mut value: u32, out: &mut Vec<u8>) {
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
-        out.push(id);
-        leb(body.len() as u32, out);
-        out.extend_from_slice(body);
-    }
-    let mut out = b"\0asm\x01\0\0\0".to_vec();
-    section(1, &[1, 0x60, 0, 0], &mut out); // one type: () -> ()
-    let mut functions = Vec::with_capacity(count as usize + 5);
-    leb(count, &mut functions);
-    functions.resize(functions.len() + count as usize, 0); // every function has type 0
-    section(3, &functions, &mut out);
-    let mut code = Vec::with_capacity(3 * count as usize + 5);
-    leb(count, &mut code);
-    for _ in 0..count {
-        code.extend_from_slice(&[2, 0, 0x0b]); // body size 2: no locals, `end`
-    }
-    section(10, &code, &mut out);
-    out
 }
 
 // --- UnknownImport -------------------------------------------------------------------------
@@ -447,12 +416,12 @@ fn size_limit_is_checked_before_parsing() {
 fn twenty_thousand_functions_hit_the_module_limit() {
     let host = Host::new(HostConfig::default());
     assert!(
-        host.load(&module_with_functions(100), Grant::none())
+        host.load(&many_functions_module(100, 0), Grant::none())
             .is_ok(),
         "the builder makes valid modules"
     );
     let e = host
-        .load(&module_with_functions(20_000), Grant::none())
+        .load(&many_functions_module(20_000, 0), Grant::none())
         .expect_err("module limit");
     assert!(matches!(e, LoadError::ModuleLimit(_)), "{e:?}");
     assert_eq!(e.kind(), "limit");
@@ -460,7 +429,7 @@ fn twenty_thousand_functions_hit_the_module_limit() {
 
 #[test]
 fn a_million_tiny_functions_are_refused_quickly() {
-    let bytes = module_with_functions(1_000_000);
+    let bytes = many_functions_module(1_000_000, 0);
     assert!(
         bytes.len() < HostConfig::default().limits.module_bytes,
         "under the size cap"

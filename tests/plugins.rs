@@ -11,6 +11,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -31,16 +34,11 @@ use pluginhost::{
     ProcessRunner, TcpNetwork,
 };
 use pluginhost_bundled as bundled;
+use support::hosts::{grant, host_with_fs, host_with_network, host_with_process};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-fn grant(specs: &[&str]) -> Grant {
-    specs
-        .iter()
-        .fold(Grant::none(), |g, spec| g.with_spec(spec).unwrap())
-}
 
 /// A certificate authority on 127.0.0.1 (ephemeral port) that signs CSRs for `*.example.com`
 /// names with an rcgen CA key, over the HTTP/1.1 that `ca-acme-lite` speaks.
@@ -407,24 +405,33 @@ fn real_plugins_pass_the_conformance_gate() {
 // ca-acme-lite
 // ---------------------------------------------------------------------------------------------
 
+/// A host whose network routes `ca.local:8443` to the CA on `port`, and `ca-acme-lite` loaded on
+/// it with that one endpoint granted.
+fn ca_plugin(port: u16) -> (Host, Arc<RoutedNetwork>, pluginhost::Plugin) {
+    let network = Arc::new(ca_network(port));
+    let host = host_with_network(HostConfig::default(), network.clone());
+    let plugin = host
+        .load(bundled::CA_ACME_LITE, grant(&["net.dial=ca.local:8443"]))
+        .unwrap();
+    (host, network, plugin)
+}
+
+/// An issue request for `identifier` with `csr_pem`, to the CA at `ca_host:ca_port`.
+fn issue_request(csr_pem: String, identifier: &str, ca_host: &str, ca_port: u16) -> IssueRequest {
+    IssueRequest {
+        csr_pem,
+        identifiers: vec![identifier.into()],
+        ca_host: ca_host.into(),
+        ca_port,
+    }
+}
+
 #[test]
 fn ca_plugin_obtains_a_certificate_from_a_loopback_ca() {
     let ca = LoopbackCa::start(1);
-    let network = Arc::new(ca_network(ca.addr.port()));
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_network(network.clone()),
-    );
-    let mut plugin = host
-        .load(bundled::CA_ACME_LITE, grant(&["net.dial=ca.local:8443"]))
-        .unwrap();
+    let (host, network, mut plugin) = ca_plugin(ca.addr.port());
     let (key, csr_pem) = key_and_csr(&["www.example.com"]);
-    let request = IssueRequest {
-        csr_pem: csr_pem.clone(),
-        identifiers: vec!["www.example.com".into()],
-        ca_host: "ca.local".into(),
-        ca_port: 8443,
-    };
+    let request = issue_request(csr_pem.clone(), "www.example.com", "ca.local", 8443);
     let response: Response<IssueResponse> =
         host.invoke_typed(&mut plugin, "run", &request).unwrap();
     let chain = response.unwrap().chain_pem;
@@ -468,14 +475,7 @@ fn ca_plugin_obtains_a_certificate_from_a_loopback_ca() {
 #[test]
 fn ca_plugin_reaches_only_the_granted_endpoint() {
     let ca = LoopbackCa::start(0);
-    let network = Arc::new(ca_network(ca.addr.port()));
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_network(network.clone()),
-    );
-    let mut plugin = host
-        .load(bundled::CA_ACME_LITE, grant(&["net.dial=ca.local:8443"]))
-        .unwrap();
+    let (host, network, mut plugin) = ca_plugin(ca.addr.port());
     let (_key, csr_pem) = key_and_csr(&["www.example.com"]);
     // The real address and port of the CA, and another name: neither is granted.
     for (ca_host, ca_port) in [
@@ -483,12 +483,7 @@ fn ca_plugin_reaches_only_the_granted_endpoint() {
         ("ca.local", ca.addr.port()),
         ("evil.example", 8443),
     ] {
-        let request = IssueRequest {
-            csr_pem: csr_pem.clone(),
-            identifiers: vec!["www.example.com".into()],
-            ca_host: ca_host.into(),
-            ca_port,
-        };
+        let request = issue_request(csr_pem.clone(), "www.example.com", ca_host, ca_port);
         let response: Response<IssueResponse> =
             host.invoke_typed(&mut plugin, "run", &request).unwrap();
         let failure = response.unwrap_err();
@@ -507,20 +502,9 @@ fn ca_plugin_reaches_only_the_granted_endpoint() {
 #[test]
 fn ca_refusal_is_an_upstream_failure() {
     let ca = LoopbackCa::start(1);
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_network(Arc::new(ca_network(ca.addr.port()))),
-    );
-    let mut plugin = host
-        .load(bundled::CA_ACME_LITE, grant(&["net.dial=ca.local:8443"]))
-        .unwrap();
+    let (host, _network, mut plugin) = ca_plugin(ca.addr.port());
     let (_key, csr_pem) = key_and_csr(&["www.not-ours.test"]);
-    let request = IssueRequest {
-        csr_pem,
-        identifiers: vec!["www.not-ours.test".into()],
-        ca_host: "ca.local".into(),
-        ca_port: 8443,
-    };
+    let request = issue_request(csr_pem, "www.not-ours.test", "ca.local", 8443);
     let response: Response<IssueResponse> =
         host.invoke_typed(&mut plugin, "run", &request).unwrap();
     ca.server.join().unwrap();
@@ -536,6 +520,14 @@ fn ca_refusal_is_an_upstream_failure() {
 // connector-file-deploy
 // ---------------------------------------------------------------------------------------------
 
+/// A host whose filesystem is a [`DirFilesystem`] on `root`.
+fn dir_host(root: &Path) -> Host {
+    host_with_fs(
+        HostConfig::default(),
+        Arc::new(DirFilesystem::open(root).unwrap()),
+    )
+}
+
 #[test]
 fn file_deploy_replaces_the_chain_atomically() {
     use std::os::unix::fs::MetadataExt;
@@ -546,11 +538,7 @@ fn file_deploy_replaces_the_chain_atomically() {
     let old_inode = std::fs::metadata(root.path().join("certs/site.pem"))
         .unwrap()
         .ino();
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable()
-            .with_filesystem(Arc::new(DirFilesystem::open(root.path()).unwrap())),
-    );
+    let host = dir_host(root.path());
     let mut plugin = host
         .load(bundled::CONNECTOR_FILE_DEPLOY, grant(&["fs.write=/certs"]))
         .unwrap();
@@ -590,11 +578,7 @@ fn file_deploy_cannot_leave_its_prefix() {
     std::fs::create_dir(root.path().join("certs")).unwrap();
     std::fs::create_dir(root.path().join("etc")).unwrap();
     let before = snapshot(root.path());
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable()
-            .with_filesystem(Arc::new(DirFilesystem::open(root.path()).unwrap())),
-    );
+    let host = dir_host(root.path());
     let mut plugin = host
         .load(bundled::CONNECTOR_FILE_DEPLOY, grant(&["fs.write=/certs"]))
         .unwrap();
@@ -659,10 +643,7 @@ fn service_reload_runs_the_granted_program() {
             .refuse_under(fs_root.path()),
         runs: Mutex::new(Vec::new()),
     });
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_process(programs.clone()),
-    );
+    let host = host_with_process(HostConfig::default(), programs.clone());
     let mut plugin = host
         .load(
             bundled::CONNECTOR_SERVICE_RELOAD,
@@ -729,11 +710,7 @@ fn dns_zonefile_publishes_and_replaces_the_record() {
                     @ IN NS ns1.example.com.\n\
                     www IN A 192.0.2.10\n";
     std::fs::write(&zone_path, original).unwrap();
-    let host = Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable()
-            .with_filesystem(Arc::new(DirFilesystem::open(root.path()).unwrap())),
-    );
+    let host = dir_host(root.path());
     let mut plugin = host
         .load(
             bundled::DNS_ZONEFILE,

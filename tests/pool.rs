@@ -6,17 +6,18 @@
 //! after every other thread has come back with `Busy`. A thread that waited for a slot instead of
 //! being rejected would never come back, and the test would fail on its deadline.
 
-mod bounded;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use bounded::wasm;
 use pluginhost::{
     BackendError, Backends, Capability, Filesystem, Grant, GuestPath, Host, HostConfig,
     InvokeError, Plugin,
 };
+use support::wat::wasm;
 
 /// How long any wait in these tests may take before the test fails instead of hanging.
 const DEADLINE: Duration = Duration::from_secs(60);

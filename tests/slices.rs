@@ -5,15 +5,16 @@
 //! slice boundary must be carried exactly, and a dropped call must leave the plugin and the pool
 //! usable.
 
-mod bounded;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::sync::Arc;
 
-use bounded::wasm;
 use pluginhost::{
-    Backends, Call, Capability, Completion, Grant, Host, HostConfig, InvokeError, MemoryFilesystem,
-    Step,
+    Call, Capability, Completion, Grant, Host, HostConfig, InvokeError, MemoryFilesystem, Step,
 };
+use support::hosts::host_with_fs;
+use support::wat::wasm;
 
 /// Runs `call` with slices from `slices` (cycled) until it finishes; returns the completion and
 /// how many times it paused. Checks the fuel bookkeeping after every slice.
@@ -267,10 +268,7 @@ const HOST_CALL_HEAVY: &str = r#"(module
 fn fs_host() -> Host {
     let fs = Arc::new(MemoryFilesystem::new());
     assert!(fs.create_dir("/data"));
-    Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_filesystem(fs),
-    )
+    host_with_fs(HostConfig::default(), fs)
 }
 
 fn fs_grant() -> Grant {
@@ -319,18 +317,18 @@ fn a_host_call_debt_beyond_the_budget_is_fuel_exhaustion() {
     let module = wasm(HOST_CALL_HEAVY);
     let budget = 30_000;
     let whole = {
-        let host = Host::with_backends(
+        let host = host_with_fs(
             HostConfig::default().with_fuel(budget),
-            Backends::unavailable().with_filesystem(Arc::new(MemoryFilesystem::new())),
+            Arc::new(MemoryFilesystem::new()),
         );
         let mut plugin = host.load(&module, fs_grant()).unwrap();
         host.call(&mut plugin, "run", b"").unwrap_err()
     };
     assert!(matches!(whole, InvokeError::FuelExhausted { fuel_used } if fuel_used <= budget));
     for slices in [vec![1u64], (1..=50).collect(), vec![999, 1001]] {
-        let host = Host::with_backends(
+        let host = host_with_fs(
             HostConfig::default().with_fuel(budget),
-            Backends::unavailable().with_filesystem(Arc::new(MemoryFilesystem::new())),
+            Arc::new(MemoryFilesystem::new()),
         );
         let mut plugin = host.load(&module, fs_grant()).unwrap();
         let call = host.start(&mut plugin, "run", b"").unwrap();
@@ -417,7 +415,7 @@ mod docs_example {
         );
         let mut echo = host
             .load(
-                &crate::bounded::wasm(crate::bounded::ECHO),
+                &crate::support::wat::wasm(crate::support::wat::ECHO),
                 pluginhost::Grant::none(),
             )
             .unwrap();

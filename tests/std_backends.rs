@@ -10,7 +10,8 @@
     unix
 ))]
 
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+mod support;
 
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
@@ -21,15 +22,14 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::*;
-use pluginhost::{Backends, CommandRunner, DirFilesystem, Grant, Host, HostConfig, TcpNetwork};
-
-fn grant(specs: &[&str]) -> Grant {
-    specs
-        .iter()
-        .try_fold(Grant::none(), |g, s| g.with_spec(s))
-        .expect("grant")
-}
+use pluginhost::{
+    CommandRunner, Completion, DirFilesystem, Grant, Host, HostConfig, Plugin, TcpNetwork,
+};
+use support::abi::*;
+use support::checks::*;
+use support::fixture::*;
+use support::hosts::*;
+use support::wat::*;
 
 // --- DirFilesystem --------------------------------------------------------------------------------
 
@@ -331,10 +331,7 @@ fn http_plugin() -> Vec<u8> {
 }
 
 fn tcp_host(network: TcpNetwork) -> Host {
-    Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_network(Arc::new(network)),
-    )
+    host_with_network(HostConfig::default(), Arc::new(network))
 }
 
 fn loopback_network() -> TcpNetwork {
@@ -369,6 +366,21 @@ fn port_input(port: u16) -> [u8; 4] {
     u32::from(port).to_le_bytes()
 }
 
+/// Loads [`http_plugin`] on `host` granted `net.dial=127.0.0.1:{granted}` and runs it against
+/// `port`.
+fn run_http(host: &Host, granted: u16, port: u16) -> (Completion, Plugin) {
+    let mut plugin = host
+        .load(
+            &http_plugin(),
+            grant(&[&format!("net.dial=127.0.0.1:{granted}")]),
+        )
+        .expect("load");
+    let completion = host
+        .call(&mut plugin, "run", &port_input(port))
+        .expect("run");
+    (completion, plugin)
+}
+
 /// Whether the listener has a connection waiting (without waiting for one).
 fn has_pending_connection(listener: &TcpListener) -> bool {
     listener.set_nonblocking(true).expect("nonblocking");
@@ -385,15 +397,7 @@ fn tcp_request_and_response_round_trip_on_loopback() {
     let port = listener.local_addr().expect("addr").port();
     let server = serve_once(listener);
     let host = tcp_host(loopback_network());
-    let mut plugin = host
-        .load(
-            &http_plugin(),
-            grant(&[&format!("net.dial=127.0.0.1:{port}")]),
-        )
-        .expect("load");
-    let completion = host
-        .call(&mut plugin, "run", &port_input(port))
-        .expect("run");
+    let (completion, plugin) = run_http(&host, port, port);
     assert_eq!(
         completion.status,
         0,
@@ -411,15 +415,7 @@ fn a_grant_for_another_port_is_denied_and_nothing_connects() {
     let port = listener.local_addr().expect("addr").port();
     let other = if port == u16::MAX { port - 1 } else { port + 1 };
     let host = tcp_host(loopback_network());
-    let mut plugin = host
-        .load(
-            &http_plugin(),
-            grant(&[&format!("net.dial=127.0.0.1:{other}")]),
-        )
-        .expect("load");
-    let completion = host
-        .call(&mut plugin, "run", &port_input(port))
-        .expect("run");
+    let (completion, plugin) = run_http(&host, other, port);
     assert_eq!(completion.status, DENIED);
     assert!(completion.output.is_empty());
     assert!(
@@ -435,15 +431,7 @@ fn loopback_refused_by_the_backend_counts_as_a_denial() {
     let port = listener.local_addr().expect("addr").port();
     // Granted by the plugin's grant, refused by the back-end's address policy.
     let host = tcp_host(TcpNetwork::new().connect_timeout(Duration::from_secs(5)));
-    let mut plugin = host
-        .load(
-            &http_plugin(),
-            grant(&[&format!("net.dial=127.0.0.1:{port}")]),
-        )
-        .expect("load");
-    let completion = host
-        .call(&mut plugin, "run", &port_input(port))
-        .expect("run");
+    let (completion, plugin) = run_http(&host, port, port);
     assert_eq!(completion.status, DENIED);
     assert!(
         !has_pending_connection(&listener),
@@ -474,10 +462,7 @@ fn exec(
 }
 
 fn command_host(runner: CommandRunner) -> Host {
-    Host::with_backends(
-        HostConfig::default(),
-        Backends::unavailable().with_process(Arc::new(runner)),
-    )
+    host_with_process(HostConfig::default(), Arc::new(runner))
 }
 
 #[test]

@@ -5,9 +5,12 @@ use std::time::{Duration, Instant};
 
 use pluginhost::{InvokeError, LoadError, Trap};
 
-use crate::common::{assert_counts, denials, wasm, BAD_HANDLE, INVALID, LIMIT};
-use crate::counting::{measure, KIB, MIB};
-use crate::harness::{many_functions_module, with_custom_section, Sandbox, Setup, NOTES};
+use crate::harness::{Sandbox, Setup, NOTES};
+use crate::support::abi::{BAD_HANDLE, INVALID, LIMIT};
+use crate::support::checks::{assert_counts, denials};
+use crate::support::measure::{measure, KIB, MIB};
+use crate::support::modules::{many_functions_module, with_custom_section};
+use crate::support::wat::wasm;
 
 const PAGE: usize = 64 * KIB;
 
@@ -272,8 +275,8 @@ fn case_14_huge_module_or_million_functions_refused_quickly() {
     let sb = Sandbox::new();
     let limit = sb.host.config().limits.module_bytes;
     // A valid module made larger than Limits::module_bytes by a custom section.
-    let huge = with_custom_section(wasm(crate::harness::ECHO_WAT), limit + 1);
-    let million = many_functions_module(1_000_000);
+    let huge = with_custom_section(wasm(crate::support::wat::ECHO), limit + 1);
+    let million = many_functions_module(1_000_000, 0);
     assert!(
         million.len() < limit,
         "only the strict limits can refuse it"

@@ -5,9 +5,13 @@ use std::fs;
 
 use pluginhost::{Capability, LoadError};
 
-use crate::common::{argv, assert_counts, denials, wasm, Fixture, DENIED, INVALID};
-use crate::counting::measure;
-use crate::harness::{assert_no_secret, grant, run_fixture, Sandbox, NOTES, ZONE};
+use crate::harness::{assert_no_secret, run_fixture, Sandbox, NOTES, ZONE};
+use crate::support::abi::{argv, DENIED, INVALID};
+use crate::support::checks::{assert_counts, denials};
+use crate::support::fixture::Fixture;
+use crate::support::hosts::grant;
+use crate::support::measure::measure;
+use crate::support::wat::wasm;
 
 #[test]
 fn case_21_hostile_path_spellings_refused() {

@@ -2,9 +2,10 @@
 
 use pluginhost::{Capability, Host, InvokeError, Plugin, Step};
 
-use crate::common::{argv, wasm, wat_bytes};
-use crate::counting::{measure, MIB};
 use crate::harness::{Sandbox, Setup};
+use crate::support::abi::argv;
+use crate::support::measure::{measure, MIB};
+use crate::support::wat::{wasm, wat_bytes};
 
 /// Loops forever over one real host call: `fs_size` of a file, a dial and close of the granted
 /// listener, or a run of the granted tool.

@@ -52,8 +52,11 @@ use pluginhost::{
     PluginStats, TcpNetwork,
 };
 
-use crate::common::{wasm, Fixture, Outcome};
-use crate::counting::{current_bytes, measure, peak_bytes, Usage, MIB};
+use crate::support::alloc::{current_bytes, peak_bytes};
+use crate::support::fixture::{Fixture, Outcome};
+use crate::support::hosts::grant;
+use crate::support::measure::{measure, Usage, MIB};
+use crate::support::wat::{wasm, ECHO};
 
 /// The sentinel secret outside the root. Any 12-byte window of it in an output is a leak.
 pub const SECRET: &[u8] = b"K3Y:q9Zr#Vt7@Lm2$Xw8&Pc4/device-private-key/\x00\xffEND";
@@ -71,14 +74,6 @@ pub const FORBIDDEN_GREETING: &[u8] = b"forbidden-listener:pwned\n";
 const BYSTANDER_INPUT: &[u8] = b"tick";
 /// How long to wait for a listener's connections to close before calling it a leak.
 const CLOSE_WAIT: Duration = Duration::from_secs(20);
-
-/// A grant from command-line style specs.
-pub fn grant(specs: &[&str]) -> Grant {
-    specs
-        .iter()
-        .try_fold(Grant::none(), |g, s| g.with_spec(s))
-        .unwrap_or_else(|e| panic!("grant {specs:?}: {e}"))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Loopback listeners
@@ -384,19 +379,6 @@ const BYSTANDER_WAT: &str = r#"(module
     (local.set $size (call $fs_read (i32.const 0) (i32.const 19) (i32.const 4096) (i32.const 1024)))
     (if (i32.lt_s (local.get $size) (i32.const 0)) (then (return (local.get $size))))
     (drop (call $out (i32.const 4096) (local.get $size)))
-    (i32.const 0)))"#;
-
-/// A benign plugin: outputs `ok:` + its input.
-pub const ECHO_WAT: &str = r#"(module
-  (import "pluginhost" "input_read" (func $read (param i32 i32) (result i32)))
-  (import "pluginhost" "output_write" (func $out (param i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "ok:")
-  (func (export "run") (result i32)
-    (local $n i32)
-    (local.set $n (call $read (i32.const 16) (i32.const 4096)))
-    (drop (call $out (i32.const 0) (i32.const 3)))
-    (drop (call $out (i32.const 16) (local.get $n)))
     (i32.const 0)))"#;
 
 struct Bystander {
@@ -837,7 +819,7 @@ impl Sandbox {
     pub fn assert_host_serves(&self, case: &str) {
         let mut benign = self
             .host
-            .load(&wasm(ECHO_WAT), Grant::none())
+            .load(&wasm(ECHO), Grant::none())
             .unwrap_or_else(|e| panic!("{case}: a benign plugin no longer loads: {e}"));
         let out = self
             .host
@@ -865,53 +847,4 @@ pub fn run_fixture(
         (plugin, outcome)
     });
     (plugin, outcome, usage)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Hand-encoded modules (sizes a WAT parser would take long over)
-// ---------------------------------------------------------------------------------------------
-
-fn leb_u32(mut n: u32, out: &mut Vec<u8>) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
-    out.push(id);
-    leb_u32(u32::try_from(body.len()).expect("section fits u32"), out);
-    out.extend_from_slice(body);
-}
-
-/// A valid module of `count` functions `() -> ()` with empty bodies.
-pub fn many_functions_module(count: u32) -> Vec<u8> {
-    let mut out = b"\0asm\x01\0\0\0".to_vec();
-    section(1, &[1, 0x60, 0, 0], &mut out);
-    let mut funcs = Vec::new();
-    leb_u32(count, &mut funcs);
-    funcs.resize(funcs.len() + count as usize, 0);
-    section(3, &funcs, &mut out);
-    let mut code = Vec::new();
-    leb_u32(count, &mut code);
-    for _ in 0..count {
-        code.extend_from_slice(&[2, 0, 0x0b]);
-    }
-    section(10, &code, &mut out);
-    out
-}
-
-/// `module` with a custom section of `len` bytes appended.
-pub fn with_custom_section(mut module: Vec<u8>, len: usize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(len + 8);
-    body.push(4);
-    body.extend_from_slice(b"junk");
-    body.resize(len, 0xAA);
-    section(0, &body, &mut module);
-    module
 }

@@ -2,9 +2,11 @@
 
 use pluginhost::{Capability, Grant, InvokeError, LoadError, Trap};
 
-use crate::common::{assert_counts, wasm};
-use crate::counting::{measure, MIB};
-use crate::harness::{grant, Sandbox};
+use crate::harness::Sandbox;
+use crate::support::checks::assert_counts;
+use crate::support::hosts::grant;
+use crate::support::measure::{measure, MIB};
+use crate::support::wat::wasm;
 
 /// A module importing `import` (a full `(import ...)` form) next to a real `fs_write`, with a
 /// start function that would write `/data/pwned` and call the import: had it linked, the tree

@@ -8,7 +8,7 @@
 //! [`harness::Sandbox::verify`] proves containment: the tree outside the grant is unchanged, the
 //! secret appears in no output, no connection or process happened beyond the expected ones, the
 //! bystander and the host still work, and host memory stayed under the case's stated bound
-//! (counted by this binary's global allocator, [`counting`]).
+//! (counted by this binary's global allocator, [`support::alloc::Counting`]).
 //!
 //! `README.md` in this folder lists the cases and what each asserts; `selftest.rs` checks that
 //! every containment check of the harness fails when containment is broken by hand.
@@ -21,10 +21,13 @@
     feature = "cap-process"
 ))]
 
-#[path = "../common/mod.rs"]
-mod common;
+#[allow(dead_code)] // each test crate uses a subset of the shared support
+#[path = "../support/mod.rs"]
+mod support;
 
-mod counting;
+#[global_allocator]
+static ALLOCATOR: support::alloc::Counting = support::alloc::Counting;
+
 mod harness;
 
 mod exhaustion;

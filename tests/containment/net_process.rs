@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use pluginhost::{Grant, Plugin};
 
-use crate::common::{
-    argv, assert_counts, denials, Fixture, Outcome, DENIED, INVALID, IO, NOT_FOUND,
-};
-use crate::counting::{measure, Usage};
-use crate::harness::{grant, run_fixture, Listener, ResolveCall, Sandbox, Setup};
+use crate::harness::{run_fixture, Listener, ResolveCall, Sandbox, Setup};
+use crate::support::abi::{argv, DENIED, INVALID, IO, NOT_FOUND};
+use crate::support::checks::{assert_counts, denials};
+use crate::support::fixture::{Fixture, Outcome};
+use crate::support::hosts::grant;
+use crate::support::measure::{measure, Usage};
 
 /// Stands for "a handle (>= 0)" in an expected list of dial results.
 const HANDLE: i32 = i32::MAX;
@@ -196,7 +197,7 @@ fn case_28_resolve_once_connect_to_checked_address() {
     for _ in 0..3 {
         let dial = fx.len();
         fx.call("net_dial", &[svc.ptr, svc.len, gp])
-            .call_args("net_close", vec![crate::common::Arg::Ret(dial)]);
+            .call_args("net_close", vec![crate::support::fixture::Arg::Ret(dial)]);
     }
     fx.call("net_dial", &[internal.ptr, internal.len, gp])
         .call("net_dial", &[rebind.ptr, rebind.len, gp])

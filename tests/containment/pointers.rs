@@ -2,12 +2,12 @@
 
 use pluginhost::{InvokeError, LoadError, Trap};
 
-use crate::common::{
-    argv, assert_counts, denials, wasm, wat_bytes, Arg, Fixture, Span, DATA_START, INVALID, LIMIT,
-    PAGE,
-};
-use crate::counting::measure;
 use crate::harness::{run_fixture, Sandbox, GRANTED_GREETING, NOTES};
+use crate::support::abi::{argv, INVALID, LIMIT};
+use crate::support::checks::{assert_counts, denials};
+use crate::support::fixture::{Arg, Fixture, Span, DATA_START, PAGE};
+use crate::support::measure::measure;
+use crate::support::wat::{wasm, wat_bytes};
 
 /// `0xFFFF_FFF0` as the guest passes it.
 const WRAP: i32 = 0xFFFF_FFF0_u32 as i32;

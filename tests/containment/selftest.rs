@@ -5,8 +5,8 @@ use std::fs;
 use std::hint::black_box;
 use std::net::TcpStream;
 
-use crate::counting::{measure, MIB};
 use crate::harness::{Sandbox, SECRET};
+use crate::support::measure::{measure, MIB};
 
 #[test]
 #[should_panic(expected = "the tree changed outside")]

@@ -1,19 +1,22 @@
-//! The binary's counting global allocator: live and peak bytes, process-wide (atomics) and per
-//! thread.
+//! A counting global allocator: live and peak bytes, process-wide (atomics) and per thread.
 //!
-//! Cases of this binary run in parallel on the test harness's threads, so the process-wide peak
+//! A test crate opts in explicitly, exactly once (a crate may have only one global allocator):
+//!
+//! ```ignore
+//! #[global_allocator]
+//! static ALLOCATOR: support::alloc::Counting = support::alloc::Counting;
+//! ```
+//!
+//! Cases of one test binary run in parallel on the harness's threads, so the process-wide peak
 //! mixes every running case. Host invocations (and loads) run synchronously on the calling
 //! thread, so what a hostile plugin makes the host and wasmi allocate is charged to the thread
-//! that runs it: [`measure`] uses the per-thread counters to bound one case's work. (Helper
-//! threads of the real back-ends, the stdout reader of `CommandRunner`, allocate at most their
-//! capped buffer and are not counted; the loopback listeners' threads are the harness's own.)
+//! that runs it: [`super::measure::measure`] uses the per-thread counters to bound one case's
+//! work. (Helper threads of the real back-ends, such as the stdout reader of `CommandRunner`,
+//! allocate at most their capped buffer and are not counted.)
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-pub const KIB: usize = 1 << 10;
-pub const MIB: usize = 1 << 20;
 
 /// The system allocator, counting live bytes.
 pub struct Counting;
@@ -88,9 +91,6 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
 /// Bytes allocated and not yet freed, process-wide.
 pub fn current_bytes() -> usize {
     CURRENT.load(Ordering::Relaxed)
@@ -101,25 +101,32 @@ pub fn peak_bytes() -> usize {
     PEAK.load(Ordering::Relaxed)
 }
 
-/// What one measured piece of work allocated on its thread.
-#[derive(Clone, Copy, Debug)]
-pub struct Usage {
-    /// The most bytes held at once beyond what was live on this thread before it started.
-    pub peak: usize,
-    /// Bytes left allocated when it returned (negative if it freed more than it allocated).
-    pub retained: isize,
+/// Bytes this thread allocated and has not freed (negative if it freed others' allocations).
+pub fn thread_current() -> isize {
+    THREAD_CURRENT.with(Cell::get)
 }
 
-/// Runs `f` on this thread and returns its result and what it allocated on this thread.
-pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
-    let start = THREAD_CURRENT.with(Cell::get);
-    THREAD_PEAK.with(|peak| peak.set(start));
-    let result = f();
-    let peak = THREAD_PEAK.with(Cell::get);
-    let end = THREAD_CURRENT.with(Cell::get);
-    let usage = Usage {
-        peak: usize::try_from(peak.saturating_sub(start)).unwrap_or(0),
-        retained: end.saturating_sub(start),
-    };
-    (result, usage)
+/// The most [`thread_current`] has been since the last [`reset_thread_peak`].
+pub fn thread_peak() -> isize {
+    THREAD_PEAK.with(Cell::get)
+}
+
+/// Starts a new per-thread peak from what this thread holds now.
+pub fn reset_thread_peak() {
+    THREAD_PEAK.with(|peak| peak.set(thread_current()));
+}
+
+/// Panics unless [`Counting`] is this binary's global allocator: without it every measurement
+/// would read zero and no bound could fail.
+#[track_caller]
+pub fn assert_installed() {
+    let before = thread_current();
+    let probe = std::hint::black_box(Box::new(0u64));
+    let during = thread_current();
+    drop(probe);
+    assert!(
+        during > before,
+        "the counting allocator is not installed in this test crate: add \
+         `#[global_allocator] static ALLOCATOR: support::alloc::Counting = support::alloc::Counting;`"
+    );
 }

@@ -1,5 +1,4 @@
-//! Shared helpers for the integration tests: WAT fixtures that call host functions with constant
-//! arguments and report each result, recording back-ends, and small services.
+//! Fixtures that call host functions with constant arguments and report each result.
 //!
 //! A [`Fixture`] is a plugin whose `run` entry makes a fixed sequence of host calls. Each call's
 //! `i32` result is stored in a scratch area at the start of memory and, after the last call, the
@@ -11,24 +10,11 @@
 //! Data (paths, hosts, argument vectors) goes to fixed offsets through `(data ...)` segments,
 //! handed out by [`Fixture::put`] and [`Fixture::reserve`] from [`DATA_START`] upwards.
 
-#![allow(dead_code)]
-
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
 
-use pluginhost::{
-    BackendError, Backends, Completion, Filesystem, GuestPath, Host, HostConfig, Limits,
-    MemoryFilesystem, MemoryService, Plugin, HOST_FUNCTIONS,
-};
+use pluginhost::{Completion, Host, Plugin, HOST_FUNCTIONS};
 
-/// The ABI's error codes, spelled out as the guest ABI documents them (not taken from the crate,
-/// so a changed value fails the tests).
-pub const DENIED: i32 = -1;
-pub const INVALID: i32 = -2;
-pub const NOT_FOUND: i32 = -3;
-pub const IO: i32 = -4;
-pub const LIMIT: i32 = -5;
-pub const BAD_HANDLE: i32 = -6;
+use super::wat::{import_line, wasm, wat_bytes};
 
 /// Results of a fixture's calls are stored here, 4 bytes each.
 pub const SCRATCH: u32 = 0;
@@ -38,33 +24,6 @@ pub const MAX_CALLS: usize = 64;
 pub const DATA_START: u32 = 256;
 /// One wasm page.
 pub const PAGE: u32 = 65_536;
-
-/// Compiles WAT text, panicking with the parser's message.
-pub fn wasm(wat: &str) -> Vec<u8> {
-    match wat::parse_str(wat) {
-        Ok(bytes) => bytes,
-        Err(e) => panic!("fixture does not parse: {e}\n{wat}"),
-    }
-}
-
-/// `bytes` as a WAT string literal body: every byte escaped as `\hh`.
-pub fn wat_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for b in bytes {
-        let _ = write!(out, "\\{b:02x}");
-    }
-    out
-}
-
-/// The `(import ...)` line of host function `name`, bound to `$name`, with its ABI signature.
-pub fn import_line(name: &str) -> String {
-    let function = HOST_FUNCTIONS
-        .iter()
-        .find(|f| f.name == name)
-        .unwrap_or_else(|| panic!("{name} is not in HOST_FUNCTIONS"));
-    let params = " i32".repeat(function.params);
-    format!("(import \"pluginhost\" \"{name}\" (func ${name} (param{params}) (result i32)))")
-}
 
 /// A range of fixture memory: where data was put, or a buffer reserved for the host to fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -382,131 +341,4 @@ impl Outcome {
             emitted: output[head..].to_vec(),
         }
     }
-}
-
-/// A host configuration with limits changed by `f`.
-pub fn config_with(f: impl FnOnce(&mut Limits)) -> HostConfig {
-    let mut limits = Limits::DEFAULT;
-    f(&mut limits);
-    HostConfig::default().with_limits(limits)
-}
-
-/// A host whose filesystem is `fs` (the other back-ends refuse everything).
-pub fn host_with_fs(config: HostConfig, fs: Arc<dyn Filesystem>) -> Host {
-    Host::with_backends(config, Backends::unavailable().with_filesystem(fs))
-}
-
-/// A [`MemoryFilesystem`] that records every request reaching it.
-#[derive(Default)]
-pub struct RecordingFs {
-    pub inner: MemoryFilesystem,
-    ops: Mutex<Vec<String>>,
-}
-
-impl RecordingFs {
-    pub fn new() -> Arc<RecordingFs> {
-        Arc::new(RecordingFs::default())
-    }
-
-    /// The requests so far, e.g. `write /data/x (scope /data)`.
-    pub fn ops(&self) -> Vec<String> {
-        self.ops.lock().expect("ops lock").clone()
-    }
-
-    /// Every file and its contents, for before/after comparisons.
-    pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
-        self.inner
-            .paths()
-            .into_iter()
-            .map(|p| {
-                let data = self.inner.get(&p).unwrap_or_default();
-                (p, data)
-            })
-            .collect()
-    }
-
-    fn note(&self, op: String) {
-        self.ops.lock().expect("ops lock").push(op);
-    }
-}
-
-impl Filesystem for RecordingFs {
-    fn read(
-        &self,
-        scope: &GuestPath,
-        path: &GuestPath,
-        dst: &mut [u8],
-    ) -> Result<u64, BackendError> {
-        self.note(format!("read {path} (scope {scope}) into {}", dst.len()));
-        self.inner.read(scope, path, dst)
-    }
-
-    fn size(&self, scope: &GuestPath, path: &GuestPath) -> Result<u64, BackendError> {
-        self.note(format!("size {path} (scope {scope})"));
-        self.inner.size(scope, path)
-    }
-
-    fn write(&self, scope: &GuestPath, path: &GuestPath, data: &[u8]) -> Result<(), BackendError> {
-        self.note(format!("write {path} (scope {scope}) {}", data.len()));
-        self.inner.write(scope, path, data)
-    }
-
-    fn rename(
-        &self,
-        from_scope: &GuestPath,
-        from: &GuestPath,
-        to_scope: &GuestPath,
-        to: &GuestPath,
-    ) -> Result<(), BackendError> {
-        self.note(format!(
-            "rename {from} (scope {from_scope}) -> {to} (scope {to_scope})"
-        ));
-        self.inner.rename(from_scope, from, to_scope, to)
-    }
-}
-
-/// Answers every request with `prefix` followed by the request.
-pub struct Echo(pub &'static str);
-
-impl MemoryService for Echo {
-    fn respond(&self, request: &[u8]) -> Vec<u8> {
-        let mut out = self.0.as_bytes().to_vec();
-        out.extend_from_slice(request);
-        out
-    }
-}
-
-/// An argument vector as the ABI encodes it: every item followed by one NUL.
-pub fn argv(items: &[&str]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for item in items {
-        out.extend_from_slice(item.as_bytes());
-        out.push(0);
-    }
-    out
-}
-
-/// Asserts that a plugin's capability counters are exactly `expected`:
-/// `[(allowed, denied); 4]` in [`pluginhost::Capability::ALL`] order.
-#[track_caller]
-pub fn assert_counts(plugin: &Plugin, expected: [(u64, u64); 4]) {
-    let calls = plugin.stats().calls;
-    let actual: Vec<(u64, u64)> = pluginhost::Capability::ALL
-        .iter()
-        .map(|c| (calls.allowed(*c), calls.denied(*c)))
-        .collect();
-    assert_eq!(
-        actual,
-        expected.to_vec(),
-        "counts (allowed, denied) for fs.read, fs.write, net.dial, process.exec"
-    );
-}
-
-/// A plugin's denied calls per import, in first-denied order: `[(import, count)]`.
-pub fn denials(plugin: &Plugin) -> Vec<(&'static str, u64)> {
-    plugin
-        .denials()
-        .iter()
-        .map(|d| (d.import, d.count))
-        .collect()
 }
