@@ -225,40 +225,40 @@ impl Filesystem for MemoryFilesystem {
 
     fn write(&self, _scope: &GuestPath, path: &GuestPath, data: &[u8]) -> Result<(), BackendError> {
         let key = path.as_str();
-        let mut state = self.state.lock();
-        let old_len = state.files.get(key).map(Vec::len);
-        if old_len.is_none() {
-            // An existing file's parent is a directory and it has no file above it: only a new
-            // file needs the checks.
-            state.check_new_file(key)?;
-        }
-        let files_after = state
-            .files
-            .len()
-            .saturating_add(usize::from(old_len.is_none()));
-        let bytes_after = state
-            .total_bytes
-            .saturating_sub(old_len.unwrap_or(0))
-            .checked_add(data.len());
-        match bytes_after {
-            Some(bytes) if files_after <= self.max_files && bytes <= self.max_total_bytes => {
-                match state.files.get_mut(key) {
-                    // Overwrite in place when the old buffer fits and at most half of it would
-                    // lie unused (so held memory stays within twice the counted bytes).
-                    Some(file) if (data.len()..=data.len() * 2).contains(&file.capacity()) => {
-                        file.clear();
-                        file.extend_from_slice(data);
-                    }
-                    Some(file) => *file = data.to_vec(),
-                    None => {
-                        state.files.insert(key.to_string(), data.to_vec());
-                    }
-                }
-                state.total_bytes = bytes;
-                Ok(())
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        if let Some(file) = state.files.get_mut(key) {
+            // Overwriting: an existing file's parent is a directory and it has no file above it,
+            // so only the byte cap applies. One map lookup.
+            let bytes = state
+                .total_bytes
+                .saturating_sub(file.len())
+                .checked_add(data.len())
+                .filter(|bytes| *bytes <= self.max_total_bytes)
+                .ok_or(BackendError::Limit)?;
+            // Reuse the buffer when it fits and at most half of it would lie unused (so held
+            // memory stays within twice the counted bytes).
+            if (data.len()..=data.len().saturating_mul(2)).contains(&file.capacity()) {
+                file.clear();
+                file.extend_from_slice(data);
+            } else {
+                *file = data.to_vec();
             }
-            _ => Err(BackendError::Limit),
+            state.total_bytes = bytes;
+            return Ok(());
         }
+        state.check_new_file(key)?;
+        let bytes = state
+            .total_bytes
+            .checked_add(data.len())
+            .filter(|bytes| *bytes <= self.max_total_bytes)
+            .ok_or(BackendError::Limit)?;
+        if state.files.len() >= self.max_files {
+            return Err(BackendError::Limit);
+        }
+        state.files.insert(key.to_string(), data.to_vec());
+        state.total_bytes = bytes;
+        Ok(())
     }
 
     fn rename(
@@ -592,6 +592,17 @@ mod tests {
         assert_eq!(fs.get("/data//a.txt").unwrap(), b"hello");
         assert_eq!(fs.paths(), vec![String::from("/data/a.txt")]);
         assert_eq!(fs.total_bytes(), 5);
+    }
+
+    #[test]
+    fn overwrite_replaces_contents_and_accounting() {
+        let fs = MemoryFilesystem::new();
+        let (scope, file) = (root(), p("/f"));
+        for data in [&[7u8; 1000][..], b"short", b"", &[1u8; 3000][..], b"again"] {
+            fs.write(&scope, &file, data).unwrap();
+            assert_eq!(fs.get("/f").unwrap(), data);
+            assert_eq!(fs.total_bytes(), data.len());
+        }
     }
 
     #[test]

@@ -192,28 +192,15 @@ impl Shape {
         if rest.is_empty() {
             return shape;
         }
-        // The current component's length and how many of its bytes are `.`.
-        let (mut len, mut dots) = (0usize, 0usize);
-        for &byte in rest {
-            if byte == b'/' {
-                shape.end_component(len, dots);
-                (len, dots) = (0, 0);
-            } else {
-                len += 1;
-                dots += usize::from(byte == b'.');
-                shape.nul |= byte == 0;
+        shape.nul = rest.contains(&0);
+        for component in rest.split(|&byte| byte == b'/') {
+            match component {
+                b"" | b"." => shape.normal = false,
+                b".." => shape.parent = true,
+                _ => {}
             }
         }
-        shape.end_component(len, dots);
         shape
-    }
-
-    fn end_component(&mut self, len: usize, dots: usize) {
-        match (len, dots) {
-            (0, _) | (1, 1) => self.normal = false,
-            (2, 2) => self.parent = true,
-            _ => {}
-        }
     }
 }
 
