@@ -69,6 +69,23 @@ if mf.exists():
             _, name, who, live, linear, beyond = line.split()
             mem.append((name, who, int(live), int(linear), int(beyond)))
 
+icount = {}  # (case, arg) -> instructions per operation
+icf = target / "icount.txt"
+if icf.exists():
+    for line in icf.read_text().split("\n"):
+        if line.startswith("ICOUNT "):
+            _, case, arg, n = line.split()
+            icount[(case, arg)] = int(n)
+
+
+def ic(case, arg="-"):
+    return icount.get((case, arg))
+
+
+def ic_ratio(a, b):
+    return a / b if a and b else None
+
+
 alloc_test = (target / "alloc_test.txt").read_text() if (target / "alloc_test.txt").exists() else ""
 
 env = os.environ
@@ -77,11 +94,23 @@ peers_failed = env.get("PEERS_FAILED", "")
 
 # ---- targets ------------------------------------------------------------------------------
 W = ["fib25", "sort10k", "sha256_64k"]
-rows = []  # (target, measured, met)
+rows = []  # (target, measured by time, by instruction count, met by count, met by time)
 
 
-def verdict(ok):
-    return "—" if ok is None else ("**met**" if ok else "**missed**")
+def verdict(ok, ok_ic=None):
+    if ok is None and ok_ic is None:
+        return "—"
+    if ok_ic is None or ok is None or ok == ok_ic:
+        v = ok if ok is not None else ok_ic
+        return "**met**" if v else "**missed**"
+    return "**met** by time, **missed** by instruction count" if ok else "**missed** by time, **met** by instruction count"
+
+
+def ic_row(xs, ok, text):
+    """The instruction-count column and verdict of a target row, or "—" when not counted."""
+    if not xs or any(x is None for x in xs):
+        return ("not counted", None)
+    return (text(xs), ok(xs))
 
 
 # throughput: host vs raw wasmi without fuel (throughput ratio = t_wasmi / t_host)
@@ -91,6 +120,8 @@ g = geomean(host_vs_raw)
 rows.append((
     "Host throughput ≥ 0.90× raw wasmi without fuel",
     (f"geomean {g:.2f}× (" + ", ".join(f"{w} {thr[w]['wasmi'] / thr[w]['host']:.2f}×" for w in W if thr[w]['host'] and thr[w]['wasmi']) + ")") if g else "not measured",
+    *ic_row([ic_ratio(ic("throughput-wasmi", w), ic("throughput-host", w)) for w in W], lambda xs: min(xs) >= 0.90,
+            lambda xs: f"geomean {geomean(xs):.2f}× (" + ", ".join(f"{w} {x:.2f}×" for w, x in zip(W, xs)) + ")"),
     None if g is None else min(host_vs_raw) >= 0.90,
 ))
 for peer, label in (("wasm3", "wasm3"), ("pulley", "wasmtime Pulley")):
@@ -99,32 +130,40 @@ for peer, label in (("wasm3", "wasm3"), ("pulley", "wasmtime Pulley")):
     rows.append((
         f"Host throughput ahead of {label}",
         (f"{label} time / host time: geomean {gp:.2f}× (" + ", ".join(f"{w} {thr[w][peer] / thr[w]['host']:.2f}×" for w in W if thr[w]['host'] and thr[w][peer]) + ")") if gp else f"not measured ({label} not built)",
-        None if gp is None else min(xs) > 1.0,
+        "—", None, None if gp is None else min(xs) > 1.0,
     ))
 
 rt_host, rt_raw, rt_ext = t("roundtrip/1k", "host"), t("roundtrip/1k", "wasmi"), t("roundtrip/1k", "extism")
 rows.append((
     "Invoke round trip ≤ 1.5× raw wasmi",
     f"{rt_host / rt_raw:.2f}× ({fmt_ns(rt_host)} vs {fmt_ns(rt_raw)})" if rt_host and rt_raw else "not measured",
+    *ic_row([ic_ratio(ic("roundtrip-host"), ic("roundtrip-wasmi"))], lambda xs: xs[0] <= 1.5,
+            lambda xs: f"{xs[0]:.2f}× ({ic('roundtrip-host')} vs {ic('roundtrip-wasmi')} instructions)"),
     None if not (rt_host and rt_raw) else rt_host / rt_raw <= 1.5,
 ))
 rows.append((
     "Invoke round trip ≥ 5× faster than Extism",
     f"{rt_ext / rt_host:.1f}× ({fmt_ns(rt_ext)} vs {fmt_ns(rt_host)})" if rt_host and rt_ext else "not measured (Extism not built)",
-    None if not (rt_host and rt_ext) else rt_ext / rt_host >= 5,
+    "—", None, None if not (rt_host and rt_ext) else rt_ext / rt_host >= 5,
 ))
 hc = "hostcall/fs_write64x1000"
 hc_mem, hc_null, hc_raw = t(hc, "host_memfs"), t(hc, "host_nullfs"), t(hc, "wasmi_copy")
 rows.append((
     "Gated host call (fs_write 64 B, MemoryFilesystem) ≤ 3× raw wasmi host function",
     f"{hc_mem / hc_raw:.2f}× ({fmt_ns(hc_mem / 1000)} vs {fmt_ns(hc_raw / 1000)} per call)" if hc_mem and hc_raw else "not measured",
+    *ic_row([ic_ratio(ic("hostcall-memfs"), ic("hostcall-raw"))], lambda xs: xs[0] <= 3,
+            lambda xs: f"{xs[0]:.2f}× ({ic('hostcall-memfs') / 1000:.0f} vs {ic('hostcall-raw') / 1000:.0f} instructions per call)"),
     None if not (hc_mem and hc_raw) else hc_mem / hc_raw <= 3,
 ))
 rows.append((
     "(same, null back-end: the host's gate only)",
     f"{hc_null / hc_raw:.2f}× ({fmt_ns(hc_null / 1000)} per call)" if hc_null and hc_raw else "not measured",
+    *ic_row([ic_ratio(ic("hostcall-nullfs"), ic("hostcall-raw"))], lambda xs: xs[0] <= 3,
+            lambda xs: f"{xs[0]:.2f}× ({ic('hostcall-nullfs') / 1000:.0f} instructions per call)"),
     None if not (hc_null and hc_raw) else hc_null / hc_raw <= 3,
 ))
+load_ic = {a: ic_ratio(n, ic("load-wasmi", a)) for (c, a), n in sorted(icount.items()) if c == "load-host"}
+load_ic = {a: x for a, x in load_ic.items() if x}
 load_cases = sorted({k.split("/")[1] for k in est if k.startswith("load/")}, key=lambda n: (not n.startswith("gen"), sizes.get(n, 0)))
 load_ratios = {n: t(f"load/{n}", "host") / t(f"load/{n}", "wasmi") for n in load_cases if t(f"load/{n}", "host") and t(f"load/{n}", "wasmi")}
 gl = geomean(list(load_ratios.values()))
@@ -132,6 +171,8 @@ worst = max(load_ratios.items(), key=lambda kv: kv[1]) if load_ratios else None
 rows.append((
     "Load ≤ 1.1× raw wasmi",
     f"geomean {gl:.2f}×, worst {worst[1]:.2f}× ({worst[0]})" if gl else "not measured",
+    *ic_row(list(load_ic.values()), lambda xs: max(xs) <= 1.1,
+            lambda xs: f"geomean {geomean(xs):.3f}×, worst {max(xs):.3f}× (bundled plugins)"),
     None if gl is None else max(load_ratios.values()) <= 1.1,
 ))
 
@@ -150,18 +191,23 @@ p(f"- CPU: {env.get('MACHINE_CPU', '?')}, {env.get('MACHINE_CORES', '?')} cores"
 p(f"- rustc: {env.get('MACHINE_RUSTC', '?')}")
 p(f"- date: {env.get('MACHINE_DATE', '?')}")
 p(f"- load average at start / end of the run: {env.get('MACHINE_LOAD_START', '?')} / {env.get('MACHINE_LOAD_END', '?')}"
-  " (the machine is shared: other builds ran during the measurement, so absolute times are noisy; "
-  "ratios of neighbouring benchmarks are more reliable than absolute figures)")
+  " (a shared virtual machine: medians of the same benchmark move by 5–10% between runs, so "
+  "ratios of neighbouring benchmarks are more reliable than absolute figures, and instruction counts "
+  "more repeatable than either)")
 p(f"- peers built: {', '.join(peers_built) if peers_built else 'none'}")
 if peers_failed.strip():
     p(f"- peers not built: {peers_failed}")
 p("")
 p("## Targets")
 p("")
-p("| target | measured | verdict |")
-p("|---|---|---|")
-for target_, measured, ok in rows:
-    p(f"| {target_} | {measured} | {verdict(ok)} |")
+p("Each target is judged on criterion's wall-clock medians and, where counted, on instruction counts "
+  "per operation (callgrind, `scripts/icount.sh`: exact and repeatable, but blind to cache and branch "
+  "effects).")
+p("")
+p("| target | measured (time) | measured (instructions) | verdict |")
+p("|---|---|---|---|")
+for target_, measured, measured_ic, ok_ic, ok in rows:
+    p(f"| {target_} | {measured} | {measured_ic} | {verdict(ok, ok_ic)} |")
 p("")
 p("## Throughput (compute, run only; compiled and instantiated once)")
 p("")
@@ -203,11 +249,13 @@ for k in ("host_memfs", "host_nullfs", "wasmi_copy"):
     v = t(hc, k)
     p(f"| {k} | {fmt_ns(v)} | {fmt_ns(v / 1000) if v else '—'} | {r(v / hc_raw) if v and hc_raw else '—'} |")
 p("")
-for k in ("admit_path", "guestpath_parse"):
+for k, what in (("reparse_and_admit", "the whole check: `GuestPath::reparse` into the call's reused buffer + `Grant::admit_path`"),
+                ("reparse", "`GuestPath::reparse` alone"), ("admit_path", "`Grant::admit_path` alone (3 prefixes)"),
+                ("guestpath_parse", "`GuestPath::parse` (allocating; not on the call path, for reference)")):
     v = t("hostcall/check", k)
-    p(f"- `{k}` alone: {fmt_ns(v)}")
+    p(f"- {what}: {fmt_ns(v)}")
 p("")
-p("`host_memfs`: capability check, `GuestPath::parse`, `Grant::admit_path` over 3 prefixes, bounds, fuel, "
+p("`host_memfs`: capability check, `GuestPath::reparse` into a reused buffer, `Grant::admit_path` over 3 prefixes, bounds, fuel, "
   "counters, then `MemoryFilesystem::write`; `host_nullfs`: the same with a back-end that does nothing; "
   "`wasmi_copy`: a raw wasmi host function with the same signature that bounds-checks and copies the 64 bytes "
   "into a `Vec`.")
@@ -215,8 +263,11 @@ p("")
 if alloc_test:
     ok = "test result: ok" in alloc_test
     p(f"Allocation test (`benches/tests/alloc.rs`, counting global allocator): "
-      f"{'passed' if ok else 'FAILED'} — `admit_path` makes zero heap allocations in 3,000 calls; "
-      "`GuestPath::parse` makes exactly one (the normalised string).")
+      f"{'passed' if ok else 'FAILED'} — `admit_path` makes zero heap allocations in 3,000 calls, "
+      "`reparse` + `admit_path` zero in 4,000 checks, and a whole warm invocation making 1,000 gated "
+      "`fs_write` calls zero; `GuestPath::parse` makes exactly one (the normalised string). "
+      "The main test suite checks the same for admitted, denied, read and size calls "
+      "(`tests/gate_allocation.rs`).")
     p("")
 p("## Load (validate + compile + link + instantiate)")
 p("")
@@ -250,6 +301,29 @@ if mem:
             p(f"| {name} | {h[1]} | {h[0]} | {h[2]} | {w_[0]} | {w_[2]} | {h[0] - w_[0]:+d} |")
 else:
     p("Not measured in this run.")
+p("")
+p("## Instruction counts per operation (callgrind)")
+p("")
+if icount:
+    p("`scripts/icount.sh`: `benches/examples/icount.rs` runs one operation n₁ and n₂ times under "
+      "callgrind; the difference of the totals over n₂ − n₁ is the count per operation (setup cancels out).")
+    p("")
+    p("| operation | host | raw wasmi | host / raw | raw wasmi with fuel |")
+    p("|---|---|---|---|---|")
+    for w in W:
+        h, raw, rf = ic("throughput-host", w), ic("throughput-wasmi", w), ic("throughput-wasmi_fuel", w)
+        p(f"| throughput {w} | {h} | {raw} | {r(ic_ratio(h, raw), 3)} | {rf} |")
+    h, raw = ic("roundtrip-host"), ic("roundtrip-wasmi")
+    p(f"| round trip 1 KiB | {h} | {raw} | {r(ic_ratio(h, raw), 3)} | — |")
+    for k in ("memfs", "nullfs"):
+        h, raw = ic(f"hostcall-{k}"), ic("hostcall-raw")
+        p(f"| fs_write 64 B × 1000 ({k}) | {h} | {raw} | {r(ic_ratio(h, raw), 3)} | — |")
+    for (c, a), n in sorted(icount.items()):
+        if c == "load-host":
+            raw = ic("load-wasmi", a)
+            p(f"| load plugin {a} | {n} | {raw} | {r(ic_ratio(n, raw), 3)} | — |")
+else:
+    p("Not counted in this run (valgrind missing or `scripts/icount.sh` not run).")
 p("")
 p("## All benchmarks (median, 95% CI of the median)")
 p("")

@@ -5,6 +5,7 @@
 #   scripts/bench.sh                 # everything: peers that build, all benches, report
 #   BENCH_PEERS="" scripts/bench.sh  # raw wasmi baselines only (no wasmtime/extism/wasm3 build)
 #   BENCH_PROFILE=1 scripts/bench.sh # also callgrind profiles of the host-side benchmarks
+# With valgrind installed it also counts instructions per operation (scripts/icount.sh).
 #   BENCH_SKIP_RUN=1 scripts/bench.sh # only regenerate docs/performance.md from the last run
 #
 # Knobs: BENCH_MEASUREMENT_TIME (s, default 2), BENCH_WARM_UP (s, default 0.5),
@@ -70,6 +71,14 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
   done
   "${CARGO[@]}" bench "${BFLAGS[@]}" "${FEAT[@]}" --bench memory 2>/dev/null | grep '^MEM' | tee target/memory.txt
   cut -d' ' -f1-3 /proc/loadavg >target/load_end.txt
+
+  # ---- instruction counts (repeatable where timings are not) ------------------------------
+  if command -v valgrind >/dev/null; then
+    echo "== instruction counts (callgrind)"
+    "$ROOT/scripts/icount.sh" | tee target/icount.txt
+  else
+    rm -f target/icount.txt
+  fi
 
   # ---- profiles (optional) ----------------------------------------------------------------
   if [[ -n "${BENCH_PROFILE:-}" ]] && command -v valgrind >/dev/null; then

@@ -13,7 +13,8 @@ fn load(c: &mut Criterion) {
     for case in &cases {
         let mut g = c.benchmark_group(format!("load/{}", case.name));
         g.sampling_mode(SamplingMode::Flat);
-        g.sample_size(10);
+        // Small modules load in about a millisecond: more samples steady their medians.
+        g.sample_size(if case.wasm.len() < 100_000 { 40 } else { 10 });
         g.throughput(Throughput::Bytes(case.wasm.len() as u64));
         host.load(&case.wasm, full_grant()).expect("host load");
         raw_load(&case.wasm);

@@ -11,7 +11,7 @@
 //! #![forbid(unsafe_code)]
 //!
 //! use pluginhost_sdk::proto::deploy::{DeployRequest, DeployResponse};
-//! use pluginhost_sdk::proto::PluginFailure;
+//! use pluginhost_sdk::proto::{FailureCode, PluginFailure};
 //!
 //! pluginhost_sdk::manifest! {
 //!     name: "connector-example",
@@ -26,8 +26,9 @@
 //! }
 //!
 //! fn deploy(request: DeployRequest) -> Result<DeployResponse, PluginFailure> {
-//!     // ...
-//! #   unimplemented!()
+//!     // Write the certificate with `pluginhost_sdk::fs::write`, then answer.
+//!     let _ = request;
+//!     Err(PluginFailure::new(FailureCode::Internal, "not written yet"))
 //! }
 //! ```
 //!

@@ -16,12 +16,13 @@ use crate::runtime::HostState;
 /// Base fuel of every `fs_*` call (plus bytes).
 pub(crate) const FS_FUEL: u64 = 1_000;
 
-type Call = (Capability, &'static str);
+/// A gated import: the capability it needs and its name (for counters and the denial log).
+type Gated = (Capability, &'static str);
 
-const FS_READ: Call = (Capability::FsRead, "fs_read");
-const FS_SIZE: Call = (Capability::FsRead, "fs_size");
-const FS_WRITE: Call = (Capability::FsWrite, "fs_write");
-const FS_RENAME: Call = (Capability::FsWrite, "fs_rename");
+const FS_READ: Gated = (Capability::FsRead, "fs_read");
+const FS_SIZE: Gated = (Capability::FsRead, "fs_size");
+const FS_WRITE: Gated = (Capability::FsWrite, "fs_write");
+const FS_RENAME: Gated = (Capability::FsWrite, "fs_rename");
 
 /// Parses the guest path at `ptr..ptr + len` into the reusable buffer `into`.
 fn read_path(
@@ -36,7 +37,7 @@ fn read_path(
 }
 
 /// Refuses the call at once (counted) if `capability` was not granted at all.
-fn require(state: &mut HostState, call: Call) -> Result<(), CallFault> {
+fn require(state: &mut HostState, call: Gated) -> Result<(), CallFault> {
     if state.grant.allows(call.0) {
         Ok(())
     } else {
@@ -77,7 +78,7 @@ impl From<BackendError> for Refusal {
 fn with_admitted_path<R>(
     memory: &mut [u8],
     state: &mut HostState,
-    call: Call,
+    call: Gated,
     path: (i32, i32),
     body: impl FnOnce(&mut [u8], &GuestPath, &GuestPath, &HostState) -> Result<R, Refusal>,
 ) -> Result<R, CallFault> {
