@@ -18,7 +18,7 @@ use pluginhost::{
     ErrorCode, Grant, Host, HostConfig, InvokeError, Limits, LoadError, MemoryNetwork,
     MemoryService, Plugin, Trap,
 };
-use support::checks::assert_benign_runs;
+use support::checks::{assert_benign_runs, assert_stack_overflow};
 use support::hosts::host_with_network;
 use support::measure::{measure, KIB, MIB};
 use support::modules::many_functions_module;
@@ -270,21 +270,6 @@ fn tables_and_memories_over_the_store_limits_do_not_load() {
 /// 64 KiB to invoke a plugin; if wasm calls nested native frames, 512 of them would need far
 /// more than this. (Parsing WAT and compiling need more, so fixtures are loaded beforehand.)
 const SMALL_NATIVE_STACK: usize = 256 * KIB;
-
-/// Asserts `result` is a `StackOverflow` trap.
-#[track_caller]
-fn assert_stack_overflow<T: std::fmt::Debug>(result: &Result<T, InvokeError>) {
-    assert!(
-        matches!(
-            result,
-            Err(InvokeError::Trap {
-                trap: Trap::StackOverflow,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
-}
 
 /// Runs `f` with `host` and `plugin` on a thread with a [`SMALL_NATIVE_STACK`].
 fn on_small_stack<R: Send + 'static>(

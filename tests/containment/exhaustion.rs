@@ -3,11 +3,11 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pluginhost::{InvokeError, LoadError, Trap};
+use pluginhost::{InvokeError, LoadError};
 
 use crate::harness::{Sandbox, Setup, NOTES};
 use crate::support::abi::{BAD_HANDLE, INVALID, LIMIT};
-use crate::support::checks::{assert_counts, denials};
+use crate::support::checks::{assert_counts, assert_stack_overflow, denials};
 use crate::support::measure::{measure, KIB, MIB};
 use crate::support::modules::{many_functions_module, with_custom_section};
 use crate::support::wat::wasm;
@@ -188,16 +188,7 @@ fn case_12_unbounded_recursion_is_a_stack_overflow_trap() {
             .join()
             .expect("the small-stack thread survived")
     });
-    assert!(
-        matches!(
-            result,
-            Err(InvokeError::Trap {
-                trap: Trap::StackOverflow,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    assert_stack_overflow(&result);
     let calls = plugin.stats().calls.allowed(pluginhost::Capability::FsRead);
     assert!(
         calls >= depth - 2 && calls <= depth,

@@ -1,6 +1,6 @@
 //! Assertions about a plugin's counters and a host's health.
 
-use pluginhost::{Grant, Host, Plugin};
+use pluginhost::{Grant, Host, InvokeError, Plugin, Trap};
 
 use super::wat::{wasm, ECHO};
 
@@ -39,4 +39,19 @@ pub fn assert_benign_runs(host: &Host) {
         .invoke(&mut benign, "run", b"still here")
         .expect("a benign plugin still runs");
     assert_eq!(out, b"ok:still here");
+}
+
+/// Asserts `result` is a `StackOverflow` trap.
+#[track_caller]
+pub fn assert_stack_overflow<T: std::fmt::Debug>(result: &Result<T, InvokeError>) {
+    assert!(
+        matches!(
+            result,
+            Err(InvokeError::Trap {
+                trap: Trap::StackOverflow,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
 }
