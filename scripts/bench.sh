@@ -56,6 +56,7 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
   [[ -n "$FEATURES" ]] && FEAT=(--features "$FEATURES")
   "${CARGO[@]}" build "${FLAGS[@]}" --benches --tests "${FEAT[@]}"
 
+  date -u '+%Y-%m-%d %H:%M UTC' >target/run_date.txt
   LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "$LOAD_START" >target/load_start.txt
   # ---- allocation test ------------------------------------------------------------------
@@ -108,7 +109,7 @@ export PEERS_FAILED="$(cat target/peers_failed.txt 2>/dev/null || true)"
 export MACHINE_CPU="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 export MACHINE_CORES="$(nproc)"
 export MACHINE_RUSTC="$(rustc -V)"
-export MACHINE_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
+export MACHINE_DATE="$(cat target/run_date.txt 2>/dev/null || echo '?') (report written $(date -u '+%Y-%m-%d %H:%M UTC'))"
 export MACHINE_LOAD_START="$(cat target/load_start.txt 2>/dev/null || echo '?')"
 export MACHINE_LOAD_END="$(cat target/load_end.txt 2>/dev/null || echo '?')"
 python3 "$BENCHES/report.py" "$BENCHES" "$ROOT/docs/performance.md"
