@@ -104,6 +104,13 @@ pub struct MemoryFilesystem {
 }
 
 impl MemoryFilesystem {
+    /// The total bytes once `added` more are stored on top of `kept`; `LIMIT` past the cap.
+    fn total_after(&self, kept: usize, added: usize) -> Result<usize, BackendError> {
+        kept.checked_add(added)
+            .filter(|bytes| *bytes <= self.max_total_bytes)
+            .ok_or(BackendError::Limit)
+    }
+
     /// An empty filesystem holding at most 1024 files and 16 MiB.
     #[must_use]
     pub fn new() -> Self {
@@ -230,12 +237,8 @@ impl Filesystem for MemoryFilesystem {
         if let Some(file) = state.files.get_mut(key) {
             // Overwriting: an existing file's parent is a directory and it has no file above it,
             // so only the byte cap applies. One map lookup.
-            let bytes = state
-                .total_bytes
-                .saturating_sub(file.len())
-                .checked_add(data.len())
-                .filter(|bytes| *bytes <= self.max_total_bytes)
-                .ok_or(BackendError::Limit)?;
+            let bytes =
+                self.total_after(state.total_bytes.saturating_sub(file.len()), data.len())?;
             // Reuse the buffer when it fits and at most half of it would lie unused (so held
             // memory stays within twice the counted bytes).
             if (data.len()..=data.len().saturating_mul(2)).contains(&file.capacity()) {
@@ -248,11 +251,7 @@ impl Filesystem for MemoryFilesystem {
             return Ok(());
         }
         state.check_new_file(key)?;
-        let bytes = state
-            .total_bytes
-            .checked_add(data.len())
-            .filter(|bytes| *bytes <= self.max_total_bytes)
-            .ok_or(BackendError::Limit)?;
+        let bytes = self.total_after(state.total_bytes, data.len())?;
         if state.files.len() >= self.max_files {
             return Err(BackendError::Limit);
         }

@@ -176,29 +176,24 @@ struct Shape {
 impl Shape {
     /// One pass over the bytes, no allocation (this runs on every gated call).
     fn scan(bytes: &[u8]) -> Shape {
-        let Some((b'/', rest)) = bytes.split_first() else {
-            // Relative (or empty): refused, and only a NUL byte would be reported first.
-            return Shape {
-                nul: bytes.contains(&0),
-                parent: false,
-                normal: false,
-            };
-        };
         let mut shape = Shape {
-            nul: false,
+            nul: bytes.contains(&0),
             parent: false,
             normal: true,
         };
-        if rest.is_empty() {
-            return shape;
-        }
-        shape.nul = rest.contains(&0);
-        for component in rest.split(|&byte| byte == b'/') {
-            match component {
-                b"" | b"." => shape.normal = false,
-                b".." => shape.parent = true,
-                _ => {}
+        match bytes {
+            b"/" => {}
+            [b'/', rest @ ..] => {
+                for component in rest.split(|&byte| byte == b'/') {
+                    match component {
+                        b"" | b"." => shape.normal = false,
+                        b".." => shape.parent = true,
+                        _ => {}
+                    }
+                }
             }
+            // Relative (or empty): refused before its components matter.
+            _ => shape.normal = false,
         }
         shape
     }
