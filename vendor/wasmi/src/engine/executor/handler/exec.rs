@@ -384,6 +384,62 @@ execution_handler! {
     }
 }
 
+/// What the out-of-line part of `memory.grow` or `table.grow` decided.
+///
+/// # Note
+///
+/// The grow handlers keep a handle whose address escapes into the store. Done inside the handler,
+/// that stack slot stays live until the handler returns, so LLVM cannot turn the handler's final
+/// `dispatch!` into a sibling call and every executed grow nests one native frame (an unbounded
+/// native stack under tail-call dispatch). Moving that work into an `#[inline(never)]` function
+/// that returns this plain value keeps the handler's own frame free of escaped addresses.
+enum GrowOutcome {
+    /// The entity grew; the value is its size before growing.
+    Grown(u64),
+    /// The growth failed; the value is the `-1` sentinel of the entity's index type.
+    Failed(u64),
+    /// The growth ran out of fuel.
+    OutOfFuel { required_fuel: u64 },
+    /// The resource limiter denied the growth and asked for a trap.
+    Limited,
+}
+
+/// The out-of-line part of `memory.grow`, see [`GrowOutcome`].
+#[inline(never)]
+fn memory_grow_outlined(
+    store: &mut PrunedStore,
+    instance: Inst,
+    memory: ir::MemoryAddr,
+    delta: u64,
+) -> GrowOutcome {
+    let memref = unsafe { instance.load_handle(memory) };
+    match store.grow_memory(&memref, delta) {
+        Ok(return_value) => GrowOutcome::Grown(return_value),
+        Err(StoreError::External(
+            MemoryError::OutOfBoundsGrowth | MemoryError::OutOfSystemMemory,
+        )) => {
+            let memory = unsafe { instance.load_entity_mut(store, memory) };
+            let memory_ty = memory.ty();
+            GrowOutcome::Failed(match memory_ty.is_64() {
+                true => u64::MAX,
+                false => u64::from(u32::MAX),
+            })
+        }
+        Err(StoreError::External(MemoryError::OutOfFuel { required_fuel })) => {
+            GrowOutcome::OutOfFuel { required_fuel }
+        }
+        Err(StoreError::External(MemoryError::ResourceLimiterDeniedAllocation)) => {
+            GrowOutcome::Limited
+        }
+        Err(StoreError::Internal(error)) => unsafe {
+            unreachable_unchecked!("internal interpreter error: {error}")
+        },
+        Err(error) => {
+            panic!("`memory.grow`: internal interpreter error: {error}")
+        }
+    }
+}
+
 execution_handler! {
     fn memory_grow(
         store: &mut PrunedStore,
@@ -403,9 +459,8 @@ execution_handler! {
             delta,
         } = unsafe { args.decode_op() };
         let delta: u64 = args.get(delta);
-        let memref = unsafe { instance.load_handle(memory) };
-        let return_value = match store.grow_memory(&memref, delta) {
-            Ok(return_value) => {
+        let return_value = match memory_grow_outlined(store, instance, memory, delta) {
+            GrowOutcome::Grown(return_value) => {
                 // The `memory.grow` operation might have invalidated the cached
                 // linear memory so we need to reset it in order for the cache to
                 // reload in case it is used again.
@@ -414,28 +469,13 @@ execution_handler! {
                 }
                 return_value
             }
-            Err(StoreError::External(
-                MemoryError::OutOfBoundsGrowth | MemoryError::OutOfSystemMemory,
-            )) => {
-                let memory = unsafe { instance.load_entity_mut(store, memory) };
-                let memory_ty = memory.ty();
-                match memory_ty.is_64() {
-                    true => u64::MAX,
-                    false => u64::from(u32::MAX),
-                }
-            }
-            Err(StoreError::External(MemoryError::OutOfFuel { required_fuel })) => {
+            GrowOutcome::Failed(return_value) => return_value,
+            GrowOutcome::OutOfFuel { required_fuel } => {
                 args.set_ip(ip);
                 out_of_fuel!(store, args, required_fuel)
             }
-            Err(StoreError::External(MemoryError::ResourceLimiterDeniedAllocation)) => {
+            GrowOutcome::Limited => {
                 trap!(TrapCode::GrowthOperationLimited);
-            }
-            Err(StoreError::Internal(error)) => unsafe {
-                unreachable_unchecked!("internal interpreter error: {error}")
-            },
-            Err(error) => {
-                panic!("`memory.grow`: internal interpreter error: {error}")
             }
         };
         args.set(result, return_value);
@@ -660,6 +700,40 @@ execution_handler! {
     }
 }
 
+/// The out-of-line part of `table.grow`, see [`GrowOutcome`].
+#[inline(never)]
+fn table_grow_outlined(
+    store: &mut PrunedStore,
+    instance: Inst,
+    table: ir::TableAddr,
+    delta: u64,
+    value: RawRef,
+) -> GrowOutcome {
+    let table_ref = unsafe { instance.load_handle(table) };
+    match store.grow_table(&table_ref, delta, value) {
+        Ok(return_value) => GrowOutcome::Grown(return_value),
+        Err(StoreError::External(TableError::GrowOutOfBounds | TableError::OutOfSystemMemory)) => {
+            let table = unsafe { instance.load_entity_mut(store, table) };
+            GrowOutcome::Failed(match table.ty().is_64() {
+                true => u64::MAX,
+                false => u64::from(u32::MAX),
+            })
+        }
+        Err(StoreError::External(TableError::OutOfFuel { required_fuel })) => {
+            GrowOutcome::OutOfFuel { required_fuel }
+        }
+        Err(StoreError::External(TableError::ResourceLimiterDeniedAllocation)) => {
+            GrowOutcome::Limited
+        }
+        Err(StoreError::Internal(error)) => unsafe {
+            unreachable_unchecked!("internal interpreter error: {error}")
+        },
+        Err(error) => {
+            panic!("`table.grow`: internal interpreter error: {error}")
+        }
+    }
+}
+
 execution_handler! {
     fn table_grow(
         store: &mut PrunedStore,
@@ -679,29 +753,15 @@ execution_handler! {
             delta,
             value,
         } = unsafe { args.decode_op() };
-        let table_ref = unsafe { instance.load_handle(table) };
         let delta = args.get(delta);
         let value = args.get(value);
-        let return_value = match store.grow_table(&table_ref, delta, value) {
-            Ok(return_value) => return_value,
-            Err(StoreError::External(TableError::GrowOutOfBounds | TableError::OutOfSystemMemory)) => {
-                let table = unsafe { instance.load_entity_mut(store, table) };
-                match table.ty().is_64() {
-                    true => u64::MAX,
-                    false => u64::from(u32::MAX),
-                }
-            }
-            Err(StoreError::External(TableError::OutOfFuel { required_fuel })) => {
+        let return_value = match table_grow_outlined(store, instance, table, delta, value) {
+            GrowOutcome::Grown(return_value) | GrowOutcome::Failed(return_value) => return_value,
+            GrowOutcome::OutOfFuel { required_fuel } => {
                 done!(store, DoneReason::out_of_fuel(required_fuel));
             }
-            Err(StoreError::External(TableError::ResourceLimiterDeniedAllocation)) => {
+            GrowOutcome::Limited => {
                 trap!(TrapCode::GrowthOperationLimited);
-            }
-            Err(StoreError::Internal(error)) => unsafe {
-                unreachable_unchecked!("internal interpreter error: {error}")
-            },
-            Err(error) => {
-                panic!("`table.grow`: internal interpreter error: {error}")
             }
         };
         args.set(result, return_value);
