@@ -1,0 +1,110 @@
+//! Real third-party servers on loopback (pebble, knotd, nginx): finding their programs, free
+//! ports, and stopping each process by the pid the test started.
+//!
+//! A test that needs a server asks [`program`] for it. Where the program is not installed the test
+//! is skipped with a line on stderr, except under CI (`CI=true`), where a missing server fails the
+//! test: CI installs every server (`.ci/run`), so a skip there would hide a broken install.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Whether this run is CI (`CI` set to `true` or `1`).
+pub fn in_ci() -> bool {
+    matches!(std::env::var("CI").as_deref(), Ok("true") | Ok("1"))
+}
+
+/// The path of an installed program, searched in `PATH` and the sbin directories Debian uses.
+///
+/// Returns `None` (after saying so on stderr) when it is missing and this is not CI.
+///
+/// # Panics
+/// Under CI when the program is missing.
+pub fn program(name: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
+    if let Some(found) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
+        return Some(found);
+    }
+    assert!(
+        !in_ci(),
+        "{name} is not installed but CI=true: .ci/run must install the Debian package {package}"
+    );
+    eprintln!("SKIPPED: {name} is not installed (Debian package {package}); this test needs it");
+    None
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it).
+///
+/// # Panics
+/// If no listener can be bound on loopback.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Waits until something accepts TCP connections on `127.0.0.1:port`.
+///
+/// # Errors
+/// `TimedOut` after `limit`.
+pub fn wait_for_port(port: u16, limit: Duration) -> io::Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("nothing listens on 127.0.0.1:{port} after {limit:?}"),
+    ))
+}
+
+/// A server process this test started; dropping it kills and reaps exactly that pid.
+pub struct Server {
+    name: String,
+    child: Child,
+}
+
+impl Server {
+    /// Starts `command` (stdout and stderr go to `log` in the server's temporary directory).
+    ///
+    /// # Errors
+    /// If the program cannot be started or the log cannot be created.
+    pub fn start(name: &str, mut command: Command, log: &Path) -> io::Result<Server> {
+        let out = std::fs::File::create(log)?;
+        let err = out.try_clone()?;
+        let child = command.stdout(out).stderr(err).spawn()?;
+        Ok(Server {
+            name: name.to_string(),
+            child,
+        })
+    }
+
+    /// The pid this test started.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            if let Err(e) = self.child.kill() {
+                eprintln!("stopping {} (pid {}): {e}", self.name, self.child.id());
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
