@@ -28,20 +28,13 @@ fn throughput(c: &mut Criterion) {
 
         #[cfg(feature = "peer-wasm3")]
         {
-            let env = wasm3::Environment::new().expect("wasm3 env");
-            let rt = env.create_runtime(1 << 20).expect("wasm3 runtime");
-            let module = rt.parse_and_load_module(GUEST).expect("wasm3 load");
-            let f = module.find_function::<(), i32>(workload);
-            let r = module.find_function::<(), i32>("result");
-            // wasm3-rs 0.3.1 fails some calls ("unknown value_type"): report and skip, never time
-            // an engine whose result was not checked.
-            match (f.as_ref().map(|f| f.call()), r.as_ref().map(|r| r.call())) {
-                (Ok(Ok(0)), Ok(Ok(got))) if got == expected => {
-                    let f = f.unwrap();
-                    g.bench_function("wasm3", |b| b.iter(|| f.call().unwrap()));
-                }
-                other => eprintln!("WASM3-SKIPPED {workload}: {other:?}"),
-            }
+            // wasm3 0.5.0 through its C API; the result is checked before anything is timed.
+            let rt = pluginhost_benches::wasm3::Wasm3::new(GUEST).expect("wasm3 load");
+            let f = rt.func(workload).expect("wasm3 function");
+            let r = rt.func("result").expect("wasm3 result function");
+            assert_eq!(rt.call(f), Ok(0), "wasm3 {workload}");
+            assert_eq!(rt.call(r), Ok(expected), "wasm3 {workload} result");
+            g.bench_function("wasm3", |b| b.iter(|| rt.call(f).unwrap()));
         }
 
         #[cfg(feature = "peer-wasmtime")]

@@ -11,8 +11,12 @@ use pluginhost::{
 };
 use std::sync::Arc;
 
+#[cfg(feature = "peer-wasm3")]
+pub mod wasm3;
+
 /// The compute guest (`guest/`, no_std Rust → wasm32): exports `fib25`, `sort10k`, `sha256_64k`
-/// (each returns 0 and stores a checksum) and `result`.
+/// (each returns 0 and stores a checksum) and `result`, and the longer whole-process workloads
+/// `fib_long`, `sort_long`, `sha_long`, `xor_loop` (scripts/bench.sh runs them through the CLIs).
 pub static GUEST: &[u8] = include_bytes!(env!("GUEST_WASM"));
 
 /// The three compute workloads, by export name.
