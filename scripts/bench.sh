@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the benchmarks in benches/ (their own cargo workspace and target dir) and writes
-# docs/performance.md from criterion's estimates.
+# docs/performance.md from a real run: criterion timings, whole-process CPU time of the shipped
+# CLI against wasmi's own CLI, the native-stack patch before/after, instruction counts.
 #
 #   scripts/bench.sh                 # everything: peers that build, all benches, report
 #   BENCH_PEERS="" scripts/bench.sh  # raw wasmi baselines only (no wasmtime/extism/wasm3 build)
@@ -9,9 +10,16 @@
 #   BENCH_SKIP_RUN=1 scripts/bench.sh # only regenerate docs/performance.md from the last run
 #
 # Knobs: BENCH_MEASUREMENT_TIME (s, default 2), BENCH_WARM_UP (s, default 0.5),
-# BENCH_PEERS (default "peer-wasmtime peer-extism peer-wasm3"), BENCH_FILTER (criterion filter).
+# BENCH_PEERS (default "peer-wasmtime peer-extism peer-wasm3"), BENCH_FILTER (criterion filter),
+# BENCH_WHOLE=0 (skip the whole-process comparisons and the unpatched builds), BENCH_PAIRS
+# (whole-process A/B pairs per workload, default 7).
 # Peers need: wasmtime 49 / extism 1.41 declare rustc >= 1.96, so they are built with
-# --ignore-rust-version; wasm3 needs libclang (apt-get install libclang-dev clang).
+# --ignore-rust-version; wasm3 0.5.0 is compiled from the C sources in the `pywasm3` 0.5.0 source
+# package (fetched with pip; needs a C compiler). The whole-process comparison installs
+# `wasmi_cli` 2.0.0 with `cargo install` into benches/target/wasmi-cli (its own profile: fat LTO,
+# one codegen unit) and builds the host's CLI three ways: the shipped profile, the default
+# release profile, and the shipped profile against unpatched wasmi (a copy of the tree without
+# the [patch.crates-io] section, in benches/target/unpatched).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BENCHES="$ROOT/benches"
@@ -21,6 +29,8 @@ export BENCH_MEASUREMENT_TIME="${BENCH_MEASUREMENT_TIME:-2}"
 export BENCH_WARM_UP="${BENCH_WARM_UP:-0.5}"
 PEERS="${BENCH_PEERS-peer-wasmtime peer-extism peer-wasm3}"
 FILTER="${BENCH_FILTER:-}"
+WHOLE="${BENCH_WHOLE:-1}"
+PAIRS="${BENCH_PAIRS:-7}"
 CARGO=(cargo)
 FLAGS=(--release --ignore-rust-version)
 BFLAGS=(--ignore-rust-version) # cargo bench is always optimised (bench profile = release)
@@ -33,8 +43,16 @@ rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
 BUILT=()
 FAILED=""
 if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
-  if [[ " $PEERS " == *" peer-wasm3 "* ]] && ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1; then
-    apt-get install -y -qq libclang-dev clang >/dev/null 2>&1 || true
+  if [[ " $PEERS " == *" peer-wasm3 "* ]]; then
+    # wasm3 0.5.0's C sources, from the pywasm3 source package (the wasm3 crate on crates.io
+    # vendors wasm3 0.4.7, which cannot compile multi-value block types that rustc now emits).
+    W3="$BENCHES/target/wasm3-src"
+    if [[ ! -f "$W3/pywasm3-0.5.0/wasm3/wasm3.h" ]]; then
+      rm -rf "$W3" && mkdir -p "$W3"
+      python3 -m pip download -q pywasm3==0.5.0 --no-binary :all: --no-deps -d "$W3" >"$W3/pip.log" 2>&1 \
+        && tar xzf "$W3/pywasm3-0.5.0.tar.gz" -C "$W3" || echo "== wasm3 sources not available (see $W3/pip.log)"
+    fi
+    export WASM3_SOURCE_DIR="$W3/pywasm3-0.5.0/wasm3"
   fi
   echo "== building benches with features: ${PEERS:-<none>}"
   if [[ -n "$PEERS" ]] && "${CARGO[@]}" build "${FLAGS[@]}" --benches --features "${PEERS// /,}" >target/build.log 2>&1; then
@@ -56,6 +74,46 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
   [[ -n "$FEATURES" ]] && FEAT=(--features "$FEATURES")
   "${CARGO[@]}" build "${FLAGS[@]}" --benches --tests "${FEAT[@]}"
 
+  # ---- builds for the whole-process comparisons (all compiling before any timing) -----------
+  rm -f target/whole.txt target/unpatched-criterion.txt
+  if [[ "$WHOLE" == 1 ]]; then
+    echo "== whole-process builds"
+    # The compute guest, as build.rs builds it.
+    cargo build -q --release --target wasm32-unknown-unknown --manifest-path guest/Cargo.toml \
+      --target-dir target/guest
+    GUEST_WASM="$BENCHES/target/guest/wasm32-unknown-unknown/release/bench_guest.wasm"
+    # wasmi's own CLI, built by cargo install with the profile it publishes (fat LTO, 1 CGU).
+    WASMI_CLI="$BENCHES/target/wasmi-cli/bin/wasmi"
+    if ! "$WASMI_CLI" --version 2>/dev/null | grep -q ' 2\.0\.0'; then
+      cargo install -q --locked wasmi_cli --version 2.0.0 --root "$BENCHES/target/wasmi-cli"
+    fi
+    # The host's CLI: the shipped profile, and the default release profile (the "before").
+    (cd "$ROOT" && cargo build -q --locked --release -p pluginhost-cli)
+    HOST_CLI="$ROOT/target/release/pluginhost"
+    (cd "$ROOT" && CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      CARGO_TARGET_DIR="$BENCHES/target/cli-default-profile" cargo build -q --locked --release -p pluginhost-cli)
+    HOST_CLI_DEFAULT="$BENCHES/target/cli-default-profile/release/pluginhost"
+    # The same tree without the [patch.crates-io] sections: the host on wasmi 2.0.0 as published.
+    UNPATCHED="$BENCHES/target/unpatched"
+    rm -rf "$UNPATCHED/tree" && mkdir -p "$UNPATCHED/tree"
+    (cd "$ROOT" && tar --exclude='benches/target' --exclude='benches/guest/target' \
+      -cf - Cargo.toml Cargo.lock src proto cli bundled testbed benches) | tar -xf - -C "$UNPATCHED/tree"
+    python3 - "$UNPATCHED/tree/Cargo.toml" "$UNPATCHED/tree/benches/Cargo.toml" <<'PY'
+import re, sys
+for path in sys.argv[1:]:
+    text = open(path).read()
+    new = re.sub(r'\n\[patch\.crates-io\]\n(?:wasmi = .*\n)', '\n', text)
+    assert new != text and 'vendor/wasmi" }' not in new, path
+    open(path, 'w').write(new)
+PY
+    (cd "$UNPATCHED/tree" && CARGO_TARGET_DIR="$UNPATCHED/target" cargo build -q --release -p pluginhost-cli)
+    grep -A2 '^name = "wasmi"$' "$UNPATCHED/tree/Cargo.lock" | grep -q 'source = "registry' \
+      || { echo "error: the unpatched copy does not resolve wasmi from the registry" >&2; exit 1; }
+    HOST_CLI_UNPATCHED="$UNPATCHED/target/release/pluginhost"
+    (cd "$UNPATCHED/tree/benches" && CARGO_TARGET_DIR="$UNPATCHED/benches-target" \
+      cargo build -q --release --ignore-rust-version --bench throughput)
+  fi
+
   date -u '+%Y-%m-%d %H:%M UTC' >target/run_date.txt
   LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "$LOAD_START" >target/load_start.txt
@@ -71,6 +129,27 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
       2>&1 | grep -E '^[a-z].*time:|^ +time:|^Benchmarking .*: Analyzing|^[a-z_0-9/]+$' || true
   done
   "${CARGO[@]}" bench "${BFLAGS[@]}" "${FEAT[@]}" --bench memory 2>/dev/null | grep '^MEM' | tee target/memory.txt
+
+  # ---- the native-stack patch before/after (criterion, same profile) -------------------------
+  if [[ "$WHOLE" == 1 ]]; then
+    echo "== bench throughput against unpatched wasmi"
+    rm -rf "$UNPATCHED/benches-target/criterion"
+    (cd "$UNPATCHED/tree/benches" && CARGO_TARGET_DIR="$UNPATCHED/benches-target" cargo bench -q --ignore-rust-version --bench throughput -- \
+      --warm-up-time "$BENCH_WARM_UP" --measurement-time "$BENCH_MEASUREMENT_TIME" --noplot \
+      '^throughput/[a-z0-9_]+/(host|wasmi|wasmi_fuel)$' 2>&1 | grep -E 'time:' || true)
+    rm -rf target/criterion-unpatched
+    cp -r "$UNPATCHED/benches-target/criterion" target/criterion-unpatched
+
+    # ---- whole process: CPU time of one run of a CLI, A/B pairs ------------------------------
+    echo "== whole process (median of $PAIRS pairs, CPU time)"
+    FUEL=100000000000
+    WL=fib_long,sort_long,sha_long,xor_loop
+    HOST_RUN="run $GUEST_WASM --entry {w} --fuel $FUEL"
+    WASMI_RUN="$WASMI_CLI run --compilation-mode eager --fuel $FUEL --invoke {w} $GUEST_WASM"
+    python3 "$BENCHES/wholeproc.py" shipped-vs-wasmi-cli "$PAIRS" "$WL" "$HOST_CLI $HOST_RUN" "$WASMI_RUN" | tee -a target/whole.txt
+    python3 "$BENCHES/wholeproc.py" default-profile-vs-wasmi-cli "$PAIRS" "$WL" "$HOST_CLI_DEFAULT $HOST_RUN" "$WASMI_RUN" | tee -a target/whole.txt
+    python3 "$BENCHES/wholeproc.py" patched-vs-unpatched "$PAIRS" "$WL" "$HOST_CLI $HOST_RUN" "$HOST_CLI_UNPATCHED $HOST_RUN" | tee -a target/whole.txt
+  fi
   cut -d' ' -f1-3 /proc/loadavg >target/load_end.txt
 
   # ---- instruction counts (repeatable where timings are not) ------------------------------

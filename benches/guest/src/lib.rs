@@ -140,3 +140,54 @@ pub extern "C" fn sha256_64k() -> i32 {
     RESULT.store(h[0], Ordering::Relaxed);
     0
 }
+
+// ---- whole-process workloads (scripts/bench.sh runs them through each engine's CLI) ---------
+// Each runs long enough (about 0.3 s) that process start-up and compilation are a small share.
+
+/// A load/xor/store loop over 64 KiB, 4,096 passes.
+#[no_mangle]
+pub extern "C" fn xor_loop() -> i32 {
+    // SAFETY: single-threaded wasm; the static is only touched here.
+    let data = unsafe { &mut *addr_of_mut!(DATA) };
+    let mut x: u32 = PARAM.load(Ordering::Relaxed);
+    for _ in 0..4096 {
+        for word in data.chunks_exact_mut(4) {
+            let v = u32::from_le_bytes([word[0], word[1], word[2], word[3]]) ^ x;
+            x = x.rotate_left(5).wrapping_add(v);
+            word.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    RESULT.store(x, Ordering::Relaxed);
+    0
+}
+
+/// fib(36), recursive.
+#[no_mangle]
+pub extern "C" fn fib_long() -> i32 {
+    RESULT.store(fib(PARAM.load(Ordering::Relaxed) + 11), Ordering::Relaxed);
+    0
+}
+
+/// [`sort10k`] 256 times.
+#[no_mangle]
+pub extern "C" fn sort_long() -> i32 {
+    let mut sum = 0u32;
+    for _ in 0..256 {
+        sort10k();
+        sum = sum.wrapping_add(RESULT.load(Ordering::Relaxed));
+    }
+    RESULT.store(sum, Ordering::Relaxed);
+    0
+}
+
+/// [`sha256_64k`] 128 times.
+#[no_mangle]
+pub extern "C" fn sha_long() -> i32 {
+    let mut sum = 0u32;
+    for _ in 0..128 {
+        sha256_64k();
+        sum = sum.wrapping_add(RESULT.load(Ordering::Relaxed));
+    }
+    RESULT.store(sum, Ordering::Relaxed);
+    0
+}
