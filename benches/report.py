@@ -212,7 +212,7 @@ p("")
 p("## Throughput (compute, run only; compiled and instantiated once)")
 p("")
 p("Same module (`benches/guest`, no_std Rust → wasm32, 7 KB) on every engine. Host = `Host::invoke` "
-  "(fuel on, eager); wasmi = raw wasmi 2.0.0, eager, fuel off; wasmi_fuel = the same with fuel on. "
+  "(fuel on, lazy translation); wasmi = raw wasmi 2.0.0 with the host's `Config`, fuel off; wasmi_fuel = the same with fuel on. "
   "Ratios are peer time / host time (> 1: the host is faster).")
 p("")
 cols = ["host", "wasmi", "wasmi_fuel", "wasm3", "pulley", "cranelift"]
@@ -272,7 +272,7 @@ if alloc_test:
 p("## Load (validate + compile + link + instantiate)")
 p("")
 p("Host = `Host::load` with a grant of every capability; wasmi = raw wasmi with the host's `Config` "
-  "(eager, fuel on, strict limits) and store limits, a new engine per load, a no-op function per import. "
+  "(lazy translation: the module is validated, each function translated on its first call; fuel on, strict limits) and store limits, a new engine per load, a no-op function per import. "
   "`gen_*` are generated modules (≤ 9,000 functions with loops, loads, stores, branches, calls); `plugin_*` "
   "are the bundled plugins.")
 p("")

@@ -319,6 +319,19 @@ fn assert_invalid(bytes: &[u8], what: &str) {
 }
 
 #[test]
+fn an_invalid_body_is_refused_at_load_even_if_never_called() {
+    // Functions are translated on their first call, but the whole module is validated at load.
+    assert_invalid(
+        &wasm(
+            r#"(module (memory (export "memory") 1)
+                (func (export "run") (result i32) (i32.const 0))
+                (func $never_called (result i32) (i64.const 1)))"#,
+        ),
+        "type error in an uncalled function",
+    );
+}
+
+#[test]
 fn garbage_and_empty_bytes_are_invalid() {
     assert_invalid(b"this is not a wasm module", "garbage");
     assert_invalid(b"", "empty");

@@ -47,7 +47,12 @@ pub fn raw_config(fuel: bool) -> wasmi::Config {
     let mut config = wasmi::Config::default();
     config
         .consume_fuel(fuel)
-        .compilation_mode(wasmi::CompilationMode::Eager)
+        .fuel_cost(wasmi::CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        })
+        .compilation_mode(wasmi::CompilationMode::LazyTranslation)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(limits.max_recursion_depth);
@@ -422,8 +427,8 @@ pub struct RawLoaded {
     pub linker: wasmi::Linker<wasmi::StoreLimits>,
 }
 
-/// Raw wasmi load with the host's `Config` (eager, fuel on, strict limits) and store limits:
-/// new engine, validate + compile, a linker with a no-op function per import, instantiate.
+/// Raw wasmi load with the host's `Config` (lazy translation, fuel on, strict limits) and store
+/// limits: new engine, validate (functions are translated on first call), a linker with a no-op function per import, instantiate.
 pub fn raw_load(wasm: &[u8]) -> RawLoaded {
     let limits = Limits::DEFAULT;
     let engine = wasmi::Engine::new(&raw_config(true));
@@ -463,18 +468,20 @@ pub fn raw_load(wasm: &[u8]) -> RawLoaded {
 pub struct CountingAlloc;
 
 pub static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+/// The most live bytes since the last [`reset_peak`].
+pub static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
 pub static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards to `System` and only counts.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        grow_live(layout.size());
         System.alloc(layout)
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        grow_live(layout.size());
         System.alloc_zeroed(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -484,9 +491,24 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-        LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+        grow_live(new_size);
         System.realloc(ptr, layout, new_size)
     }
+}
+
+fn grow_live(bytes: usize) {
+    let live = LIVE_BYTES.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
+}
+
+/// Starts a new peak: the current live bytes.
+pub fn reset_peak() {
+    PEAK_BYTES.store(LIVE_BYTES.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// The most live heap bytes since the last [`reset_peak`].
+pub fn peak_bytes() -> usize {
+    PEAK_BYTES.load(Ordering::Relaxed)
 }
 
 /// Live heap bytes now (only meaningful with [`CountingAlloc`] installed).

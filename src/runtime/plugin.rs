@@ -5,8 +5,8 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
 use wasmi::{
-    CompilationMode, Config, EnforcedLimits, Engine, ExternType, Instance, Linker, Module, Store,
-    TypedFunc,
+    CompilationMode, Config, CustomFuelCosts, EnforcedLimits, Engine, ExternType, Instance, Linker,
+    Module, Store, TypedFunc,
 };
 
 use super::config::{HostConfig, Limits};
@@ -54,12 +54,27 @@ impl core::fmt::Debug for Plugin {
     }
 }
 
+/// wasmi's dynamic fuel costs with translation and validation free: functions are translated on
+/// their first call (lazy translation), and charging that to the calling invocation would make
+/// the first invocation cost more than the next ones. Copies keep wasmi's default price.
+const FUEL_COSTS: CustomFuelCosts = CustomFuelCosts {
+    bytes_copied_per_fuel: 64,
+    fuel_per_bytes_translated: 0,
+    fuel_per_bytes_validated: 0,
+};
+
 /// The engine configuration every plugin runs under.
+///
+/// Lazy translation: the whole module is validated at load (an invalid function body, called or
+/// not, fails the load), each function is translated to wasmi's code on its first call. A plugin
+/// keeps compiled code only for the functions it runs (its RAM, docs/footprint.md), and fuel is
+/// what eager compilation would charge: translation costs none (see [`FUEL_COSTS`]).
 pub(crate) fn engine_config(limits: &Limits) -> Config {
     let mut config = Config::default();
     config
         .consume_fuel(true)
-        .compilation_mode(CompilationMode::Eager)
+        .fuel_cost(FUEL_COSTS)
+        .compilation_mode(CompilationMode::LazyTranslation)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(limits.max_recursion_depth);
