@@ -86,33 +86,69 @@ impl GuestPath {
         if bytes.len() > MAX_PATH_BYTES {
             return Err(PathError::TooLong);
         }
-        let shape = Shape::scan(bytes);
-        if shape.nul {
+        // The common case, on every gated call: an absolute, already normal ASCII path, checked
+        // and copied in one pass (no separate NUL search, UTF-8 validation or component split).
+        if self.copy_if_normal_ascii(bytes) {
+            return Ok(());
+        }
+        if bytes.contains(&0) {
             return Err(PathError::Nul);
         }
         let s = core::str::from_utf8(bytes).map_err(|_| PathError::NotUtf8)?;
         let rest = s.strip_prefix('/').ok_or(PathError::Relative)?;
-        if shape.parent {
-            return Err(PathError::ParentComponent);
-        }
         let out = &mut self.0;
         out.clear();
         out.reserve(s.len());
-        if shape.normal {
-            // The common case: already normal, copied as is.
-            out.push_str(s);
-            return Ok(());
-        }
         for component in rest.split('/') {
-            if !matches!(component, "" | ".") {
-                out.push('/');
-                out.push_str(component);
+            match component {
+                "" | "." => {}
+                ".." => return Err(PathError::ParentComponent),
+                _ => {
+                    out.push('/');
+                    out.push_str(component);
+                }
             }
         }
         if out.is_empty() {
             out.push('/');
         }
         Ok(())
+    }
+
+    /// Copies `bytes` into this path if they are ASCII without NUL and already normal: `/`, or
+    /// `/` followed by non-empty components separated by single `/`, none of them `.` or `..`.
+    /// Returns `false` otherwise (the path's content is then unspecified: the caller rewrites
+    /// it). No allocation once the buffer has held a path as long.
+    ///
+    /// Checking and copying in the same loop measured fastest (callgrind, `scripts/icount.sh`):
+    /// faster than a check loop followed by `from_utf8` and one copy, or by `extend`.
+    fn copy_if_normal_ascii(&mut self, bytes: &[u8]) -> bool {
+        /// An empty, `.` or `..` component: not normal (or refused).
+        fn dots_only(component: Option<&[u8]>) -> bool {
+            matches!(component, Some(b"" | b"." | b".."))
+        }
+        let [b'/', rest @ ..] = bytes else {
+            return false;
+        };
+        let out = &mut self.0;
+        out.clear();
+        out.reserve(bytes.len());
+        out.push('/');
+        let mut start = 0;
+        for (i, &byte) in rest.iter().enumerate() {
+            if byte == b'/' {
+                if dots_only(rest.get(start..i)) {
+                    return false;
+                }
+                start = i + 1;
+            } else if byte.wrapping_sub(1) >= 0x7f {
+                // NUL (wraps to 0xff) or not ASCII.
+                return false;
+            }
+            out.push(char::from(byte));
+        }
+        // The last component is empty only for the root itself (a trailing `/` is not normal).
+        rest.is_empty() || !dots_only(rest.get(start..))
     }
 
     /// The root, `/`.
@@ -154,48 +190,21 @@ impl GuestPath {
         if prefix.is_root() {
             return self.0.strip_prefix('/');
         }
+        // The component boundary first: one byte, where most prefixes that do not match fail.
+        if self
+            .0
+            .as_bytes()
+            .get(prefix.0.len())
+            .is_some_and(|&byte| byte != b'/')
+        {
+            return None;
+        }
         let rest = self.0.strip_prefix(prefix.0.as_str())?;
         if rest.is_empty() {
             Some(rest)
         } else {
             rest.strip_prefix('/')
         }
-    }
-}
-
-/// What one pass over a path's bytes found.
-struct Shape {
-    /// A NUL byte.
-    nul: bool,
-    /// A `..` component.
-    parent: bool,
-    /// Already normal: `/`, or `/` followed by non-empty components other than `.`.
-    normal: bool,
-}
-
-impl Shape {
-    /// One pass over the bytes, no allocation (this runs on every gated call).
-    fn scan(bytes: &[u8]) -> Shape {
-        let mut shape = Shape {
-            nul: bytes.contains(&0),
-            parent: false,
-            normal: true,
-        };
-        match bytes {
-            b"/" => {}
-            [b'/', rest @ ..] => {
-                for component in rest.split(|&byte| byte == b'/') {
-                    match component {
-                        b"" | b"." => shape.normal = false,
-                        b".." => shape.parent = true,
-                        _ => {}
-                    }
-                }
-            }
-            // Relative (or empty): refused before its components matter.
-            _ => shape.normal = false,
-        }
-        shape
     }
 }
 
@@ -321,6 +330,63 @@ mod tests {
         );
         let cut = full.get(..full.len() - 1).unwrap_or_default();
         assert_eq!(GuestPath::parse(cut), Err(PathError::NotUtf8));
+    }
+
+    /// The rules of [`GuestPath::parse`], written the slow and obvious way.
+    fn slow_normalise(bytes: &[u8]) -> Result<String, PathError> {
+        if bytes.is_empty() {
+            return Err(PathError::Empty);
+        }
+        if bytes.len() > MAX_PATH_BYTES {
+            return Err(PathError::TooLong);
+        }
+        if bytes.contains(&0) {
+            return Err(PathError::Nul);
+        }
+        let s = core::str::from_utf8(bytes).map_err(|_| PathError::NotUtf8)?;
+        if !s.starts_with('/') {
+            return Err(PathError::Relative);
+        }
+        let parts: Vec<&str> = s
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        if parts.contains(&"..") {
+            return Err(PathError::ParentComponent);
+        }
+        Ok(if parts.is_empty() {
+            String::from("/")
+        } else {
+            parts.iter().map(|c| alloc::format!("/{c}")).collect()
+        })
+    }
+
+    #[test]
+    fn reparse_agrees_with_the_reference_on_every_short_byte_input() {
+        // Every byte string of up to 6 bytes over separators, dots, NUL and a two-byte character
+        // (whole, or cut: invalid UTF-8), through one reused buffer as the gate uses it.
+        let alphabet: [&[u8]; 6] = [&b"/"[..], b".", b"a", b"\0", "\u{e9}".as_bytes(), b"\xc3"];
+        let mut reused = GuestPath::root();
+        let mut stack: Vec<Vec<u8>> = alloc::vec![Vec::new()];
+        let mut checked = 0;
+        while let Some(input) = stack.pop() {
+            let expected = slow_normalise(&input);
+            let got = reused.reparse(&input).map(|()| reused.as_str().into());
+            assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(&input));
+            assert_eq!(GuestPath::parse(&input).map(|p| p.0), expected);
+            if expected.is_err() {
+                assert!(reused.is_root(), "a refused path leaves the buffer at `/`");
+            }
+            checked += 1;
+            if input.len() < 6 {
+                for symbol in alphabet {
+                    let mut next = input.clone();
+                    next.extend_from_slice(symbol);
+                    stack.push(next);
+                }
+            }
+        }
+        assert!(checked > 20_000, "{checked}");
     }
 
     #[test]
