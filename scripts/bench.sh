@@ -82,15 +82,17 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
     cargo build -q --release --target wasm32-unknown-unknown --manifest-path guest/Cargo.toml \
       --target-dir target/guest
     GUEST_WASM="$BENCHES/target/guest/wasm32-unknown-unknown/release/bench_guest.wasm"
-    # wasmi's own CLI, built by cargo install with the profile it publishes (fat LTO, 1 CGU).
+    # wasmi's own CLI, built by cargo install with the profile it publishes (fat LTO, 1 CGU), from
+    # outside this repository so that our .cargo/config.toml (function alignment) does not apply.
     WASMI_CLI="$BENCHES/target/wasmi-cli/bin/wasmi"
     if ! "$WASMI_CLI" --version 2>/dev/null | grep -q ' 2\.0\.0'; then
-      cargo install -q --locked wasmi_cli --version 2.0.0 --root "$BENCHES/target/wasmi-cli"
+      (cd / && cargo install -q --locked wasmi_cli --version 2.0.0 --root "$BENCHES/target/wasmi-cli")
     fi
-    # The host's CLI: the shipped profile, and the default release profile (the "before").
+    # The host's CLI: the shipped profile, and the default release profile without the function
+    # alignment of .cargo/config.toml (RUSTFLAGS set, even empty, replaces it): the "before".
     (cd "$ROOT" && cargo build -q --locked --release -p pluginhost-cli)
     HOST_CLI="$ROOT/target/release/pluginhost"
-    (cd "$ROOT" && CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    (cd "$ROOT" && RUSTFLAGS="" CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
       CARGO_TARGET_DIR="$BENCHES/target/cli-default-profile" cargo build -q --locked --release -p pluginhost-cli)
     HOST_CLI_DEFAULT="$BENCHES/target/cli-default-profile/release/pluginhost"
     # The same tree without the [patch.crates-io] sections: the host on wasmi 2.0.0 as published.
