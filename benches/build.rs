@@ -49,7 +49,11 @@ fn build_wasm3() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "c"))
         .collect();
     sources.sort();
-    assert!(!sources.is_empty(), "no C sources in WASM3_SOURCE_DIR {}", dir.display());
+    assert!(
+        !sources.is_empty(),
+        "no C sources in WASM3_SOURCE_DIR {}",
+        dir.display()
+    );
     cc::Build::new()
         .files(&sources)
         .include(&dir)

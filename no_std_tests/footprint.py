@@ -20,6 +20,7 @@ PROBES = ("fp-baseline", "fp-wasmi", "fp-host")
 PROFILES = (("release-z", "z"), ("release", "s"))
 HOST_TARGET_PERCENT = 10.0
 RAM_TARGET_BYTES = 16 * 1024
+REAL_RAM_TARGET_BYTES = 32 * 1024
 LEGACY = [("$LT$", "<"), ("$GT$", ">"), ("$u20$", " "), ("$RF$", "&"), ("$BP$", "*"),
           ("$C$", ","), ("$u5b$", "["), ("$u5d$", "]"), ("$u7b$", "{"), ("$u7d$", "}"),
           ("$u27$", "'"), ("$SP$", "@"), ("$LP$", "("), ("$RP$", ")"), ("..", "::")]
@@ -138,6 +139,7 @@ def main():
     ap.add_argument("--target-dir", required=True)
     ap.add_argument("--device-log", required=True)
     ap.add_argument("--riscv-device-log")
+    ap.add_argument("--x86-log", help="output of benches/examples/plugin_heap.rs (HEAP64 lines)")
     ap.add_argument("--rustc", default="")
     ap.add_argument("--wasmi", default="")
     ap.add_argument("--out", required=True)
@@ -163,6 +165,11 @@ def main():
                        key=lambda kv: -kv[1])
 
     heap, breakdown, conformance, misc = parse_device(a.device_log)
+    x86 = []
+    if a.x86_log:
+        for line in open(a.x86_log, encoding="utf-8").read().splitlines():
+            if line.startswith("HEAP64 plugin="):
+                x86.append(dict(kv.split("=", 1) for kv in line[7:].split() if "=" in kv))
     rv = parse_device(a.riscv_device_log) if a.riscv_device_log else None
 
     small = [h for h in heap if h["plugin"].endswith(".wat")]
@@ -197,8 +204,16 @@ def main():
         w(f"| RAM per small plugin <= 16 KiB beyond its linear memory | {names} | {verdict} |")
     for h in real:
         b = int(h["beyond_linear_memory"])
-        verdict = "met" if b <= RAM_TARGET_BYTES else "**over** (not a small plugin: see below)"
-        w(f"| same, real plugin `{h['plugin']}` ({kib(int(h['wasm']))} of wasm) | {kib(b)} | {verdict} |")
+        verdict = "met" if b <= REAL_RAM_TARGET_BYTES else "**missed**"
+        w(f"| RAM per real plugin <= 32 KiB beyond its linear memory, after load: `{h['plugin']}` "
+          f"({kib(int(h['wasm']))} of wasm) | {kib(b)} | {verdict} |")
+    for h in real:
+        if "beyond_after_invoke" not in h:
+            continue
+        b = int(h["beyond_after_invoke"])
+        verdict = "met" if b <= REAL_RAM_TARGET_BYTES else "**missed**"
+        w(f"| same, steady after one real invocation (code translated for the functions it ran; "
+          f"linear memory at its peak): `{h['plugin']}` | {kib(b)} | {verdict} |")
     w("")
     if z_pct > HOST_TARGET_PERCENT or s_pct > HOST_TARGET_PERCENT:
         w(f"The host's code target is **not met**: at opt-level \"z\" the host adds {kib(z_h)} to wasmi's "
@@ -229,7 +244,7 @@ def main():
     w(f"| host / wasmi | {z_pct:.1f}% | {s_pct:.1f}% |")
     w("")
     w("`fp-baseline` is the device runtime alone (start-up, heap, semihosting, panic handler, formatting). "
-      "`fp-wasmi` uses wasmi the way the host does (validation, eager compilation, fuel, strict limits, "
+      "`fp-wasmi` uses wasmi the way the host does (validation, lazy translation, fuel, strict limits, "
       "store limits, a linker with a fuel-charging host function, module inspection, resumable calls), so "
       "the difference to `fp-host` is the host's own code plus what only the host pulls in. `firmware` is "
       "the test suite (both real plugins and the WAT fixtures are embedded in it).")
@@ -282,14 +297,46 @@ def main():
     w("Per plugin, loaded with its own engine under `Limits::EMBEDDED` (heap bytes relative to before "
       "the load; *beyond linear memory* = after load minus the module's initial linear memory):")
     w("")
-    w("| plugin | wasm | linear memory | after load | beyond linear memory | load peak | invoke peak | after invoke |")
-    w("|---|---|---|---|---|---|---|---|")
+    w("| plugin | wasm | linear memory | after load | beyond linear memory | load peak | invoke peak | after invoke | beyond linear memory after invoke |")
+    w("|---|---|---|---|---|---|---|---|---|")
     for h in heap:
         def col(k):
             return f"{int(h[k]):,}" if k in h else "-"
         w(f"| `{h['plugin']}` | {col('wasm')} | {col('linear_memory')} | {col('after_load')} | "
-          f"**{col('beyond_linear_memory')}** | {col('load_peak')} | {col('invoke_peak')} | {col('after_invoke')} |")
+          f"**{col('beyond_linear_memory')}** | {col('load_peak')} | {col('invoke_peak')} | {col('after_invoke')} | "
+          f"**{col('beyond_after_invoke')}** |")
     w("")
+    w("*After invoke* is the steady state: the plugin stays loaded with the code of every function "
+      "it ran translated, and its linear memory at its peak (it never shrinks). wasmi translates each "
+      "function on its first call (lazy translation, validation stays at load: docs/execution.md), "
+      "so a plugin holds compiled code only for what it runs.")
+    w("")
+    paged = [h for h in heap if "pages_initial" in h]
+    if paged:
+        w("Linear memory of each plugin (64 KiB pages; the real plugins built with a 16 KiB guest stack, "
+          "`-zstack-size=16384`, see below):")
+        w("")
+        w("| plugin | initial pages | pages after the invocation (peak) |")
+        w("|---|---|---|")
+        for h in paged:
+            w(f"| `{h['plugin']}` | {int(h['pages_initial'])} | {int(h['pages_after_invoke'])} |")
+        w("")
+    if x86:
+        w("### The same plugins on x86_64")
+        w("")
+        w("`benches/examples/plugin_heap.rs`: the same device builds of the plugins, `Limits::EMBEDDED`, "
+          "in-memory back-ends and inputs, on the build machine (x86_64, 64-bit pointers), from a counting "
+          "global allocator (requested sizes):")
+        w("")
+        w("| plugin | after load | beyond linear memory | load peak | invoke peak | after invoke | beyond linear memory after invoke | pages initial / after |")
+        w("|---|---|---|---|---|---|---|---|")
+        for h in x86:
+            def c(k):
+                return f"{int(h[k]):,}"
+            w(f"| `{h['plugin']}` | {c('after_load')} | **{c('beyond_linear_memory')}** | {c('load_peak')} | "
+              f"{c('invoke_peak')} | {c('after_invoke')} | **{c('beyond_after_invoke')}** | "
+              f"{h['pages_initial']} / {h['pages_after_invoke']} |")
+        w("")
     w("Where a plugin's RAM goes (the host's load steps replayed with wasmi directly, every host "
       "function of the ABI table linked):")
     w("")
@@ -303,10 +350,11 @@ def main():
         ratios = ", ".join(
             f"`{b['plugin']}` {int(b['compiled_module']) / int(h['wasm']):.1f}x"
             for b in breakdown for h in real if b["plugin"] == h["plugin"])
-        w(f"A small plugin stays under the 16 KiB target; the real plugins do not: almost all of their RAM "
-          f"beyond linear memory is wasmi's compiled code, which is {ratios} the size of the `.wasm`. "
-          "The host's own per-plugin state (name, grant, back-end handles, counters) is under 1 KiB: "
-          "`after load` of the host and the wasmi replay differ by less than that.")
+        w(f"After load, a plugin holds its validated module: each function's wasm body waiting for its "
+          f"first call, types, imports, exports and data segments ({ratios} the size of the `.wasm`). "
+          "Translated code is added as functions run. The host's own per-plugin state (name, grant, "
+          "back-end handles, counters) is under 1 KiB: `after load` of the host and the wasmi replay "
+          "differ by less than that.")
         w("")
     w("Other measurements:")
     w("")
@@ -338,14 +386,15 @@ def main():
     w("- **Plugins' linear memory.** rustc gives wasm32 guests a 1 MiB stack, so a default build of any plugin "
       "declares 17 pages (1088 KiB) of initial memory, over `Limits::EMBEDDED` (128 KiB): it fails to load "
       "with a `limit` error. The firmware builds them with `-C link-arg=-zstack-size=16384` "
-      "(`no_std_tests/build-plugins.sh`): 1 page initially, 2 after dlmalloc's first growth.")
+      "(`no_std_tests/build-plugins.sh`); the pages each plugin used are in the table above.")
     expansion = [int(b["compiled_module"]) / int(h["wasm"]) for b in breakdown for h in real
                  if b["plugin"] == h["plugin"]]
     if expansion:
         fixed = max(int(b["engine"]) + int(b["linker"]) + int(b["store"]) for b in breakdown)
-        w(f"- **Compiled code dominates per-plugin RAM.** wasmi's compiled code took {min(expansion):.1f}-"
-          f"{max(expansion):.1f}x the `.wasm` size of the real plugins; budget that plus the linear memory "
-          f"(and its growth, see above). Engine, linker and store together took {fixed:,} bytes.")
+        w(f"- **Budget per plugin**: its validated module ({min(expansion):.1f}-{max(expansion):.1f}x the "
+          "`.wasm` size of the real plugins), the translated code of the functions it runs (the *after "
+          "invoke* columns), and its linear memory and that memory's growth (see above). Engine, linker "
+          f"and store together took {fixed:,} bytes.")
     w("")
     open(a.out, "w", encoding="utf-8").write("\n".join(L))
 

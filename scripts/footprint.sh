@@ -2,7 +2,8 @@
 # Regenerates docs/footprint.md: flash of the firmware probes in no_std_tests/ (runtime alone,
 # wasmi alone, with the host) at opt-level "z" and "s", measured with llvm-size/llvm-nm from the
 # rustup `llvm-tools` component; RAM (heap high-water marks, per-plugin RAM beyond linear memory,
-# native stack) measured by running the firmware under QEMU.
+# native stack) measured by running the firmware under QEMU, and the same per-plugin heap on x86_64
+# (benches/examples/plugin_heap.rs).
 #
 # Needs: rustup, qemu-system-arm, python3; qemu-system-riscv32 optional. Takes a few minutes on
 # two cores (two LTO profiles of four images).
@@ -74,11 +75,16 @@ if command -v qemu-system-riscv32 >/dev/null; then
     riscv_log=(--riscv-device-log "$logs/firmware-$riscv.txt")
 fi
 
+step "x86_64: heap per real plugin (benches/examples/plugin_heap.rs)"
+(cd "$root/benches" && cargo run -q --release --ignore-rust-version --example plugin_heap -- \
+    "$fw/target/plugins/wasm32-unknown-unknown/release") > "$logs/x86_64.txt"
+cat "$logs/x86_64.txt"
+
 step "docs/footprint.md"
 wasmi_version="$(sed -n '/^name = "wasmi"$/{n;s/^version = "\(.*\)"$/\1/p}' "$fw/Cargo.lock")"
 python3 "$fw/footprint.py" \
     --size "$llvm_size" --nm "$llvm_nm" --target-dir "$fw/target" \
-    --device-log "$logs/firmware-$arm.txt" "${riscv_log[@]}" \
+    --device-log "$logs/firmware-$arm.txt" "${riscv_log[@]}" --x86-log "$logs/x86_64.txt" \
     --rustc "$(rustc --version | cut -d' ' -f1-2)" --wasmi "$wasmi_version" \
     --out "$out"
 sed -n '/^## Targets/,/^## Flash/p' "$out" | sed '$d'

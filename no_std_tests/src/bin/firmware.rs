@@ -173,12 +173,14 @@ fn heap_profile(
         .map_err(|e| format!("invoke: {e}"))?;
     let invoke_peak = HEAP.peak() - base;
     let after_invoke = HEAP.current().saturating_sub(base);
+    // Linear memory never shrinks: its size after the invocation is its peak.
+    let memory_after = plugin.memory_size();
     drop(plugin);
     // What the plugin's back-ends still hold (files it wrote); heap_released checks for leaks.
     let retained = HEAP.current().saturating_sub(base);
     let beyond = after_load as i64 - memory as i64;
     println!(
-        "HEAP plugin={} wasm={} linear_memory={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} retained_by_backends={} fuel={}",
+        "HEAP plugin={} wasm={} linear_memory={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} beyond_after_invoke={} pages_initial={} pages_after_invoke={} retained_by_backends={} fuel={}",
         name,
         wasm.len(),
         memory,
@@ -187,6 +189,9 @@ fn heap_profile(
         beyond,
         invoke_peak,
         after_invoke,
+        after_invoke as i64 - memory_after as i64,
+        memory / 65536,
+        memory_after / 65536,
         retained,
         done.fuel_used
     );
@@ -201,7 +206,9 @@ fn heap_profile(
 }
 
 /// Where a plugin's RAM goes: the host's load steps replayed with wasmi directly (same engine
-/// configuration, every host function of the ABI table linked), measured one by one.
+/// configuration, every host function of the ABI table linked), measured one by one. With lazy
+/// translation the "compiled module" is the validated module holding each function's wasm body
+/// until its first call.
 fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
     use wasmi::{Caller, CompilationMode, Config, EnforcedLimits, Engine, Linker, Module, Store};
     let e = |e: wasmi::Error| format!("{e}");
@@ -209,7 +216,12 @@ fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
     let mut config = Config::default();
     config
         .consume_fuel(true)
-        .compilation_mode(CompilationMode::Eager)
+        .fuel_cost(wasmi::CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        })
+        .compilation_mode(CompilationMode::LazyTranslation)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(Limits::EMBEDDED.max_recursion_depth);

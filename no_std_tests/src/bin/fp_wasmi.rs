@@ -1,4 +1,4 @@
-//! Footprint probe: wasmi used the way pluginhost uses it (validation, eager compilation, fuel,
+//! Footprint probe: wasmi used the way pluginhost uses it (validation, lazy translation, fuel,
 //! strict module limits, store limits, a linker with a host function that charges fuel and reads
 //! guest memory, module inspection, resumable calls, trap classification) but without
 //! pluginhost. `fp-host` minus this is the host's own code.
@@ -27,7 +27,12 @@ fn run() -> Result<(usize, u64), Error> {
     let mut config = Config::default();
     config
         .consume_fuel(true)
-        .compilation_mode(CompilationMode::Eager)
+        .fuel_cost(wasmi::CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        })
+        .compilation_mode(CompilationMode::LazyTranslation)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(128);

@@ -1,0 +1,131 @@
+//! Heap per real plugin on x86_64, the way the firmware measures it on the Cortex-M4
+//! (`no_std_tests`, `heap_profile`): the same device builds of the plugins (16 KiB guest stack),
+//! `Limits::EMBEDDED`, in-memory back-ends, the same inputs. `scripts/footprint.sh` runs it and
+//! docs/footprint.md shows the result beside the device's.
+//!
+//! `plugin_heap <dir with connector_file_deploy.wasm and dns_zonefile.wasm>`; prints one
+//! `HEAP64 plugin=... key=value...` line per plugin (bytes relative to before the load).
+use std::sync::Arc;
+
+use pluginhost::proto::deploy::DeployRequest;
+use pluginhost::proto::dns::PublishTxtRequest;
+use pluginhost::{
+    Backends, Grant, Host, HostConfig, Limits, MemoryFilesystem, MemoryNetwork, MemoryProcessRunner,
+};
+use pluginhost_benches::{live_bytes, peak_bytes, reset_peak, CountingAlloc};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+const PEM: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGUgZm9yIHRoZSBNQ1UgdGVzdDAKBggqhkjOPQQDAjAQ\n\
+MQ4wDAYDVQQDDAVtY3UtY2EwHhcNMjYwMTAxMDAwMDAwWhcNMjcwMTAxMDAwMDAwWjAQMQ4wDAYD\n\
+-----END CERTIFICATE-----\n";
+
+const ZONE: &str = "$ORIGIN example.com.\n\
+@ 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 900 1209600 300\n\
+@ 3600 IN NS ns1.example.com.\n\
+www 300 IN A 192.0.2.10\n";
+
+fn backends(fs: &Arc<MemoryFilesystem>) -> Backends {
+    Backends::unavailable()
+        .with_filesystem(fs.clone())
+        .with_network(Arc::new(MemoryNetwork::new()))
+        .with_process(Arc::new(MemoryProcessRunner::new()))
+}
+
+fn grant(specs: &[&str]) -> Grant {
+    specs.iter().fold(Grant::none(), |g, s| g.with_spec(s).expect("grant"))
+}
+
+/// The first memory's initial page count (from the memory section, id 5).
+fn initial_pages(wasm: &[u8]) -> u64 {
+    memory_section_pages(wasm).unwrap_or(0)
+}
+
+fn memory_section_pages(wasm: &[u8]) -> Option<u64> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = *wasm.get(at)?;
+        at += 1;
+        let size = usize::try_from(leb(wasm, &mut at)?).ok()?;
+        if id == 5 {
+            let mut p = at;
+            if leb(wasm, &mut p)? == 0 {
+                return Some(0);
+            }
+            p += 1;
+            return leb(wasm, &mut p);
+        }
+        at += size;
+    }
+    Some(0)
+}
+
+fn profile(name: &str, wasm: &[u8], grant: Grant, backends: Backends, input: &[u8]) {
+    let host = Host::new(HostConfig::DEFAULT.with_limits(Limits::EMBEDDED).with_fuel(2_000_000));
+    let pages = initial_pages(wasm);
+    let base = live_bytes();
+    reset_peak();
+    let mut plugin = host.load_with_backends(wasm, grant, backends).expect("load");
+    let after_load = live_bytes() - base;
+    let load_peak = peak_bytes() - base;
+    reset_peak();
+    let done = host.call(&mut plugin, "run", input).expect("invoke");
+    let invoke_peak = peak_bytes() - base;
+    let after_invoke = live_bytes().saturating_sub(base);
+    let pages_after = plugin.memory_size() / 65536;
+    println!(
+        "HEAP64 plugin={name} wasm={} linear_memory={} after_load={after_load} load_peak={load_peak} \
+         beyond_linear_memory={} invoke_peak={invoke_peak} after_invoke={after_invoke} \
+         beyond_after_invoke={} pages_initial={pages} pages_after_invoke={pages_after} status={}",
+        wasm.len(),
+        pages * 65536,
+        after_load as i64 - (pages * 65536) as i64,
+        after_invoke as i64 - (pages_after * 65536) as i64,
+        done.status,
+    );
+}
+
+fn main() {
+    let dir = std::path::PathBuf::from(std::env::args().nth(1).expect("plugin directory"));
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+    let fs = Arc::new(MemoryFilesystem::with_capacity(32, 64 * 1024));
+    fs.create_dir("/certs");
+    let deploy = DeployRequest {
+        chain_pem: PEM.to_string(),
+        key_ref: Some("keystore:mcu-1".to_string()),
+        target_dir: "/certs".to_string(),
+        file_name: "chain.pem".to_string(),
+    };
+    let input = postcard::to_allocvec(&deploy).expect("encode");
+    let wasm = read("connector_file_deploy.wasm");
+    profile("connector_file_deploy", &wasm, grant(&["fs.write=/certs"]), backends(&fs), &input);
+
+    let fs = Arc::new(MemoryFilesystem::with_capacity(32, 64 * 1024));
+    fs.create_dir("/zones");
+    fs.insert("/zones/example.com.zone", ZONE.as_bytes());
+    let request = PublishTxtRequest {
+        zone: "example.com".to_string(),
+        fqdn: "www.example.com".to_string(),
+        value: "gfj9Xq-Mcu_TestToken0123456789abcdefghijkl".to_string(),
+        ttl: 120,
+    };
+    let input = postcard::to_allocvec(&request).expect("encode");
+    let wasm = read("dns_zonefile.wasm");
+    let grant = grant(&["fs.read=/zones", "fs.write=/zones"]);
+    profile("dns_zonefile", &wasm, grant, backends(&fs), &input);
+}
