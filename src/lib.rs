@@ -67,15 +67,16 @@ pub use backend::{
 #[cfg(feature = "std")]
 pub use backend::{CommandRunner, DirFilesystem, TcpNetwork};
 pub use capability::{Capability, CapabilitySet, UnknownCapability};
-pub use conformance::{Attempt, Check, ConformanceReport};
+pub use conformance::{Attempt, Check, ConformanceReport, LimitHit, Resources};
 pub use grant::{
     DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
 };
 pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo};
 pub use pluginhost_proto as proto;
 pub use runtime::{
-    Call, CallCounts, Completion, Denial, DenialLog, Host, HostCallCosts, HostConfig, HostStats,
-    InvokeError, Limits, LoadError, Plugin, PluginStats, Step, Trap,
+    Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host, HostCallCosts,
+    HostConfig, HostStats, InvokeError, Limits, LoadError, LogLevel, LogLine, LogLines, Plugin,
+    PluginStats, Step, Trap, UnknownLogLevel, Usage, DENIED_TARGETS, DENIED_TARGET_BYTES,
 };
 
 /// The custom section in which a plugin declares its manifest.

@@ -11,7 +11,7 @@ use super::fuel::CallFault;
 use super::{guest, ErrorCode};
 use crate::capability::Capability;
 use crate::grant::DialTarget;
-use crate::runtime::HostState;
+use crate::runtime::{HostState, Target};
 
 /// Base fuel of `net_dial`.
 pub(crate) const DIAL_FUEL: u64 = 10_000;
@@ -20,13 +20,22 @@ pub(crate) const IO_FUEL: u64 = 500;
 /// Base fuel of `net_close`.
 pub(crate) const CLOSE_FUEL: u64 = 100;
 
-fn require(state: &mut HostState, import: &'static str) -> Result<(), CallFault> {
+/// Refuses the call (counted as a denial of `target`) unless `net.dial` was granted.
+fn require(state: &mut HostState, import: &'static str, target: Target<'_>) -> Result<(), CallFault> {
     if state.grant.allows(Capability::NetDial) {
         Ok(())
     } else {
-        state.record((Capability::NetDial, import), false);
+        state.record((Capability::NetDial, import), false, target);
         Err(ErrorCode::Denied.into())
     }
+}
+
+/// [`require`], then counts the call as allowed: `net_send` and `net_recv` are gated calls like
+/// any other.
+fn require_counted(state: &mut HostState, import: &'static str) -> Result<(), CallFault> {
+    require(state, import, Target::None)?;
+    state.record((Capability::NetDial, import), true, Target::None);
+    Ok(())
 }
 
 /// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
@@ -37,12 +46,19 @@ pub(crate) fn net_dial(
     port: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, DIAL_FUEL, |memory, state, _meter| {
-        require(state, "net_dial")?;
+        let port = guest::unsigned(port);
+        if !state.grant.allows(Capability::NetDial) {
+            let raw = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES);
+            require(state, "net_dial", Target::Dial(raw.unwrap_or(&[]), port))?;
+        }
         let host = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES)?;
-        let target =
-            DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
+        let target = DialTarget::from_guest(host, port).map_err(|_| ErrorCode::Invalid)?;
         let admitted = state.grant.admit_dial(&target);
-        state.record((Capability::NetDial, "net_dial"), admitted);
+        state.record(
+            (Capability::NetDial, "net_dial"),
+            admitted,
+            Target::Dial(host, port),
+        );
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
@@ -50,9 +66,11 @@ pub(crate) fn net_dial(
             return Err(ErrorCode::Limit.into());
         }
         let connection = state.backends.network.dial(&target).map_err(
-            state
-                .ledger
-                .backend_fault((Capability::NetDial, "net_dial")),
+            state.ledger.backend_fault(
+                &state.name,
+                (Capability::NetDial, "net_dial"),
+                Target::Dial(host, port),
+            ),
         )?;
         Ok(state.handles.insert(connection)?)
     })
@@ -66,7 +84,7 @@ pub(crate) fn net_send(
     len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require(state, "net_send")?;
+        require_counted(state, "net_send")?;
         let data = guest::slice(memory, src, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         meter.charge_bytes(data.len())?;
@@ -83,7 +101,7 @@ pub(crate) fn net_recv(
     len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require(state, "net_recv")?;
+        require_counted(state, "net_recv")?;
         let range = guest::range(memory, dst, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         meter.charge_bytes(range.len())?;
@@ -96,7 +114,8 @@ pub(crate) fn net_recv(
 /// `net_close(handle) -> i32`: closes the connection; 0.
 pub(crate) fn net_close(caller: Caller<'_, HostState>, handle: i32) -> Result<i32, wasmi::Error> {
     super::call::with_state(caller, CLOSE_FUEL, |state| {
-        require(state, "net_close")?;
+        // Not counted as an allowed call: it only releases a handle.
+        require(state, "net_close", Target::None)?;
         if state.handles.remove(handle) {
             Ok(0)
         } else {

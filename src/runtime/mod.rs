@@ -8,6 +8,7 @@ mod error;
 mod fault;
 mod handles;
 mod host;
+mod logs;
 mod plugin;
 mod pool;
 mod prescan;
@@ -18,8 +19,13 @@ pub use call::{Call, Completion, Step};
 pub use config::{HostCallCosts, HostConfig, Limits};
 pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
+pub use logs::{GuestLogs, LogLevel, LogLine, LogLines, UnknownLogLevel};
 pub use plugin::Plugin;
-pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
+pub use stats::{
+    CallCounts, Denial, DenialLog, DeniedTarget, HostStats, PluginStats, Usage, DENIED_TARGETS,
+    DENIED_TARGET_BYTES,
+};
+pub(crate) use stats::Target;
 
 pub(crate) use plugin::compile;
 pub(crate) use state::HostState;

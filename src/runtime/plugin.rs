@@ -13,7 +13,8 @@ use super::config::{HostConfig, Limits};
 use super::error::LoadError;
 use super::fault::{compile_error, load_error};
 use super::state::{HostState, Ledger};
-use super::stats::{DenialLog, PluginStats};
+use super::logs::GuestLogs;
+use super::stats::{DenialLog, PluginStats, Usage};
 use crate::abi;
 use crate::backend::Backends;
 use crate::grant::Grant;
@@ -42,6 +43,8 @@ pub struct Plugin {
     entry: Option<(String, TypedFunc<(), i32>)>,
     pub(crate) fuel_budget: u64,
     pub(crate) stats: PluginStats,
+    /// Whether the last invocation was stopped by its fuel budget.
+    pub(crate) last_fuel_exhausted: bool,
 }
 
 impl core::fmt::Debug for Plugin {
@@ -155,6 +158,7 @@ impl Plugin {
             entry: None,
             fuel_budget: config.fuel_per_invocation,
             stats: PluginStats::default(),
+            last_fuel_exhausted: false,
         };
         plugin.instantiate()?;
         Ok(plugin)
@@ -164,7 +168,7 @@ impl Plugin {
     /// budget.
     fn instantiate(&mut self) -> Result<(), LoadError> {
         let budget = self.fuel_budget;
-        self.store.limiter(|state| &mut state.store_limits);
+        self.store.limiter(|state| &mut state.limiter);
         self.store.data_mut().fuel.begin_slice(budget, budget);
         self.store
             .set_fuel(budget)
@@ -242,6 +246,31 @@ impl Plugin {
     /// Denied calls per import since the plugin was loaded.
     pub fn denials(&self) -> &DenialLog {
         &self.store.data().ledger.denials
+    }
+
+    /// The log lines the plugin wrote in its last invocation (kept until the next one starts,
+    /// also when it trapped or ran out of fuel).
+    pub fn logs(&self) -> &GuestLogs {
+        &self.store.data().invocation.logs
+    }
+
+    /// What the plugin's last invocation consumed: fuel, linear memory, refused grows, output
+    /// and log bytes. Compare it with the host's [`Limits`] to see which it reached.
+    pub fn usage(&self) -> Usage {
+        let state = self.store.data();
+        let invocation = &state.invocation;
+        Usage {
+            fuel_used: self.stats.last_fuel_used,
+            fuel_budget: self.fuel_budget,
+            fuel_exhausted: self.last_fuel_exhausted,
+            memory_bytes: self.memory_size(),
+            memory_grows_refused: state.limiter.memory_refused,
+            table_grows_refused: state.limiter.table_refused,
+            output_bytes: invocation.output_bytes.max(invocation.output.len()),
+            output_refused: invocation.output_refused,
+            log_bytes: invocation.log_bytes,
+            log_refused: invocation.log_refused,
+        }
     }
 
     /// The current size of the plugin's exported linear memory in bytes (0 without one).
