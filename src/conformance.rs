@@ -224,8 +224,7 @@ impl ConformanceReport {
                     usage.log_refused, usage.log_bytes, limits.log_bytes
                 ),
             };
-            self.findings
-                .push(format!("hit the {hit} limit: {detail}"));
+            self.findings.push(format!("hit the {hit} limit: {detail}"));
         }
         self.resources = Some(resources);
     }
@@ -411,7 +410,9 @@ impl Host {
             ));
         }
         for denied in &report.denied {
-            report.findings.push(format!("denied {denied} ({})", denied.import));
+            report
+                .findings
+                .push(format!("denied {denied} ({})", denied.import));
         }
         report.check(
             "no_privileged_operations",

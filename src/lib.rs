@@ -57,6 +57,7 @@ mod capability;
 mod conformance;
 mod grant;
 mod inspect;
+mod manifest;
 mod runtime;
 
 pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
@@ -72,6 +73,7 @@ pub use grant::{
     DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
 };
 pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo};
+pub use manifest::GrantExcess;
 pub use pluginhost_proto as proto;
 pub use runtime::{
     Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host, HostCallCosts,

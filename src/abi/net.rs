@@ -21,7 +21,11 @@ pub(crate) const IO_FUEL: u64 = 500;
 pub(crate) const CLOSE_FUEL: u64 = 100;
 
 /// Refuses the call (counted as a denial of `target`) unless `net.dial` was granted.
-fn require(state: &mut HostState, import: &'static str, target: Target<'_>) -> Result<(), CallFault> {
+fn require(
+    state: &mut HostState,
+    import: &'static str,
+    target: Target<'_>,
+) -> Result<(), CallFault> {
     if state.grant.allows(Capability::NetDial) {
         Ok(())
     } else {
@@ -65,13 +69,16 @@ pub(crate) fn net_dial(
         if state.handles.is_full() {
             return Err(ErrorCode::Limit.into());
         }
-        let connection = state.backends.network.dial(&target).map_err(
-            state.ledger.backend_fault(
-                &state.name,
-                (Capability::NetDial, "net_dial"),
-                Target::Dial(host, port),
-            ),
-        )?;
+        let connection =
+            state
+                .backends
+                .network
+                .dial(&target)
+                .map_err(state.ledger.backend_fault(
+                    &state.name,
+                    (Capability::NetDial, "net_dial"),
+                    Target::Dial(host, port),
+                ))?;
         Ok(state.handles.insert(connection)?)
     })
 }

@@ -45,8 +45,8 @@ pub(crate) fn process_exec(
     with_memory(caller, EXEC_FUEL, |memory, state, meter| {
         if !state.grant.allows(Capability::ProcessExec) {
             // The target named is argv[0] as the guest wrote it.
-            let raw = guest::slice(memory, argv_ptr, argv_len, state.limits.argv_bytes)
-                .unwrap_or(&[]);
+            let raw =
+                guest::slice(memory, argv_ptr, argv_len, state.limits.argv_bytes).unwrap_or(&[]);
             let program = raw.split(|b| *b == 0).next().unwrap_or(&[]);
             state.record(
                 (Capability::ProcessExec, "process_exec"),
@@ -81,13 +81,16 @@ pub(crate) fn process_exec(
         }
         meter.charge_bytes(out.len())?;
         let (status, stdout) = out.split_at_mut(4);
-        let result = state.backends.process.run(&argv, stdout).map_err(
-            state.ledger.backend_fault(
-                &state.name,
-                (Capability::ProcessExec, "process_exec"),
-                Target::Text(program),
-            ),
-        )?;
+        let result =
+            state
+                .backends
+                .process
+                .run(&argv, stdout)
+                .map_err(state.ledger.backend_fault(
+                    &state.name,
+                    (Capability::ProcessExec, "process_exec"),
+                    Target::Text(program),
+                ))?;
         status.copy_from_slice(&result.status.to_le_bytes());
         let written = 4 + result.stdout_len.min(stdout.len());
         i32::try_from(written).map_err(|_| CallFault::Code(ErrorCode::Limit))

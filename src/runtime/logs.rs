@@ -225,8 +225,14 @@ mod tests {
         assert_eq!(
             lines,
             [
-                LogLine { level: LogLevel::Info, message: "hello" },
-                LogLine { level: LogLevel::Error, message: "" },
+                LogLine {
+                    level: LogLevel::Info,
+                    message: "hello"
+                },
+                LogLine {
+                    level: LogLevel::Error,
+                    message: ""
+                },
             ]
         );
         assert_eq!(logs.dropped(), 1);

@@ -21,16 +21,16 @@ pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
 pub use logs::{GuestLogs, LogLevel, LogLine, LogLines, UnknownLogLevel};
 pub use plugin::Plugin;
+pub(crate) use stats::Target;
 pub use stats::{
     CallCounts, Denial, DenialLog, DeniedTarget, HostStats, PluginStats, Usage, DENIED_TARGETS,
     DENIED_TARGET_BYTES,
 };
-pub(crate) use stats::Target;
 
 pub(crate) use plugin::compile;
 pub(crate) use state::HostState;
 
 /// The name from a module's manifest, if it has a valid one.
 fn manifest_name(module: &wasmi::Module) -> Option<String> {
-    crate::inspect::manifest_of(module)?.ok().map(|m| m.name)
+    crate::manifest::manifest_of(module)?.ok().map(|m| m.name)
 }

@@ -12,8 +12,8 @@ use wasmi::{
 use super::config::{HostConfig, Limits};
 use super::error::LoadError;
 use super::fault::{compile_error, load_error};
-use super::state::{HostState, Ledger};
 use super::logs::GuestLogs;
+use super::state::{HostState, Ledger};
 use super::stats::{DenialLog, PluginStats, Usage};
 use crate::abi;
 use crate::backend::Backends;
@@ -80,11 +80,62 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
             limit: config.limits.module_bytes,
         });
     }
+    check_header(wasm)?;
     // wasmi's strict limits allow at most 10,000 functions.
     let max_functions = config.limits.strict_module_limits.then_some(10_000);
     super::prescan::check_module(wasm, config.limits.max_locals_per_function, max_functions)?;
     let engine = Engine::new(&engine_config(&config.limits));
-    Module::new(&engine, wasm).map_err(|e| compile_error(&e))
+    Module::new(&engine, wasm).map_err(|e| match compile_error(&e) {
+        // The validator reads section by section: running out of bytes means the file was cut.
+        LoadError::InvalidModule(message) if message.contains("unexpected end") => {
+            LoadError::InvalidModule(alloc::format!(
+                "truncated module ({} bytes): {message}",
+                wasm.len()
+            ))
+        }
+        other => other,
+    })
+}
+
+/// Refuses, each with its own message, what is not a WebAssembly module at all: no bytes,
+/// bytes without the `\0asm` magic, a header cut short, or another binary-format version (such
+/// as a component).
+fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
+    let invalid = |message: String| Err(LoadError::InvalidModule(message));
+    if wasm.is_empty() {
+        return invalid(String::from("empty: 0 bytes, not a WebAssembly module"));
+    }
+    let magic = b"\0asm";
+    if !wasm.starts_with(magic) && !magic.starts_with(wasm) {
+        let mut shown = String::new();
+        for byte in wasm.iter().take(4) {
+            let _ = core::fmt::Write::write_fmt(&mut shown, format_args!("{byte:02x} "));
+        }
+        return invalid(alloc::format!(
+            "not a WebAssembly module: it starts with the bytes {}, not the magic \\0asm (00 61 73 6d)",
+            shown.trim_end()
+        ));
+    }
+    if wasm.len() < 8 {
+        return invalid(alloc::format!(
+            "truncated module: {} bytes, shorter than the 8-byte header",
+            wasm.len()
+        ));
+    }
+    match wasm.get(4..8) {
+        Some([1, 0, 0, 0]) => Ok(()),
+        Some([_, _, layer_lo, layer_hi]) if [*layer_lo, *layer_hi] != [0, 0] => invalid(
+            String::from("a WebAssembly component, not a core module: plugins are core modules"),
+        ),
+        Some(version) => invalid(alloc::format!(
+            "unsupported WebAssembly binary version {} (this host reads version 1)",
+            u16::from_le_bytes([
+                version.first().copied().unwrap_or(0),
+                version.get(1).copied().unwrap_or(0)
+            ])
+        )),
+        None => invalid(String::from("truncated module header")),
+    }
 }
 
 /// Checks every import against the capability table (and, in [`LinkMode::Granted`], the grant),
@@ -107,7 +158,7 @@ fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostSta
             return Err(LoadError::ImportSignature {
                 import: entry.name,
                 expected: entry.signature().to_string(),
-                found: crate::inspect::signature(ty),
+                found: abi::func_signature(ty),
             });
         }
         if let (LinkMode::Granted, Some(capability)) = (mode, entry.capability) {

@@ -68,7 +68,10 @@ impl ResourceLimiter for GrowthLimiter {
         Ok(allowed)
     }
 
-    fn memory_grow_failed(&mut self, error: &wasmi::errors::MemoryError) -> Result<(), LimiterError> {
+    fn memory_grow_failed(
+        &mut self,
+        error: &wasmi::errors::MemoryError,
+    ) -> Result<(), LimiterError> {
         self.memory_refused = self.memory_refused.saturating_add(1);
         self.limits.memory_grow_failed(error)
     }
@@ -158,7 +161,13 @@ impl Ledger {
     }
 
     /// Records a denial (not counted as allowed before).
-    fn deny(&mut self, plugin: &str, capability: Capability, import: &'static str, target: Target<'_>) {
+    fn deny(
+        &mut self,
+        plugin: &str,
+        capability: Capability,
+        import: &'static str,
+        target: Target<'_>,
+    ) {
         self.denials.record(capability, import, target);
         host_log!(
             debug,

@@ -400,7 +400,12 @@ impl Target<'_> {
 }
 
 impl DenialLog {
-    pub(crate) fn record(&mut self, capability: Capability, import: &'static str, target: Target<'_>) {
+    pub(crate) fn record(
+        &mut self,
+        capability: Capability,
+        import: &'static str,
+        target: Target<'_>,
+    ) {
         if let Some(entry) = self.entries.iter_mut().find(|e| e.import == import) {
             entry.count = entry.count.saturating_add(1);
         } else {
