@@ -335,10 +335,11 @@ def main():
       "(400 KB for a 10,000-fuel loop), and a guest loop of a few hundred thousand fuel ran through the heap (no guard on a microcontroller). The firmware enables "
       "wasmi's `portable-dispatch` feature for riscv32 and checks the stack stays flat "
       "(`native_stack_flat_under_guest_loop`). Cortex-M (thumbv7em) is not affected.")
-    w("- **Plugins' linear memory.** rustc gives wasm32 guests a 1 MiB stack, so a default build of any plugin "
-      "declares 17 pages (1088 KiB) of initial memory, over `Limits::EMBEDDED` (128 KiB): it fails to load "
-      "with a `limit` error. The firmware builds them with `-C link-arg=-zstack-size=16384` "
-      "(`no_std_tests/build-plugins.sh`): 1 page initially, 2 after dlmalloc's first growth.")
+    w("- **Plugins' linear memory.** rustc gives wasm32 guests a 1 MiB stack, so a plugin built with its default "
+      "declares 17 pages (1088 KiB) of initial memory, over `Limits::EMBEDDED` (128 KiB), and fails to load "
+      "with a `limit` error. Every plugin in `plugins/` and every crate `pluginhost new` writes is built "
+      "with `-C link-arg=-zstack-size=16384` (their `.cargo/config.toml`): 1 page initially, 2 after "
+      "dlmalloc's first growth.")
     expansion = [int(b["compiled_module"]) / int(h["wasm"]) for b in breakdown for h in real
                  if b["plugin"] == h["plugin"]]
     if expansion:

@@ -466,8 +466,9 @@ fn ca_plugin_obtains_a_certificate_from_a_loopback_ca() {
     assert!(!chain.contains("PRIVATE KEY"));
 
     let calls = plugin.stats().calls;
-    // net_dial is the gated call; send and receive go through the handle it returned.
-    assert_eq!(calls.allowed(Capability::NetDial), 1, "{calls}");
+    // net_dial, then at least one net_send and one net_recv on the handle it returned: each is a
+    // gated call counted as allowed.
+    assert!(calls.allowed(Capability::NetDial) >= 3, "{calls}");
     assert_eq!(calls.total_denied(), 0, "{calls}");
     assert_eq!(network.dials.load(Ordering::SeqCst), 1);
 }
@@ -959,10 +960,7 @@ fn memhog_is_contained_by_the_memory_limit() {
     assert!(report.ok(), "{:#?}", report.checks);
 
     for (limit_mib, most) in [(16, 15), (4, 3)] {
-        let limits = Limits {
-            memory_bytes: limit_mib << 20,
-            ..Limits::DEFAULT
-        };
+        let limits = Limits::DEFAULT.with_memory_bytes(limit_mib << 20);
         let host = Host::new(HostConfig::default().with_limits(limits));
         let mut plugin = host.load(bundled::HOSTILE_MEMHOG, Grant::none()).unwrap();
         let output = host.invoke(&mut plugin, "run", b"").unwrap();

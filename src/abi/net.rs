@@ -34,12 +34,11 @@ fn require(
     }
 }
 
-/// [`require`], then counts the call as allowed: `net_send` and `net_recv` are gated calls like
-/// any other.
-fn require_counted(state: &mut HostState, import: &'static str) -> Result<(), CallFault> {
-    require(state, import, Target::None)?;
-    state.record((Capability::NetDial, import), true, Target::None);
-    Ok(())
+/// Counts a `net_send` or `net_recv` on an open connection as an allowed call: its target (a
+/// connection the grant admitted when it was dialled) is admitted. A call on a handle that is
+/// not open is refused with `BAD_HANDLE` (and counted as refused), not as allowed.
+fn count_allowed(state_ledger: &mut crate::runtime::Ledger, name: &str, import: &'static str) {
+    state_ledger.record(name, (Capability::NetDial, import), true, Target::None);
 }
 
 /// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
@@ -91,9 +90,10 @@ pub(crate) fn net_send(
     len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require_counted(state, "net_send")?;
+        require(state, "net_send", Target::None)?;
         let data = guest::slice(memory, src, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
+        count_allowed(&mut state.ledger, &state.name, "net_send");
         meter.charge_bytes(data.len())?;
         let sent = connection.send(data).map_err(ErrorCode::from)?;
         i32::try_from(sent).map_err(|_| CallFault::Code(ErrorCode::Io))
@@ -108,9 +108,10 @@ pub(crate) fn net_recv(
     len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require_counted(state, "net_recv")?;
+        require(state, "net_recv", Target::None)?;
         let range = guest::range(memory, dst, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
+        count_allowed(&mut state.ledger, &state.name, "net_recv");
         meter.charge_bytes(range.len())?;
         let buf = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
         let received = connection.recv(buf).map_err(ErrorCode::from)?;

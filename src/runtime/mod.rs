@@ -28,7 +28,7 @@ pub use stats::{
 };
 
 pub(crate) use plugin::compile;
-pub(crate) use state::HostState;
+pub(crate) use state::{HostState, Ledger};
 
 /// The name from a module's manifest, if it has a valid one.
 fn manifest_name(module: &wasmi::Module) -> Option<String> {
