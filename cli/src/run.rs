@@ -139,6 +139,20 @@ fn execute(prepared: &Prepared, host: &Host, entry: &str) -> Outcome {
     if let Some((kind, message)) = &prepared.refused {
         return Outcome::failed(kind, message.clone(), 0);
     }
+    if prepared
+        .info
+        .as_ref()
+        .is_some_and(|info| !info.exports_memory())
+    {
+        // Every host call that takes a pointer would fail with INVALID: say why at once.
+        return Outcome::failed(
+            "invalid_module",
+            "the module exports no linear memory named `memory`: every plugin must (guest ABI \
+             v1)"
+            .to_string(),
+            0,
+        );
+    }
     let loaded = match &prepared.wasm {
         Ok(wasm) => host.load(wasm, prepared.grant.clone()),
         Err(e) => Err(e.clone()),
