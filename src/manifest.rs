@@ -81,7 +81,10 @@ impl fmt::Display for GrantExcess {
                 scope,
                 asked,
             } => {
-                write!(f, "{capability}={scope} is wider than the manifest asks (")?;
+                write!(
+                    f,
+                    "{capability}={scope} reaches beyond what the manifest asks ("
+                )?;
                 for (i, asked) in asked.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
@@ -234,7 +237,7 @@ mod tests {
         );
         assert_eq!(
             excess[1].to_string(),
-            "fs.write=/ is wider than the manifest asks (fs.write=/certs)"
+            "fs.write=/ reaches beyond what the manifest asks (fs.write=/certs)"
         );
         assert_eq!(
             excess[0].to_string(),

@@ -1075,15 +1075,19 @@ fn grants_wider_than_the_manifest_are_warned_about_and_refused_with_strict() {
     fs::create_dir(root.path().join("data")).unwrap();
     let root_arg = path_str(root.path());
     // Asks for fs.write=/data, imports fs_write, does nothing.
-    let file = write(&dir, "demo.wat", INSPECTED.replace(
-        "  (import \"env\" \"mystery\" (func $m (param i32) (result i32)))\n",
-        "",
-    ));
+    let file = write(
+        &dir,
+        "demo.wat",
+        INSPECTED.replace(
+            "  (import \"env\" \"mystery\" (func $m (param i32) (result i32)))\n",
+            "",
+        ),
+    );
     let (code, v) = run_json(&file, &["--grant", "fs.write=/", "--root", root_arg]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(
         v["warnings"],
-        serde_json::json!(["fs.write=/ is wider than the manifest asks (fs.write=/data)"])
+        serde_json::json!(["fs.write=/ reaches beyond what the manifest asks (fs.write=/data)"])
     );
     pluginhost()
         .args([
@@ -1097,7 +1101,7 @@ fn grants_wider_than_the_manifest_are_warned_about_and_refused_with_strict() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "warning: grant fs.write=/ is wider than the manifest asks (fs.write=/data)",
+            "warning: grant fs.write=/ reaches beyond what the manifest asks (fs.write=/data)",
         ));
     let (code, v) = run_json(
         &file,
