@@ -21,6 +21,7 @@ pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
 pub use logs::{GuestLogs, LogLevel, LogLine, LogLines, UnknownLogLevel};
 pub use plugin::Plugin;
+#[cfg(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process"))]
 pub(crate) use stats::Target;
 pub use stats::{
     CallCounts, Denial, DenialLog, DeniedTarget, HostStats, PluginStats, Usage, DENIED_TARGETS,
@@ -28,7 +29,9 @@ pub use stats::{
 };
 
 pub(crate) use plugin::compile;
-pub(crate) use state::{HostState, Ledger};
+pub(crate) use state::HostState;
+#[cfg(feature = "cap-net")]
+pub(crate) use state::Ledger;
 
 /// The name from a module's manifest, if it has a valid one.
 fn manifest_name(module: &wasmi::Module) -> Option<String> {

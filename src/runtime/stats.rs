@@ -333,7 +333,7 @@ impl fmt::Display for DeniedTarget {
 /// A target being recorded: text the host already checked, or bytes from guest memory.
 #[derive(Clone, Copy)]
 #[cfg_attr(
-    not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+    not(all(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
     allow(dead_code)
 )]
 pub(crate) enum Target<'a> {
