@@ -71,6 +71,7 @@ pub use capability::{Capability, CapabilitySet, UnknownCapability};
 pub use conformance::{Attempt, Check, ConformanceReport, LimitHit, Resources};
 pub use grant::{
     DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
+    MAX_GRANT_ENTRIES, MAX_HOST_BYTES, MAX_LABEL_BYTES, MAX_PATH_BYTES,
 };
 pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo};
 pub use manifest::GrantExcess;
