@@ -117,7 +117,7 @@ fn encode<T: DeserializeOwned + Serialize>(request: &str) -> Result<Vec<u8>, Str
         let path = e.path().to_string();
         let inner = e.into_inner();
         let inner = strip_position(&inner);
-        if path == "." || path.is_empty() {
+        if path == "." || path.is_empty() || inner.contains(&format!("`{path}`")) {
             inner
         } else {
             format!("field `{path}`: {inner}")
