@@ -59,6 +59,7 @@ mod grant;
 mod inspect;
 mod manifest;
 mod runtime;
+mod stack_probe;
 
 pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
 pub use backend::{
@@ -80,6 +81,9 @@ pub use runtime::{
     Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host, HostCallCosts,
     HostConfig, HostStats, InvokeError, Limits, LoadError, LogLevel, LogLine, LogLines, Plugin,
     PluginStats, Step, Trap, UnknownLogLevel, Usage, DENIED_TARGETS, DENIED_TARGET_BYTES,
+};
+pub use stack_probe::{
+    probe_native_stack, ClassDepth, OpClass, StackProbeError, StackProbeReport, PROBE_MODULE,
 };
 
 /// The custom section in which a plugin declares its manifest.

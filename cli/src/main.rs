@@ -9,6 +9,7 @@ mod new;
 mod options;
 mod protocol;
 mod run;
+mod selftest;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,7 @@ enum Command {
     Inspect(inspect::Args),
     Check(check::Args),
     New(new::Args),
+    Selftest(selftest::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::main(args),
         Command::Check(args) => check::main(args),
         Command::New(args) => new::main(args),
+        Command::Selftest(args) => selftest::main(args),
     };
     match result {
         Ok(exit) => exit.code(),

@@ -28,7 +28,7 @@ pub use stats::{
     DENIED_TARGET_BYTES,
 };
 
-pub(crate) use plugin::compile;
+pub(crate) use plugin::{compile, engine_config};
 pub(crate) use state::HostState;
 #[cfg(feature = "cap-net")]
 pub(crate) use state::Ledger;

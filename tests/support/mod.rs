@@ -11,7 +11,6 @@
 //! * [`hosts`]: host configurations, hosts over one back-end, grants from specs;
 //! * [`backends`]: test back-ends (a recording filesystem, an echoing service);
 //! * [`checks`]: assertions about a plugin's counters and a host's health;
-//! * [`servers`]: real third-party servers (pebble, knotd, nginx) on loopback, stopped by pid;
 //! * [`alloc`]: a counting global allocator, which a crate installs explicitly, and
 //!   [`measure`]: what one piece of work allocated on its thread, counted by it.
 
@@ -23,5 +22,4 @@ pub mod fixture;
 pub mod hosts;
 pub mod measure;
 pub mod modules;
-pub mod servers;
 pub mod wat;

@@ -1,5 +1,5 @@
-//! Real third-party servers on loopback (pebble, knotd, nginx): finding their programs, free
-//! ports, and stopping each process by the pid the test started.
+//! Server processes: finding their programs, free ports, and stopping each process by the pid
+//! this process started.
 //!
 //! A test that needs a server asks [`program`] for it. Where the program is not installed the test
 //! is skipped with a line on stderr, except under CI (`CI=true`), where a missing server fails the
