@@ -977,6 +977,19 @@ fn memhog_is_contained_by_the_memory_limit() {
 }
 
 #[test]
+fn growloop_is_stopped_by_fuel_and_the_gate_says_so() {
+    let report = Host::new(HostConfig::default()).conformance(bundled::HOSTILE_GROWLOOP);
+    assert!(!report.ok());
+    assert!(report.fuel_exhausted, "{:#?}", report.checks);
+    // Its grows of 65,536 pages are past what a 32-bit memory can ever hold: wasmi refuses them
+    // before the host's memory limit is asked, so the limit hit is fuel only.
+    assert_eq!(report.limits_hit(), [pluginhost::LimitHit::Fuel]);
+    let usage = report.resources.unwrap().usage;
+    assert_eq!(usage.memory_grows_refused, 0);
+    assert!(usage.fuel_exhausted);
+}
+
+#[test]
 fn every_bundled_module_is_tested_here() {
     let names: Vec<&str> = bundled::all().iter().map(|(name, _)| *name).collect();
     assert_eq!(
@@ -989,6 +1002,7 @@ fn every_bundled_module_is_tested_here() {
             "hostile_exfiltrate.wasm",
             "hostile_spin.wasm",
             "hostile_memhog.wasm",
+            "hostile_growloop.wasm",
         ]
     );
     // HostName is part of the routing helper's contract: dial targets compare normalised.

@@ -208,7 +208,9 @@ pub struct Usage {
     pub fuel_exhausted: bool,
     /// The size of linear memory at the end, in bytes: its peak, since memory never shrinks.
     pub memory_bytes: usize,
-    /// `memory.grow` requests the memory limit refused.
+    /// `memory.grow` requests the host's memory limit refused. (A request past what the memory
+    /// can hold at all, 4 GiB or the module's own maximum, fails in the interpreter before the
+    /// host is asked, and is not counted.)
     pub memory_grows_refused: u64,
     /// `table.grow` requests the table limit refused.
     pub table_grows_refused: u64,
