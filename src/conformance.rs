@@ -15,9 +15,7 @@ use pluginhost_proto::manifest::Manifest;
 
 use crate::capability::{Capability, CapabilitySet};
 use crate::inspect::{inspect, ModuleInfo};
-use crate::runtime::{
-    DeniedTarget, GuestLogs, Host, HostConfig, InvokeError, Limits, LoadError, Usage,
-};
+use crate::runtime::{DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage};
 
 /// The entry point conformance runs.
 pub const ENTRY: &str = "run";
@@ -327,10 +325,7 @@ impl Host {
         report.check("exports", report.entry_exported, exports_reason);
 
         // A private host: the gate never competes with (or is refused by) the embedder's pool.
-        let gate = Host::new(HostConfig {
-            max_concurrent: 1,
-            ..*self.config()
-        });
+        let gate = Host::new(self.config().with_max_concurrent(1));
         let mut plugin = match gate.load_probe(wasm) {
             Ok(plugin) => plugin,
             Err(e) => {
