@@ -212,7 +212,7 @@ fn stack_address() -> usize {
 }
 
 /// Runs `operations` operations of every [`OpClass`] under the engine configuration of a plugin
-/// (fuel metering, eager compilation, [`Limits::DEFAULT`]'s recursion and module limits) and
+/// (fuel metering, lazy translation, [`Limits::DEFAULT`]'s recursion and module limits) and
 /// reports, per class, how many bytes the native stack moved between a host call before the
 /// operations and one after them. In a sound build every class is flat.
 ///
