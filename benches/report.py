@@ -250,7 +250,7 @@ p("")
 p("## Throughput (compute, run only; compiled and instantiated once)")
 p("")
 p("Same module (`benches/guest`, no_std Rust → wasm32, 9 KB) on every engine. Host = `Host::invoke` "
-  "(fuel on, lazy translation); wasmi = raw wasmi 2.0.0 with the host's `Config`, fuel off; wasmi_fuel = the same with fuel on. "
+  "(fuel on, eager translation: the default); wasmi = raw wasmi 2.0.0 with the host's `Config`, fuel off; wasmi_fuel = the same with fuel on. "
   "Ratios are peer time / host time (> 1: the host is faster).")
 p("")
 cols = ["host", "wasmi", "wasmi_fuel", "wasm3", "pulley", "cranelift"]
@@ -282,8 +282,7 @@ if whole:
       "--compilation-mode eager --fuel N --invoke EXPORT guest.wasm`.")
     p("- shipped: `target/release/pluginhost` built with the root `Cargo.toml`'s release profile "
       "(fat LTO, one codegen unit) and `.cargo/config.toml` (functions aligned to 64 bytes), run as `pluginhost run guest.wasm --entry EXPORT --fuel N`. The "
-      "host translates lazily (each function on its first call), wasmi's CLI eagerly: the module is "
-      "9 KB, translation is well under 1% of these runs.")
+      "host and wasmi's CLI both translate eagerly.")
     p("- default profile: the same CLI built with cargo's default release profile (no LTO, 16 codegen "
       "units) and without the function alignment of `.cargo/config.toml`: what shipped before.")
     p("- unpatched: the shipped profile, but wasmi 2.0.0 as published (the tree copied without its "
@@ -364,7 +363,7 @@ if alloc_test:
 p("## Load (validate + compile + link + instantiate)")
 p("")
 p("Host = `Host::load` with a grant of every capability; wasmi = raw wasmi with the host's `Config` "
-  "(lazy translation: the module is validated, each function translated on its first call; fuel on, strict limits) and store limits, a new engine per load, a no-op function per import. "
+  "(eager translation, the default; fuel on, strict limits) and store limits, a new engine per load, a no-op function per import. "
   "`gen_*` are generated modules (≤ 9,000 functions with loops, loads, stores, branches, calls); `plugin_*` "
   "are the bundled plugins.")
 p("")

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use pluginhost::{
     BackendError, Backends, Capability, Filesystem, Grant, GuestPath, Host, HostConfig,
-    InvokeError, LoadError, HOST_FUNCTIONS,
+    InvokeError, LoadError, Translation, HOST_FUNCTIONS,
 };
 use support::wat::{base_fuel, host_function, wasm, ECHO};
 
@@ -336,6 +336,31 @@ fn repeated_invocations_report_the_same_fuel() {
         at_load + total,
         "stats add up; nothing else is charged"
     );
+}
+
+#[test]
+fn lazy_translation_charges_exactly_what_eager_does_from_the_first_call() {
+    // A function is translated on its first call under `Translation::Lazy`; translation is never
+    // charged, so every invocation, the first included, costs what it costs with eager
+    // translation, whatever path the input takes through the module.
+    let fuel_of = |translation: Translation, input: &[u8]| {
+        let host = Host::new(HostConfig::DEFAULT.with_translation(translation));
+        let mut plugin = host.load(&wasm(INPUT_SIZED_LOOP), Grant::none()).unwrap();
+        let first = host.call(&mut plugin, "run", input).unwrap();
+        let second = host.call(&mut plugin, "run", input).unwrap();
+        assert_eq!(
+            first, second,
+            "{translation:?}: first and second invocation"
+        );
+        (plugin.stats().fuel_used, first.fuel_used)
+    };
+    for input in [&[0u8][..], &[3], &[9]] {
+        assert_eq!(
+            fuel_of(Translation::Lazy, input),
+            fuel_of(Translation::Eager, input),
+            "input {input:?}"
+        );
+    }
 }
 
 #[test]

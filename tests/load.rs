@@ -6,7 +6,8 @@
 mod support;
 
 use pluginhost::{
-    Capability, Grant, Host, HostConfig, InvokeError, LoadError, Plugin, Trap, HOST_FUNCTIONS,
+    Capability, Grant, Host, HostConfig, InvokeError, LoadError, Plugin, Translation, Trap,
+    HOST_FUNCTIONS,
 };
 use support::hosts::config_with;
 use support::modules::many_functions_module;
@@ -320,15 +321,20 @@ fn assert_invalid(bytes: &[u8], what: &str) {
 
 #[test]
 fn an_invalid_body_is_refused_at_load_even_if_never_called() {
-    // Functions are translated on their first call, but the whole module is validated at load.
-    assert_invalid(
-        &wasm(
-            r#"(module (memory (export "memory") 1)
-                (func (export "run") (result i32) (i32.const 0))
-                (func $never_called (result i32) (i64.const 1)))"#,
-        ),
-        "type error in an uncalled function",
+    // With lazy translation functions are translated on their first call, but the whole module is
+    // still validated at load.
+    let bytes = wasm(
+        r#"(module (memory (export "memory") 1)
+            (func (export "run") (result i32) (i32.const 0))
+            (func $never_called (result i32) (i64.const 1)))"#,
     );
+    for translation in [Translation::Eager, Translation::Lazy] {
+        let host = Host::new(HostConfig::DEFAULT.with_translation(translation));
+        match host.load(&bytes, Grant::none()) {
+            Err(e @ LoadError::InvalidModule(_)) => assert_eq!(e.kind(), "invalid_module"),
+            other => panic!("{translation:?}: expected InvalidModule, got {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Heap per real plugin on x86_64, the way the firmware measures it on the Cortex-M4
 //! (`no_std_tests`, `heap_profile`): the same device builds of the plugins (16 KiB guest stack),
-//! `Limits::EMBEDDED`, in-memory back-ends, the same inputs. `scripts/footprint.sh` runs it and
+//! `Limits::EMBEDDED`, `Translation::Lazy`, in-memory back-ends, the same inputs. `scripts/footprint.sh` runs it and
 //! docs/footprint.md shows the result beside the device's.
 //!
 //! `plugin_heap <dir with connector_file_deploy.wasm and dns_zonefile.wasm>`; prints one
@@ -11,6 +11,7 @@ use pluginhost::proto::deploy::DeployRequest;
 use pluginhost::proto::dns::PublishTxtRequest;
 use pluginhost::{
     Backends, Grant, Host, HostConfig, Limits, MemoryFilesystem, MemoryNetwork, MemoryProcessRunner,
+    Translation,
 };
 use pluginhost_benches::{live_bytes, peak_bytes, reset_peak, CountingAlloc};
 
@@ -75,7 +76,11 @@ fn memory_section_pages(wasm: &[u8]) -> Option<u64> {
 }
 
 fn profile(name: &str, wasm: &[u8], grant: Grant, backends: Backends, input: &[u8]) {
-    let host = Host::new(HostConfig::DEFAULT.with_limits(Limits::EMBEDDED).with_fuel(2_000_000));
+    let config = HostConfig::DEFAULT
+        .with_limits(Limits::EMBEDDED)
+        .with_fuel(2_000_000)
+        .with_translation(Translation::Lazy);
+    let host = Host::new(config);
     let pages = initial_pages(wasm);
     let base = live_bytes();
     reset_peak();

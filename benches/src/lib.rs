@@ -52,7 +52,7 @@ pub fn raw_config(fuel: bool) -> wasmi::Config {
             fuel_per_bytes_translated: 0,
             fuel_per_bytes_validated: 0,
         })
-        .compilation_mode(wasmi::CompilationMode::LazyTranslation)
+        .compilation_mode(wasmi::CompilationMode::Eager)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(limits.max_recursion_depth);
@@ -427,8 +427,8 @@ pub struct RawLoaded {
     pub linker: wasmi::Linker<wasmi::StoreLimits>,
 }
 
-/// Raw wasmi load with the host's `Config` (lazy translation, fuel on, strict limits) and store
-/// limits: new engine, validate (functions are translated on first call), a linker with a no-op function per import, instantiate.
+/// Raw wasmi load with the host's `Config` (eager translation, fuel on, strict limits) and store
+/// limits: new engine, validate + translate, a linker with a no-op function per import, instantiate.
 pub fn raw_load(wasm: &[u8]) -> RawLoaded {
     let limits = Limits::DEFAULT;
     let engine = wasmi::Engine::new(&raw_config(true));

@@ -174,6 +174,24 @@ impl Default for HostCallCosts {
     }
 }
 
+/// When a plugin's functions are translated to wasmi's internal code. Validation is always
+/// complete at load: a module with an invalid function body is refused, called or not. Fuel is the
+/// same either way (translation is never charged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Translation {
+    /// Every function at load (the default): loading costs the whole translation, invocations
+    /// never translate.
+    Eager,
+    /// Each function on its first call. A plugin keeps translated code only for the functions it
+    /// runs, which on a microcontroller is most of its RAM (docs/footprint.md). The first call of
+    /// a function translates it on the calling thread, inside the invocation: that needs native
+    /// stack beyond what running takes (more than 256 KiB in a debug build on x86_64; the
+    /// Cortex-M4 firmware's whole suite stays within its stack at opt-level "s").
+    Lazy,
+}
+
 /// Configuration of a [`Host`](crate::Host).
 ///
 /// Start from [`HostConfig::DEFAULT`] and change it with the `with_*` builders (`const fn`);
@@ -190,6 +208,8 @@ pub struct HostConfig {
     pub limits: Limits,
     /// Fuel charged for host calls.
     pub costs: HostCallCosts,
+    /// When plugins' functions are translated.
+    pub translation: Translation,
 }
 
 impl HostConfig {
@@ -199,6 +219,7 @@ impl HostConfig {
         max_concurrent: 4,
         limits: Limits::DEFAULT,
         costs: HostCallCosts::DEFAULT,
+        translation: Translation::Eager,
     };
 
     /// This configuration with another fuel budget.
@@ -226,6 +247,14 @@ impl HostConfig {
     #[must_use]
     pub const fn with_costs(mut self, costs: HostCallCosts) -> Self {
         self.costs = costs;
+        self
+    }
+
+    /// This configuration with another [`Translation`] (e.g. [`Translation::Lazy`] on a
+    /// microcontroller, where RAM is short).
+    #[must_use]
+    pub const fn with_translation(mut self, translation: Translation) -> Self {
+        self.translation = translation;
         self
     }
 }

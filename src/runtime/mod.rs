@@ -16,7 +16,7 @@ mod state;
 mod stats;
 
 pub use call::{Call, Completion, Step};
-pub use config::{HostCallCosts, HostConfig, Limits};
+pub use config::{HostCallCosts, HostConfig, Limits, Translation};
 pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
 pub use logs::{GuestLogs, LogLevel, LogLine, LogLines, UnknownLogLevel};

@@ -9,7 +9,7 @@ use wasmi::{
     Module, Store, TypedFunc,
 };
 
-use super::config::{HostConfig, Limits};
+use super::config::{HostConfig, Limits, Translation};
 use super::error::LoadError;
 use super::fault::{compile_error, load_error};
 use super::logs::GuestLogs;
@@ -57,27 +57,27 @@ impl core::fmt::Debug for Plugin {
     }
 }
 
-/// wasmi's dynamic fuel costs with translation and validation free: functions are translated on
-/// their first call (lazy translation), and charging that to the calling invocation would make
-/// the first invocation cost more than the next ones. Copies keep wasmi's default price.
+/// wasmi's dynamic fuel costs with translation and validation free: with lazy translation a
+/// function is translated on its first call, and charging that to the calling invocation would
+/// make the first invocation cost more than the next ones. Copies keep wasmi's default price.
 const FUEL_COSTS: CustomFuelCosts = CustomFuelCosts {
     bytes_copied_per_fuel: 64,
     fuel_per_bytes_translated: 0,
     fuel_per_bytes_validated: 0,
 };
 
-/// The engine configuration every plugin runs under.
-///
-/// Lazy translation: the whole module is validated at load (an invalid function body, called or
-/// not, fails the load), each function is translated to wasmi's code on its first call. A plugin
-/// keeps compiled code only for the functions it runs (its RAM, docs/footprint.md), and fuel is
-/// what eager compilation would charge: translation costs none (see [`FUEL_COSTS`]).
-pub(crate) fn engine_config(limits: &Limits) -> Config {
+/// The engine configuration every plugin runs under. The whole module is validated at load either
+/// way; [`Translation`] only decides when functions are translated, and fuel is the same for both
+/// (see [`FUEL_COSTS`]).
+pub(crate) fn engine_config(limits: &Limits, translation: Translation) -> Config {
     let mut config = Config::default();
     config
         .consume_fuel(true)
         .fuel_cost(FUEL_COSTS)
-        .compilation_mode(CompilationMode::LazyTranslation)
+        .compilation_mode(match translation {
+            Translation::Eager => CompilationMode::Eager,
+            Translation::Lazy => CompilationMode::LazyTranslation,
+        })
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(limits.max_recursion_depth);
@@ -99,7 +99,7 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
     // wasmi's strict limits allow at most 10,000 functions.
     let max_functions = config.limits.strict_module_limits.then_some(10_000);
     super::prescan::check_module(wasm, config.limits.max_locals_per_function, max_functions)?;
-    let engine = Engine::new(&engine_config(&config.limits));
+    let engine = Engine::new(&engine_config(&config.limits, config.translation));
     Module::new(&engine, wasm).map_err(|e| match compile_error(&e) {
         // The validator reads section by section: running out of bytes means the file was cut.
         LoadError::InvalidModule(message) if message.contains("unexpected end") => {

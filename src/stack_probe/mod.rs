@@ -16,7 +16,7 @@ use core::fmt;
 use wasmi::{Caller, Engine, Linker, Module, Store, TypedFunc};
 
 use crate::abi::ABI_MODULE;
-use crate::runtime::{engine_config, Limits};
+use crate::runtime::{engine_config, Limits, Translation};
 
 /// The probe's module (`ops.wat`, compiled): one entry point per [`OpClass`].
 pub const PROBE_MODULE: &[u8] = include_bytes!("ops.wasm");
@@ -212,7 +212,7 @@ fn stack_address() -> usize {
 }
 
 /// Runs `operations` operations of every [`OpClass`] under the engine configuration of a plugin
-/// (fuel metering, lazy translation, [`Limits::DEFAULT`]'s recursion and module limits) and
+/// (fuel metering, eager translation, [`Limits::DEFAULT`]'s recursion and module limits) and
 /// reports, per class, how many bytes the native stack moved between a host call before the
 /// operations and one after them. In a sound build every class is flat.
 ///
@@ -223,7 +223,7 @@ fn stack_address() -> usize {
 /// # Errors
 /// [`StackProbeError`] when the probe module cannot be loaded or a class does not run through.
 pub fn probe_native_stack(operations: u32) -> Result<StackProbeReport, StackProbeError> {
-    let engine = Engine::new(&engine_config(&Limits::DEFAULT));
+    let engine = Engine::new(&engine_config(&Limits::DEFAULT, Translation::Eager));
     let module = Module::new(&engine, PROBE_MODULE).map_err(|_| StackProbeError::Setup)?;
     let mut linker = Linker::<ProbeState>::new(&engine);
     linker

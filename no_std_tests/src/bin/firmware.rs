@@ -18,7 +18,7 @@ use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse};
 use pluginhost::proto::{FailureCode, Response};
 use pluginhost::{
     Backends, Capability, Completion, Grant, Host, HostConfig, InvokeError, Limits, LoadError,
-    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Step, Trap,
+    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Step, Translation, Trap,
 };
 use pluginhost_firmware::{ensure, println, Suite, HEAP};
 
@@ -67,10 +67,13 @@ const ZONE: &str = "$ORIGIN example.com.\n\
 @ 3600 IN NS ns1.example.com.\n\
 www 300 IN A 192.0.2.10\n";
 
+/// The device's configuration: small limits, and functions translated on first call (a plugin
+/// keeps translated code only for what it runs; docs/footprint.md).
 fn config() -> HostConfig {
     HostConfig::DEFAULT
         .with_limits(Limits::EMBEDDED)
         .with_fuel(FUEL)
+        .with_translation(Translation::Lazy)
 }
 
 /// A filesystem with the given directories, and back-ends around it.
@@ -280,7 +283,7 @@ fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
         after_instance - base,
         pluginhost::HOST_FUNCTIONS.len()
     );
-    drop((instance, store, linker, module, engine));
+    drop((instance, store, linker, module, engine, config));
     ensure!(
         HEAP.current() == base,
         "wasmi kept {} bytes",

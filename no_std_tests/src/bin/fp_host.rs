@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 
 use pluginhost::{
     Backends, Grant, Host, HostConfig, Limits, MemoryFilesystem, MemoryNetwork,
-    MemoryProcessRunner, Step,
+    MemoryProcessRunner, Step, Translation,
 };
 use pluginhost_firmware::{println, HEAP};
 
@@ -27,7 +27,8 @@ fn run() -> Result<(u64, usize), alloc::string::String> {
         .with_process(Arc::new(MemoryProcessRunner::new()));
     let config = HostConfig::DEFAULT
         .with_limits(Limits::EMBEDDED)
-        .with_fuel(2_000_000);
+        .with_fuel(2_000_000)
+        .with_translation(Translation::Lazy);
     let host = Host::with_backends(config, backends);
     let report = host.conformance(COMPUTE);
     if !report.ok() {
