@@ -29,11 +29,20 @@ pub enum FailureCode {
     Protocol,
     /// The plugin failed in a way that is its own fault.
     Internal,
+    /// The remote service did not accept the plugin's credentials for this request: a key it does
+    /// not know or does not allow here, a signature that does not verify, a clock too far off
+    /// (DNS `NOTAUTH` with a TSIG error `BADKEY`, `BADSIG` or `BADTIME`; HTTP 401). Appended in
+    /// ABI v2.
+    Unauthorized,
+    /// The remote service authenticated the request and declined to carry it out: its policy
+    /// or its state forbids it (DNS `REFUSED`, or `NOTAUTH` for a zone it does not serve).
+    /// Appended in ABI v2.
+    Refused,
 }
 
 impl FailureCode {
     /// A short lower-case name: `bad-request`, `denied`, `not-found`, `io`, `limit`, `upstream`,
-    /// `protocol`, `internal`.
+    /// `protocol`, `internal`, `unauthorized`, `refused`.
     pub const fn name(self) -> &'static str {
         match self {
             FailureCode::BadRequest => "bad-request",
@@ -44,6 +53,8 @@ impl FailureCode {
             FailureCode::Upstream => "upstream",
             FailureCode::Protocol => "protocol",
             FailureCode::Internal => "internal",
+            FailureCode::Unauthorized => "unauthorized",
+            FailureCode::Refused => "refused",
         }
     }
 }

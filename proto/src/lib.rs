@@ -12,6 +12,7 @@
 //! | file connector ([`PluginKind::Connector`]) | [`deploy::DeployRequest`] | `Response<`[`deploy::DeployResponse`]`>` |
 //! | reload connector ([`PluginKind::Connector`]) | [`reload::ReloadRequest`] | `Response<`[`reload::ReloadResponse`]`>` |
 //! | DNS provider ([`PluginKind::DnsProvider`]) | [`dns::PublishTxtRequest`] | `Response<`[`dns::PublishTxtResponse`]`>` |
+//! | DNS provider, dynamic update ([`PluginKind::DnsProvider`]) | [`dns::UpdateTxtRequest`] | `Response<`[`dns::UpdateTxtResponse`]`>` |
 //!
 //! A plugin's kind says which family it belongs to; which message pair a given connector speaks is
 //! part of the operator's configuration for that plugin.
