@@ -339,7 +339,7 @@ fn real_plugins_pass_the_conformance_gate() {
         PluginKind,
         &'static [(&'static str, &'static str)],
     );
-    let expected: [Expected; 4] = [
+    let expected: [Expected; 5] = [
         (
             "ca-acme-lite",
             bundled::CA_ACME_LITE,
@@ -363,6 +363,15 @@ fn real_plugins_pass_the_conformance_gate() {
             bundled::DNS_ZONEFILE,
             PluginKind::DnsProvider,
             &[("fs.read", "/zones"), ("fs.write", "/zones")],
+        ),
+        (
+            "dns-rfc2136",
+            bundled::DNS_RFC2136,
+            PluginKind::DnsProvider,
+            &[
+                ("fs.read", "/secrets/tsig"),
+                ("net.dial", "dns-primary.local:53"),
+            ],
         ),
     ];
     for (name, wasm, kind, requests) in expected {

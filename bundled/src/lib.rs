@@ -51,7 +51,7 @@ pub const CONNECTOR_SERVICE_RELOAD: &[u8] = module!("connector_service_reload.wa
 /// `Result<dns::PublishTxtResponse, _>`.
 pub const DNS_ZONEFILE: &[u8] = module!("dns_zonefile.wasm");
 
-/// `dns-rfc2136` (kind `dns`, asks `net.dial=dns-primary.local:53`, `fs.read=/secrets/tsig`):
+/// `dns-rfc2136` (kind `dns`, asks `fs.read=/secrets/tsig`, `net.dial=dns-primary.local:53`):
 /// adds or removes an ACME `dns-01` TXT record on an authoritative server by RFC 2136 dynamic
 /// update over TCP, signed with the TSIG key in `tsig_key_file`. `dns::UpdateTxtRequest` →
 /// `Result<dns::UpdateTxtResponse, _>`.

@@ -16,8 +16,8 @@
 //!
 //! Input: postcard `UpdateTxtRequest`; output: postcard
 //! `Result<UpdateTxtResponse, PluginFailure>`. Manifest: kind `dns`, requests
-//! `net.dial=dns-primary.local:53` and `fs.read=/secrets/tsig`; grant the real server and the
-//! one key file.
+//! `fs.read=/secrets/tsig` and `net.dial=dns-primary.local:53`; grant the one key file and the
+//! real server.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -42,7 +42,7 @@ pluginhost_sdk::manifest! {
     name: "dns-rfc2136",
     version: env!("CARGO_PKG_VERSION"),
     kind: dns,
-    grants: ["net.dial" => "dns-primary.local:53", "fs.read" => "/secrets/tsig"],
+    grants: ["fs.read" => "/secrets/tsig", "net.dial" => "dns-primary.local:53"],
 }
 
 pluginhost_sdk::entry!(handler);
