@@ -29,20 +29,40 @@ pub enum FailureCode {
     Protocol,
     /// The plugin failed in a way that is its own fault.
     Internal,
-    /// The remote service did not accept the plugin's credentials for this request: a key it does
-    /// not know or does not allow here, a signature that does not verify, a clock too far off
-    /// (DNS `NOTAUTH` with a TSIG error `BADKEY`, `BADSIG` or `BADTIME`; HTTP 401). Appended in
-    /// ABI v2.
+    /// (ABI 2) The remote service did not accept the plugin's credentials or authority: a wrong
+    /// TSIG key, an ACME account it does not know or that may not order these names.
     Unauthorized,
-    /// The remote service authenticated the request and declined to carry it out: its policy
-    /// or its state forbids it (DNS `REFUSED`, or `NOTAUTH` for a zone it does not serve).
-    /// Appended in ABI v2.
-    Refused,
+    /// (ABI 2) The remote service refused this request for good, as it stands: a name, CSR, key
+    /// or update it will not accept (ACME `rejectedIdentifier`, `badCSR`, `caa`; DNS `REFUSED`).
+    /// Retrying the same request will not help.
+    Rejected,
+    /// (ABI 2) The remote service refused for now: too many requests (ACME `rateLimited`, HTTP
+    /// 429). The message says when to retry if the service said so.
+    RateLimited,
+    /// (ABI 2) The remote service could not validate control of a name: an ACME challenge
+    /// (`http-01`, `dns-01`) failed (`incorrectResponse`, `dns`, `connection`, ...).
+    ChallengeFailed,
 }
 
 impl FailureCode {
+    /// Every code, in wire order.
+    pub const ALL: [FailureCode; 12] = [
+        FailureCode::BadRequest,
+        FailureCode::Denied,
+        FailureCode::NotFound,
+        FailureCode::Io,
+        FailureCode::Limit,
+        FailureCode::Upstream,
+        FailureCode::Protocol,
+        FailureCode::Internal,
+        FailureCode::Unauthorized,
+        FailureCode::Rejected,
+        FailureCode::RateLimited,
+        FailureCode::ChallengeFailed,
+    ];
+
     /// A short lower-case name: `bad-request`, `denied`, `not-found`, `io`, `limit`, `upstream`,
-    /// `protocol`, `internal`, `unauthorized`, `refused`.
+    /// `protocol`, `internal`, `unauthorized`, `rejected`, `rate-limited`, `challenge-failed`.
     pub const fn name(self) -> &'static str {
         match self {
             FailureCode::BadRequest => "bad-request",
@@ -54,7 +74,9 @@ impl FailureCode {
             FailureCode::Protocol => "protocol",
             FailureCode::Internal => "internal",
             FailureCode::Unauthorized => "unauthorized",
-            FailureCode::Refused => "refused",
+            FailureCode::Rejected => "rejected",
+            FailureCode::RateLimited => "rate-limited",
+            FailureCode::ChallengeFailed => "challenge-failed",
         }
     }
 }

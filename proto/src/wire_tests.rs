@@ -1,4 +1,4 @@
-//! Golden-byte tests: the postcard encoding of every message is part of ABI v1.
+//! Golden-byte tests: the postcard encoding of every message is part of the ABI.
 
 use alloc::string::String;
 use alloc::vec;
@@ -145,6 +145,7 @@ fn dns_messages() {
 
 #[test]
 fn failures() {
+    // ABI 1's codes keep their indices; ABI 2 appended the last four.
     let codes = [
         FailureCode::BadRequest,
         FailureCode::Denied,
@@ -155,8 +156,11 @@ fn failures() {
         FailureCode::Protocol,
         FailureCode::Internal,
         FailureCode::Unauthorized,
-        FailureCode::Refused,
+        FailureCode::Rejected,
+        FailureCode::RateLimited,
+        FailureCode::ChallengeFailed,
     ];
+    assert_eq!(codes, FailureCode::ALL);
     for (index, code) in codes.into_iter().enumerate() {
         let mut bytes: Vec<u8> = vec![1, index as u8, 2, b'n', b'o'];
         check::<Response<DeployResponse>>(Err(PluginFailure::new(code, "no")), &bytes);
@@ -164,7 +168,7 @@ fn failures() {
         assert!(postcard::from_bytes::<Response<DeployResponse>>(&bytes).is_err());
     }
     // An unknown failure code does not decode.
-    assert!(postcard::from_bytes::<PluginFailure>(&[10, 0]).is_err());
+    assert!(postcard::from_bytes::<PluginFailure>(&[12, 0]).is_err());
 }
 
 #[test]

@@ -1,7 +1,5 @@
 //! The runtime: host, plugins, invocations, fuel, the invocation pool and statistics.
 
-use alloc::string::String;
-
 mod call;
 mod config;
 mod error;
@@ -23,8 +21,3 @@ pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
 
 pub(crate) use plugin::compile;
 pub(crate) use state::HostState;
-
-/// The name from a module's manifest, if it has a valid one.
-fn manifest_name(module: &wasmi::Module) -> Option<String> {
-    crate::inspect::manifest_of(module)?.ok().map(|m| m.name)
-}
