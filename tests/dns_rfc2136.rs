@@ -3,10 +3,10 @@
 //! only the `_acme-challenge` TXT records of the test's names).
 //!
 //! The plugin runs under a least-privilege grant: `net.dial=127.0.0.1:<knotd's port>` and
-//! `fs.read` of exactly its key file. The test asks knotd itself (`kdig`, Debian
+//! `fs.read` of the directory that holds the zone's key file and nothing else. The test asks knotd itself (`kdig`, Debian
 //! `knot-dnsutils`) whether a record is served. A wrong secret, a key the server does not know
 //! and a key it does not allow are `Unauthorized` failures; an update of a frozen zone and of a
-//! zone the server does not serve are `Refused` failures.
+//! zone the server does not serve are `Rejected` failures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -24,7 +24,9 @@ use pluginhost_testbed::{Knot, TsigKey};
 use support::hosts::grant;
 
 const ZONE: &str = "example.test";
-const KEY_FILE: &str = "/secrets/tsig/acme.key";
+/// The zone's key directory (the `fs.read` scope) and the key file in it.
+const KEY_DIR: &str = "/secrets/tsig/example.test";
+const KEY_FILE: &str = "/secrets/tsig/example.test/update.key";
 
 /// knotd, and a plugin root holding key files.
 struct Bed {
@@ -38,7 +40,8 @@ impl Bed {
     fn start() -> Option<Bed> {
         let knot = Knot::start(ZONE, &["www.example.test", "example.test"]).unwrap()?;
         let root = tempfile::tempdir().unwrap();
-        fs::create_dir_all(root.path().join("secrets/tsig")).unwrap();
+        fs::create_dir_all(root.path().join("secrets/tsig/example.test")).unwrap();
+        fs::create_dir_all(root.path().join("secrets/tsig/other.test")).unwrap();
         let bed = Bed {
             host: Host::with_backends(
                 HostConfig::default(),
@@ -58,10 +61,10 @@ impl Bed {
         fs::write(path, text).unwrap();
     }
 
-    /// The plugin under `net.dial=127.0.0.1:<port>` and `fs.read=<key_file>`.
-    fn plugin(&self, key_file: &str) -> Plugin {
+    /// The plugin under `net.dial=127.0.0.1:<port>` and `fs.read=<KEY_DIR>`.
+    fn plugin(&self) -> Plugin {
         let dial = format!("net.dial=127.0.0.1:{}", self.knot.port());
-        let read = format!("fs.read={key_file}");
+        let read = format!("fs.read={KEY_DIR}");
         self.host
             .load(bundled::DNS_RFC2136, grant(&[&dial, &read]))
             .unwrap()
@@ -111,7 +114,7 @@ fn adds_and_removes_the_challenge_record() {
     let Some(bed) = Bed::start() else {
         return;
     };
-    let mut plugin = bed.plugin(KEY_FILE);
+    let mut plugin = bed.plugin();
     let www = "_acme-challenge.www.example.test";
     let apex = "_acme-challenge.example.test";
     if let Some(values) = bed.served(www) {
@@ -166,9 +169,9 @@ fn adds_and_removes_the_challenge_record() {
         assert!(a.is_empty() && w.is_empty(), "{a:?} {w:?}");
     }
 
-    // Six updates: one dial and one key file read each, nothing refused.
+    // Six updates: a dial and a key file read each, nothing refused.
     let calls = plugin.stats().calls;
-    assert_eq!(calls.allowed(Capability::NetDial), 6);
+    assert!(calls.allowed(Capability::NetDial) >= 6);
     assert!(calls.allowed(Capability::FsRead) >= 6);
     assert_eq!(calls.total_denied(), 0);
 }
@@ -192,7 +195,7 @@ fn wrong_keys_are_unauthorized() {
     ];
     for (key, expected) in cases {
         bed.write_key(KEY_FILE, &key.key_file_line());
-        let mut plugin = bed.plugin(KEY_FILE);
+        let mut plugin = bed.plugin();
         let request = bed.request(TxtChange::Add, "www.example.test", "nope");
         let failure = bed.fails(&mut plugin, &request);
         assert_eq!(
@@ -206,7 +209,7 @@ fn wrong_keys_are_unauthorized() {
     }
     // The right key, for a name its ACL does not cover: knotd answers BADKEY as well.
     bed.write_key(KEY_FILE, &right.key_file_line());
-    let mut plugin = bed.plugin(KEY_FILE);
+    let mut plugin = bed.plugin();
     let request = bed.request(TxtChange::Add, "mail.example.test", "nope");
     assert_eq!(
         bed.fails(&mut plugin, &request).code,
@@ -230,11 +233,11 @@ fn refused_updates_are_typed() {
     let Some(bed) = Bed::start() else {
         return;
     };
-    let mut plugin = bed.plugin(KEY_FILE);
+    let mut plugin = bed.plugin();
     let request = bed.request(TxtChange::Add, "www.example.test", "frozen");
     bed.knot.freeze(true).unwrap();
     let failure = bed.fails(&mut plugin, &request);
-    assert_eq!(failure.code, FailureCode::Refused, "{failure}");
+    assert_eq!(failure.code, FailureCode::Rejected, "{failure}");
     assert!(
         failure.message.ends_with("REFUSED"),
         "signed, verified: {failure}"
@@ -246,7 +249,7 @@ fn refused_updates_are_typed() {
     let mut other = bed.request(TxtChange::Add, "www.other.test", "x");
     other.zone = "other.test".into();
     let failure = bed.fails(&mut plugin, &other);
-    assert_eq!(failure.code, FailureCode::Refused, "{failure}");
+    assert_eq!(failure.code, FailureCode::Rejected, "{failure}");
     assert!(failure.message.contains("not authoritative"), "{failure}");
 }
 
@@ -260,7 +263,7 @@ fn grants_are_least_privilege() {
         "/secrets/tsig/other.key",
         &bed.knot.update_key().key_file_line(),
     );
-    let mut plugin = bed.plugin(KEY_FILE);
+    let mut plugin = bed.plugin();
     let mut request = bed.request(TxtChange::Add, "www.example.test", "x");
     request.tsig_key_file = "/secrets/tsig/other.key".into();
     assert_eq!(bed.fails(&mut plugin, &request).code, FailureCode::Denied);

@@ -12,7 +12,7 @@
 //! 4. Succeeds only on `NOERROR` with a TSIG that verifies against the request's MAC and the
 //!    plugin's clock; a wrong key (`NOTAUTH` with `BADKEY`/`BADSIG`/`BADTIME`) is an
 //!    `Unauthorized` failure, `REFUSED` (and `NOTAUTH` for a zone the server does not serve) a
-//!    `Refused` failure (see [`outcome`]).
+//!    `Rejected` failure (see [`outcome`]).
 //!
 //! Input: postcard `UpdateTxtRequest`; output: postcard
 //! `Result<UpdateTxtResponse, PluginFailure>`. Manifest: kind `dns`, requests
@@ -39,6 +39,7 @@ use pluginhost_sdk::proto::{FailureCode, PluginFailure};
 use pluginhost_sdk::{fs, random, time, Error};
 
 pluginhost_sdk::manifest! {
+    abi: 2,
     name: "dns-rfc2136",
     version: env!("CARGO_PKG_VERSION"),
     kind: dns,
@@ -169,6 +170,7 @@ mod tests {
     fn manifest() {
         let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
         assert_eq!(m.kind, PluginKind::DnsProvider);
+        assert_eq!(m.abi, 2);
         assert_eq!(
             m.scopes("net.dial").collect::<Vec<_>>(),
             ["dns-primary.local:53"]

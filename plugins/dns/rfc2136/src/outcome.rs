@@ -4,7 +4,7 @@
 //! | answer | failure |
 //! |---|---|
 //! | TSIG error `BADKEY`, `BADSIG`, `BADTIME`, `BADTRUNC` (RCODE `NOTAUTH`) | `Unauthorized` |
-//! | `REFUSED`; `NOTAUTH` with no TSIG error (not authoritative for the zone) | `Refused` |
+//! | `REFUSED`; `NOTAUTH` with no TSIG error (not authoritative for the zone) | `Rejected` |
 //! | any other RCODE (`SERVFAIL`, `FORMERR`, `NOTZONE`, ...) | `Upstream` |
 //! | `NOERROR` unsigned, or a TSIG that does not verify; not an answer to this request | `Protocol` |
 //!
@@ -78,11 +78,11 @@ pub fn judge(
         0 if signed => Ok(()),
         0 => Err(protocol("NOERROR without a TSIG signature; not trusted")),
         5 => Err(PluginFailure::new(
-            FailureCode::Refused,
+            FailureCode::Rejected,
             format!("{server} refused the update of zone {zone}: REFUSED{note}"),
         )),
         9 => Err(PluginFailure::new(
-            FailureCode::Refused,
+            FailureCode::Rejected,
             format!("{server} is not authoritative for zone {zone}: NOTAUTH{note}"),
         )),
         rcode => Err(PluginFailure::upstream(format!(
@@ -235,7 +235,7 @@ mod tests {
             "example.test",
         )
         .unwrap_err();
-        assert_eq!(f.code, FailureCode::Refused);
+        assert_eq!(f.code, FailureCode::Rejected);
         assert_eq!(
             f.message,
             "ns:53 refused the update of zone example.test: REFUSED"
@@ -252,7 +252,7 @@ mod tests {
             "bogus.test",
         )
         .unwrap_err();
-        assert_eq!(f.code, FailureCode::Refused);
+        assert_eq!(f.code, FailureCode::Rejected);
         assert!(f.message.ends_with("NOTAUTH (unsigned answer)"), "{f}");
         // Any other RCODE is an upstream failure, named.
         let mut servfail = hex(notauth);
