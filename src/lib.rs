@@ -58,6 +58,7 @@ mod conformance;
 mod grant;
 mod inspect;
 mod runtime;
+mod stack_probe;
 
 pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
 pub use backend::{
@@ -77,6 +78,9 @@ pub use pluginhost_proto as proto;
 pub use runtime::{
     Call, CallCounts, Completion, Denial, DenialLog, Host, HostCallCosts, HostConfig, HostStats,
     InvokeError, Limits, LoadError, Plugin, PluginStats, Step, Trap,
+};
+pub use stack_probe::{
+    probe_native_stack, ClassDepth, OpClass, StackProbeError, StackProbeReport, PROBE_MODULE,
 };
 
 /// The custom section in which a plugin declares its manifest.

@@ -4,6 +4,7 @@ mod check;
 mod common;
 mod inspect;
 mod run;
+mod selftest;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,7 @@ enum Command {
     Run(run::Args),
     Inspect(inspect::Args),
     Check(check::Args),
+    Selftest(selftest::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Inspect(args) => inspect::main(args),
         Command::Check(args) => check::main(args),
+        Command::Selftest(args) => selftest::main(args),
     };
     result.unwrap_or_else(|e| {
         common::error_line(&format!("error: {e}"));

@@ -756,7 +756,7 @@ fn check_chain(
     })
 }
 
-/// The containment drill: `hostile-exfiltrate` and `hostile-memhog`.
+/// The containment drill: `hostile-exfiltrate`, `hostile-memhog` and `hostile-growloop`.
 #[allow(clippy::too_many_arguments)]
 fn drill(
     state: &Path,
@@ -916,6 +916,49 @@ fn drill(
         fuel: stats.fuel_used,
         calls: Row::from_counts(&stats.calls),
         outcome: format!("contained: memory limit {limit_mib} MiB held, grow to 4 GiB refused"),
+    });
+
+    // hostile-growloop: a million memory.grow calls, the loop that overflowed the native stack of
+    // release builds (and so killed the agent) before wasmi's grow handlers were patched. The gate
+    // judges it without dying; with fuel to spare it runs to its end on a flat native stack.
+    let wasm = pluginhost_bundled::HOSTILE_GROWLOOP;
+    let report = Host::new(HostConfig::default()).conformance(wasm);
+    let stopped_by_fuel = !report.ok() && report.fuel_exhausted;
+    println!(
+        "  hostile_growloop.wasm (no grant): the gate ran it to the end of its fuel ({}): {}",
+        group(report.fuel_used),
+        if stopped_by_fuel {
+            "not admitted, agent alive"
+        } else {
+            "NOT stopped by fuel"
+        }
+    );
+    checks.check(
+        stopped_by_fuel,
+        "growloop was stopped by the gate's fuel budget",
+    );
+    let host = Host::new(HostConfig::default().with_fuel(200_000_000));
+    let mut plugin = host
+        .load(wasm, Grant::none())
+        .map_err(|e| format!("growloop: {e}"))?;
+    let finished = host.invoke(&mut plugin, "run", b"");
+    let text = finished
+        .as_ref()
+        .map(|out| String::from_utf8_lossy(out).trim_end().to_string())
+        .unwrap_or_else(|e| e.to_string());
+    println!("  hostile_growloop.wasm with 200,000,000 fuel: {text}");
+    checks.check(
+        finished.is_ok(),
+        format!("growloop ran to its end on a flat native stack: {text}"),
+    );
+    let stats = plugin.stats();
+    rows.push(Row {
+        file: "hostile_growloop.wasm".into(),
+        role: "drill",
+        admission: "drill",
+        fuel: stats.fuel_used,
+        calls: Row::from_counts(&stats.calls),
+        outcome: "contained: 1,000,000 grows, native stack flat, fuel-bounded".into(),
     });
     Ok(())
 }

@@ -19,5 +19,5 @@ pub use host::Host;
 pub use plugin::Plugin;
 pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
 
-pub(crate) use plugin::compile;
+pub(crate) use plugin::{compile, engine_config};
 pub(crate) use state::HostState;
