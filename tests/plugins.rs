@@ -1002,6 +1002,8 @@ fn every_bundled_module_is_tested_here() {
             "hostile_exfiltrate.wasm",
             "hostile_spin.wasm",
             "hostile_memhog.wasm",
+            // Run by examples/edge_agent; tests/native_stack.rs runs the same grow loops.
+            "hostile_growloop.wasm",
         ]
     );
     // HostName is part of the routing helper's contract: dial targets compare normalised.
