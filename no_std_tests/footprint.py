@@ -356,10 +356,11 @@ def main():
       "unpatched wasmi 2.0.0 nested a native frame per `memory.grow`/`table.grow` (every target) and 208 "
       "bytes per `call_indirect` (thumbv7em at opt-level \"s\"); the vendored wasmi's patch removes both "
       "(vendor/README.md) and the firmware's probe and grow-loop cases check it on the device.")
-    w("- **Plugins' linear memory.** rustc gives wasm32 guests a 1 MiB stack, so a default build of any plugin "
-      "declares 17 pages (1088 KiB) of initial memory, over `Limits::EMBEDDED` (128 KiB): it fails to load "
-      "with a `limit` error. The firmware builds them with `-C link-arg=-zstack-size=16384` "
-      "(`no_std_tests/build-plugins.sh`): 1 page initially, 2 after dlmalloc's first growth.")
+    w("- **Plugins' linear memory.** rustc gives wasm32 guests a 1 MiB stack, so a plugin built with its default "
+      "declares 17 pages (1088 KiB) of initial memory, over `Limits::EMBEDDED` (128 KiB), and fails to load "
+      "with a `limit` error. Every plugin in `plugins/` and every crate `pluginhost new` writes is built "
+      "with `-C link-arg=-zstack-size=16384` (their `.cargo/config.toml`): 1 page initially, 2 after "
+      "dlmalloc's first growth.")
     expansion = [int(b["compiled_module"]) / int(h["wasm"]) for b in breakdown for h in real
                  if b["plugin"] == h["plugin"]]
     if expansion:

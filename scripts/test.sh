@@ -23,6 +23,10 @@ for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
         --features cap-fs,cap-net,cap-process,defmt --target "$target"
 done
 
+step "docs: library, proto and SDK (cargo doc, -D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p pluginhost -p pluginhost-proto
+(cd sdk && RUSTDOCFLAGS="-D warnings" cargo doc --no-deps)  # the SDK has no lock file of its own
+
 step "tests (workspace)"
 cargo test --workspace --locked
 

@@ -5,6 +5,7 @@ use pluginhost::probe_native_stack;
 use serde_json::json;
 
 use crate::common::{self, CliError, CliResult};
+use crate::exit::Exit;
 
 const LONG_ABOUT: &str = "\
 Check this very build of the host: for each class of guest operation (arithmetic, branches, \
@@ -51,10 +52,10 @@ pub fn main(args: &Args) -> CliResult {
     let report = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || probe_native_stack(operations))
-        .map_err(|e| CliError::new(format!("cannot start the probe thread: {e}")))?
+        .map_err(|e| CliError::usage(format!("cannot start the probe thread: {e}")))?
         .join()
-        .map_err(|_| CliError::new("the probe thread panicked"))?
-        .map_err(|e| CliError::new(format!("the probe could not run: {e}")))?;
+        .map_err(|_| CliError::usage("the probe thread panicked"))?
+        .map_err(|e| CliError::usage(format!("the probe could not run: {e}")))?;
     if args.json {
         let classes: Vec<_> = report
             .classes()
@@ -87,5 +88,10 @@ pub fn main(args: &Args) -> CliResult {
             }
         }
     }
-    Ok(common::status(report.is_flat()))
+    // Its own table (see EXIT_CODES): 1 is a build that must not ship.
+    Ok(if report.is_flat() {
+        Exit::Success
+    } else {
+        Exit::PluginFailed
+    })
 }

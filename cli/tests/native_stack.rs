@@ -105,13 +105,13 @@ fn run_and_check_stop_a_million_grows_with_typed_fuel_exhaustion() {
     let dir = TempDir::new().unwrap();
     for (name, path) in grow_loops(dir.path()) {
         let (code, json) = json_status(pluginhost().arg("run").arg(&path).arg("--json"));
-        assert_eq!(code, 1, "{name}: {json}");
+        assert_eq!(code, 4, "stopped by the host: {name}: {json}");
         assert_eq!(json["ok"], Value::Bool(false), "{name}: {json}");
         assert_eq!(json["error_kind"], "fuel_exhausted", "{name}: {json}");
 
         // The gate judges the candidate without dying of it.
         let (code, json) = json_status(pluginhost().arg("check").arg(&path).arg("--json"));
-        assert_eq!(code, 1, "{name}: {json}");
+        assert_eq!(code, 3, "not admitted: {name}: {json}");
         assert_eq!(json["ok"], Value::Bool(false), "{name}: {json}");
     }
 }
