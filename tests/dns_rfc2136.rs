@@ -3,7 +3,8 @@
 //! only the `_acme-challenge` TXT records of the test's names).
 //!
 //! The plugin runs under a least-privilege grant: `net.dial=127.0.0.1:<knotd's port>` and
-//! `fs.read` of the directory that holds the zone's key file and nothing else. The test asks knotd itself (`kdig`, Debian
+//! `fs.read` of the directory that holds the zone's key file and nothing else (or of the key
+//! file itself). The test asks knotd itself (`kdig`, Debian
 //! `knot-dnsutils`) whether a record is served. A wrong secret, a key the server does not know
 //! and a key it does not allow are `Unauthorized` failures; an update of a frozen zone and of a
 //! zone the server does not serve are `Rejected` failures.
@@ -285,5 +286,25 @@ fn grants_are_least_privilege() {
     assert_eq!(calls.allowed(Capability::NetDial), 0);
     if let Some(values) = bed.served("_acme-challenge.www.example.test") {
         assert!(values.is_empty(), "{values:?}");
+    }
+
+    // Narrower still: a grant of the key file itself. It works, and its neighbour is refused.
+    bed.write_key(
+        "/secrets/tsig/example.test/spare.key",
+        &bed.knot.update_key().key_file_line(),
+    );
+    let dial = format!("net.dial=127.0.0.1:{}", bed.knot.port());
+    let read = format!("fs.read={KEY_FILE}");
+    let mut plugin = bed
+        .host
+        .load(bundled::DNS_RFC2136, grant(&[&dial, &read]))
+        .unwrap();
+    let request = bed.request(TxtChange::Add, "www.example.test", "file-grant");
+    bed.update(&mut plugin, &request).unwrap();
+    let mut spare = request.clone();
+    spare.tsig_key_file = "/secrets/tsig/example.test/spare.key".into();
+    assert_eq!(bed.fails(&mut plugin, &spare).code, FailureCode::Denied);
+    if let Some(values) = bed.served("_acme-challenge.www.example.test") {
+        assert_eq!(values, ["file-grant"]);
     }
 }
