@@ -28,6 +28,8 @@ const ALLOWED_CRATES: &[&str] = &[
     "postcard",
     "serde",
     "cap_std",
+    // `OsEntropy` (std): the OS's random generator for `random_fill`. Generates bytes, holds none.
+    "getrandom",
     "pluginhost_proto",
     // Dev-dependencies, used only by `#[cfg(test)]` modules.
     "tempfile",
@@ -72,10 +74,15 @@ const ALLOWED_DEPENDENCIES: &[&str] = &[
     "byteorder",
     "cap-primitives",
     "cap-std",
+    // getrandom's platform switch (no code of its own).
+    "cfg-if",
     "cobs",
     "embedded-io",
     "errno",
     "fs-set-times",
+    // `OsEntropy` (std): the OS's generator behind `random_fill`. It hands out random bytes and
+    // keeps none: no key, no signer.
+    "getrandom",
     "hash32",
     "heapless",
     "io-extras",
