@@ -39,6 +39,11 @@ mkdir -p target
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown
 
+# The bundled plugins, for the load benchmarks and counts (plugins/.cargo/config.toml applies).
+if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
+  (cd "$ROOT/plugins" && cargo build -q --release --locked --target wasm32-unknown-unknown)
+fi
+
 # ---- which peers build ------------------------------------------------------------------
 BUILT=()
 FAILED=""
