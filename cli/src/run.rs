@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Parser;
 use pluginhost::{
     Backends, CallCounts, Capability, CommandRunner, DirFilesystem, Grant, GrantError, Host,
-    HostConfig, HostName, InvokeError, LoadError, TcpNetwork,
+    HostConfig, HostName, InvokeError, LoadError, Pin, TcpNetwork,
 };
 use serde_json::json;
 
@@ -25,8 +25,12 @@ Back-ends:
   files     only with --root DIR, which becomes the guest's `/` (a granted prefix such as /data \
 must exist as DIR/data); without --root, granted file calls fail with IO.
   network   real TCP. Loopback addresses (127.0.0.0/8, ::1) are refused unless a net.dial \
-grant names a loopback IP literal or `localhost`, which allows loopback for every net.dial \
-grant; private, link-local, multicast and reserved addresses are always refused.
+grant names a loopback IP literal or `localhost`, or a --resolve pins a name to a loopback \
+address, which allows loopback for every net.dial grant; private, link-local, multicast and \
+reserved addresses are always refused. --resolve NAME:PORT=ADDR[:PORT] sends dials of that \
+granted name and port to ADDR (no DNS); the grant is checked against the name. TLS \
+(net_dial_tls) verifies servers against the PEM certificates of --tls-roots FILE and the \
+dialled name; without --tls-roots, TLS dials fail with IO.
   programs  run directly (no shell, empty environment, no stdin, 10 s deadline). \
 process.exec scopes are host paths (not under --root), and programs under --root are refused, \
 so a plugin never runs a file it could have written.
@@ -78,6 +82,15 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
 
+    /// Send dials of NAME:PORT to ADDR (and PORT2) without resolving NAME (repeatable), e.g.
+    /// acme.example:443=127.0.0.1:14000
+    #[arg(long = "resolve", value_name = "NAME:PORT=ADDR[:PORT2]")]
+    resolve: Vec<Pin>,
+
+    /// Trust anchors (PEM certificates) for TLS dials, e.g. /etc/ssl/certs/ca-certificates.crt
+    #[arg(long, value_name = "FILE")]
+    tls_roots: Option<PathBuf>,
+
     /// Fuel budget of the invocation (and of a start function) [default: 10000000]
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
@@ -113,9 +126,38 @@ fn names_loopback(grant: &Grant) -> bool {
     })
 }
 
-/// The back-ends for `grant`, with the filesystem at `root` if given.
-fn backends(grant: &Grant, root: Option<&Path>) -> Result<Backends, CliError> {
-    let network = TcpNetwork::new().allow_loopback(names_loopback(grant));
+/// The network for `grant`: loopback when a grant or a pin names it, the pins, the anchors.
+fn network(grant: &Grant, args: &Args) -> Result<TcpNetwork, CliError> {
+    let mut seen = Vec::new();
+    for pin in &args.resolve {
+        if seen.contains(&pin.target()) {
+            return Err(CliError::new(format!(
+                "--resolve {} pins {} a second time",
+                pin,
+                pin.target()
+            )));
+        }
+        seen.push(pin.target());
+    }
+    let pins_loopback = args.resolve.iter().any(|p| {
+        let ip = p.address().ip();
+        ip.is_loopback()
+            || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
+    });
+    let mut network = TcpNetwork::new().allow_loopback(names_loopback(grant) || pins_loopback);
+    for pin in &args.resolve {
+        network = network.pin(pin.clone());
+    }
+    if let Some(path) = &args.tls_roots {
+        network = network
+            .tls_roots_file(path)
+            .map_err(|e| CliError::new(format!("--tls-roots {}: {e}", path.display())))?;
+    }
+    Ok(network)
+}
+
+/// The back-ends: `network`, and the filesystem at `root` if given.
+fn backends(root: Option<&Path>, network: TcpNetwork) -> Result<Backends, CliError> {
     let mut process = CommandRunner::new();
     let mut backends = Backends::unavailable().with_network(Arc::new(network));
     if let Some(root) = root {
@@ -263,7 +305,8 @@ pub fn main(args: &Args) -> CliResult {
     // Every usage and I/O error comes before anything runs: the module file, the root, then
     // the input (which may be stdin).
     let module = common::load_module(&args.file, &config.limits)?;
-    let host = Host::with_backends(config, backends(&grant, args.root.as_deref())?);
+    let network = network(&grant, &args)?;
+    let host = Host::with_backends(config, backends(args.root.as_deref(), network)?);
     let input = match &args.input {
         Some(path) => read_input(path, config.limits.input_bytes)?,
         None => Vec::new(),

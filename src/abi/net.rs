@@ -1,7 +1,8 @@
 //! Network host functions (`net.dial`).
 //!
-//! `net_dial` parses the host strictly, checks it and the port against the grant's `host:port`
-//! entries, and only then asks the back-end to connect. Handles are per invocation: every
+//! `net_dial` and `net_dial_tls` parse the host strictly, check it and the port against the
+//! grant's `host:port` entries, and only then ask the back-end to connect (for TLS: and to verify
+//! the server for that host). Handles are per invocation: every
 //! connection still open when the invocation ends is closed.
 
 use wasmi::Caller;
@@ -15,6 +16,8 @@ use crate::runtime::HostState;
 
 /// Base fuel of `net_dial`.
 pub(crate) const DIAL_FUEL: u64 = 10_000;
+/// Base fuel of `net_dial_tls` (the host's handshake and certificate verification).
+pub(crate) const DIAL_TLS_FUEL: u64 = 50_000;
 /// Base fuel of `net_send` and `net_recv` (plus bytes).
 pub(crate) const IO_FUEL: u64 = 500;
 /// Base fuel of `net_close`.
@@ -29,31 +32,59 @@ fn require(state: &mut HostState, import: &'static str) -> Result<(), CallFault>
     }
 }
 
-/// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
+/// `net_dial(host, host_len, port) -> i32`: a handle to a new TCP connection.
 pub(crate) fn net_dial(
     caller: Caller<'_, HostState>,
     host: i32,
     host_len: i32,
     port: i32,
 ) -> Result<i32, wasmi::Error> {
-    with_memory(caller, DIAL_FUEL, |memory, state, _meter| {
-        require(state, "net_dial")?;
+    dial(caller, DIAL_FUEL, "net_dial", (host, host_len, port))
+}
+
+/// `net_dial_tls(host, host_len, port) -> i32` (v2): a handle to a new TLS connection whose
+/// server the back-end verified for `host`.
+pub(crate) fn net_dial_tls(
+    caller: Caller<'_, HostState>,
+    host: i32,
+    host_len: i32,
+    port: i32,
+) -> Result<i32, wasmi::Error> {
+    dial(
+        caller,
+        DIAL_TLS_FUEL,
+        "net_dial_tls",
+        (host, host_len, port),
+    )
+}
+
+/// Both dials: parse the host strictly, check the grant, then ask the back-end.
+fn dial(
+    caller: Caller<'_, HostState>,
+    fuel: u64,
+    import: &'static str,
+    (host, host_len, port): (i32, i32, i32),
+) -> Result<i32, wasmi::Error> {
+    with_memory(caller, fuel, |memory, state, _meter| {
+        require(state, import)?;
         let host = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES)?;
         let target =
             DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
         let admitted = state.grant.admit_dial(&target);
-        state.record((Capability::NetDial, "net_dial"), admitted);
+        state.record((Capability::NetDial, import), admitted);
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
         if state.handles.is_full() {
             return Err(ErrorCode::Limit.into());
         }
-        let connection = state.backends.network.dial(&target).map_err(
-            state
-                .ledger
-                .backend_fault((Capability::NetDial, "net_dial")),
-        )?;
+        let network = &state.backends.network;
+        let connection = if import == "net_dial_tls" {
+            network.dial_tls(&target)
+        } else {
+            network.dial(&target)
+        }
+        .map_err(state.ledger.backend_fault((Capability::NetDial, import)))?;
         Ok(state.handles.insert(connection)?)
     })
 }

@@ -8,5 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod process;
+mod tls;
 
 pub use process::{free_port, in_ci, program, wait_for_port, Server};
+pub use tls::{Leaf, TestCa};
