@@ -26,6 +26,9 @@ done
 step "tests (workspace)"
 cargo test --workspace --locked
 
+step "tests with real cryptography in plugins (release: ca-acme against pebble)"
+cargo test --release --locked -p pluginhost --test acme
+
 step "demo: the edge agent admits, renews and contains (exits non-zero on any surprise)"
 cargo run --locked --example edge_agent
 

@@ -7,8 +7,10 @@
 
 #![forbid(unsafe_code)]
 
+mod pebble;
 mod process;
 mod tls;
 
+pub use pebble::{ChallengeServer, Pebble, PebbleOptions};
 pub use process::{free_port, in_ci, program, wait_for_port, Server};
 pub use tls::{Leaf, TestCa};
