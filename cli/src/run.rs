@@ -305,7 +305,7 @@ pub fn main(args: &Args) -> CliResult {
     // Every usage and I/O error comes before anything runs: the module file, the root, then
     // the input (which may be stdin).
     let module = common::load_module(&args.file, &config.limits)?;
-    let network = network(&grant, &args)?;
+    let network = network(&grant, args)?;
     let host = Host::with_backends(config, backends(args.root.as_deref(), network)?);
     let input = match &args.input {
         Some(path) => read_input(path, config.limits.input_bytes)?,
