@@ -6,6 +6,7 @@ mod error;
 mod fault;
 mod handles;
 mod host;
+mod logs;
 mod plugin;
 mod pool;
 mod prescan;
@@ -16,8 +17,16 @@ pub use call::{Call, Completion, Step};
 pub use config::{HostCallCosts, HostConfig, Limits};
 pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
+pub use logs::{GuestLogs, LogLevel, LogLine, LogLines, UnknownLogLevel};
 pub use plugin::Plugin;
-pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
+#[cfg(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process"))]
+pub(crate) use stats::Target;
+pub use stats::{
+    CallCounts, Denial, DenialLog, DeniedTarget, HostStats, PluginStats, Usage, DENIED_TARGETS,
+    DENIED_TARGET_BYTES,
+};
 
-pub(crate) use plugin::compile;
+pub(crate) use plugin::{compile, engine_config};
 pub(crate) use state::HostState;
+#[cfg(feature = "cap-net")]
+pub(crate) use state::Ledger;

@@ -1,5 +1,5 @@
 //! The containment suite: every case of the hostile-plugin catalogue
-//! (`/work/shared/hostile-catalogue.md`, 32 cases) run end to end against the real back-ends.
+//! (`../shared/hostile-catalogue.md` from the repository root, 32 cases) run end to end against the real back-ends.
 //!
 //! Each case builds a [`harness::Sandbox`] (a temporary directory mapped as guest `/` with a
 //! secret outside it and outward symlinks inside the grant, two counting loopback listeners, a
