@@ -44,6 +44,9 @@ RUST_MIN_STACK=262144 cargo test --release --locked -p pluginhost "${release_tes
 cargo test --release --locked -p pluginhost-cli
 cargo run --release --locked -p pluginhost-cli -- selftest
 
+step "tests with real cryptography in plugins (release: ca-acme against pebble)"
+cargo test --release --locked -p pluginhost --test acme
+
 step "demo: the edge agent admits, renews and contains (exits non-zero on any surprise)"
 cargo run --release --locked --example edge_agent
 

@@ -64,6 +64,7 @@ fn error_codes_have_the_documented_values() {
         (ErrorCode::Io, IO, "IO"),
         (ErrorCode::Limit, LIMIT, "LIMIT"),
         (ErrorCode::BadHandle, BAD_HANDLE, "BAD_HANDLE"),
+        (ErrorCode::Tls, TLS, "TLS"),
     ];
     for (code, value, name) in expected {
         assert_eq!(code.code(), value);
@@ -71,7 +72,7 @@ fn error_codes_have_the_documented_values() {
         assert_eq!(ErrorCode::from_code(value), Some(code));
     }
     assert_eq!(ErrorCode::from_code(0), None);
-    assert_eq!(ErrorCode::from_code(-7), None);
+    assert_eq!(ErrorCode::from_code(-8), None);
 }
 
 // --- input_len / input_read ----------------------------------------------------------------------
@@ -1384,7 +1385,7 @@ fn the_gate_flags_a_manifest_declaring_an_older_abi_than_its_imports_need() {
     assert!(passed(&with_manifest("1", &["input_len"])).0);
     // The table says which version added each function.
     for f in pluginhost::HOST_FUNCTIONS {
-        let expected = if ["random_fill", "clock_now"].contains(&f.name) {
+        let expected = if ["random_fill", "clock_now", "net_dial_tls"].contains(&f.name) {
             2
         } else {
             1

@@ -1004,6 +1004,8 @@ fn every_bundled_module_is_tested_here() {
     assert_eq!(
         names,
         [
+            // ca-acme needs a real ACME server: tests/acme.rs runs it against pebble.
+            "ca_acme.wasm",
             "ca_acme_lite.wasm",
             "connector_file_deploy.wasm",
             "connector_service_reload.wasm",

@@ -2,51 +2,48 @@
 //! plus two thin adapters an appliance needs, and counters for the containment drill.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use pluginhost::{
-    BackendError, CommandRunner, Connection, DialTarget, Network, ProcessOutput, ProcessRunner,
-    TcpNetwork,
+    BackendError, CommandRunner, Connection, DialTarget, Network, Pin, ProcessOutput,
+    ProcessRunner, TcpNetwork,
 };
 
-/// `net.dial` through a routing table. A plugin dials the name and port it was granted
-/// (`ca.local:8443`); a route sends that exact target to the port the service really listens
-/// on, and the dial goes through [`TcpNetwork`], which resolves the name once with its resolver
-/// and applies its address policy (loopback allowed here, private ranges refused).
+/// `net.dial` through [`TcpNetwork`] with the operator's pins, counting the dials that reach it.
+/// A plugin dials the name and port it was granted (`ca.local:8443`); a pin (the policy's
+/// `resolve` entries, and the demo CA's own) sends that exact target to the address and port the
+/// service really listens on, without asking DNS. `TcpNetwork` applies its address policy to
+/// the pinned address (loopback allowed here, private ranges refused) and, for TLS dials,
+/// verifies the server for the granted name against the policy's `tls_roots`.
 ///
-/// The route is needed because `TcpNetwork` connects on the target's port whatever its resolver
-/// returns, and the demo CA listens on an ephemeral loopback port. On a real appliance
-/// `ca.local` would resolve through DNS to the CA, port 8443, with no route at all.
+/// On a real appliance `ca.local` would resolve through DNS to the CA, port 8443, with no pin.
 pub struct RoutedNetwork {
-    routes: Vec<(DialTarget, u16)>,
     tcp: TcpNetwork,
     dials: AtomicU64,
 }
 
 impl RoutedNetwork {
-    /// A network where `ca_name:granted_port` reaches 127.0.0.1:`real_port`, and no other name
-    /// resolves.
-    pub fn loopback_ca(ca_name: &str, granted_port: u16, real_port: u16) -> Result<Self, String> {
-        let name = ca_name.to_string();
-        let tcp = TcpNetwork::new()
+    /// A network with `pins` where no other name resolves.
+    pub fn with_pins(pins: &[Pin], tls_roots: Option<&Path>) -> Result<Self, String> {
+        let mut tcp = TcpNetwork::new()
             .allow_loopback(true)
             .connect_timeout(Duration::from_secs(2))
             .io_timeout(Duration::from_secs(5))
-            .resolve_with(Arc::new(move |host: &str, port: u16| {
-                if host == name {
-                    Ok(vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))])
-                } else {
-                    Err(io::Error::new(io::ErrorKind::NotFound, "unknown host"))
-                }
+            .resolve_with(Arc::new(|_: &str, _: u16| {
+                Err(io::Error::new(io::ErrorKind::NotFound, "unknown host"))
             }));
-        let from = DialTarget::parse(&format!("{ca_name}:{granted_port}"))
-            .map_err(|e| format!("route {ca_name}:{granted_port}: {e}"))?;
+        for pin in pins {
+            tcp = tcp.pin(pin.clone());
+        }
+        if let Some(path) = tls_roots {
+            tcp = tcp
+                .tls_roots_file(path)
+                .map_err(|e| format!("tls_roots {}: {e}", path.display()))?;
+        }
         Ok(RoutedNetwork {
-            routes: vec![(from, real_port)],
             tcp,
             dials: AtomicU64::new(0),
         })
@@ -61,15 +58,12 @@ impl RoutedNetwork {
 impl Network for RoutedNetwork {
     fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
-        let routed = self
-            .routes
-            .iter()
-            .find(|(from, _)| from == target)
-            .map(|(_, port)| DialTarget {
-                host: target.host.clone(),
-                port: *port,
-            });
-        self.tcp.dial(routed.as_ref().unwrap_or(target))
+        self.tcp.dial(target)
+    }
+
+    fn dial_tls(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+        self.dials.fetch_add(1, Ordering::SeqCst);
+        self.tcp.dial_tls(target)
     }
 }
 

@@ -50,7 +50,7 @@ use pluginhost::proto::reload::{ReloadRequest, ReloadResponse};
 use pluginhost::proto::Response;
 use pluginhost::{
     Backends, CallCounts, Capability, CommandRunner, ConformanceReport, DialTarget, DirFilesystem,
-    Grant, Host, HostConfig, HostName, LimitHit, LoadError, Plugin,
+    Grant, Host, HostConfig, HostName, LimitHit, LoadError, Pin, Plugin,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -281,18 +281,23 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
     let ca = DemoCa::start("Edge Demo CA", &agent.zone, zone_file.clone(), &identities)?;
     let ca_target = DialTarget::parse(&agent.ca_endpoint)
         .map_err(|e| format!("ca_endpoint {}: {e}", agent.ca_endpoint))?;
-    let HostName::Dns(ca_name) = &ca_target.host else {
+    if !matches!(ca_target.host, HostName::Dns(_)) {
         return Err("ca_endpoint must be a DNS name in this demo".into());
-    };
+    }
 
     // The back-ends every plugin's grant is checked against before a request reaches them.
     let filesystem = Arc::new(
         DirFilesystem::open(&root).map_err(|e| format!("opening {}: {e}", root.display()))?,
     );
-    let network = Arc::new(RoutedNetwork::loopback_ca(
-        ca_name,
-        ca_target.port,
-        ca.addr().port(),
+    // The operator's pins, then the demo CA's: its name and granted port go to its loopback port.
+    let mut pins = agent.pins()?;
+    pins.push(
+        Pin::new(ca_target.clone(), ca.addr())
+            .map_err(|e| format!("pinning {}: {e}", agent.ca_endpoint))?,
+    );
+    let network = Arc::new(RoutedNetwork::with_pins(
+        &pins,
+        agent.tls_roots.as_deref().map(Path::new),
     )?);
     let programs = Arc::new(MappedPrograms::new(
         vec![(agent.reload_program.clone(), reload_program.clone())],

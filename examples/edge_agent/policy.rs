@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pluginhost::Grant;
+use pluginhost::{Grant, Pin};
 use serde::Deserialize;
 
 /// The whole file.
@@ -38,6 +38,26 @@ pub struct AgentSettings {
     pub gate_fuel: u64,
     /// Default fuel per invocation.
     pub fuel: u64,
+    /// Names pinned to addresses, as `pluginhost run --resolve`: `NAME:PORT=ADDR[:PORT]`. A
+    /// plugin's grant still names `NAME:PORT`; the dial goes to the address, unresolved.
+    #[serde(default)]
+    pub resolve: Vec<String>,
+    /// PEM trust anchors for the plugins' TLS dials (`net_dial_tls`); none: TLS dials fail.
+    #[serde(default)]
+    pub tls_roots: Option<String>,
+}
+
+impl AgentSettings {
+    /// The `resolve` entries as pins.
+    pub fn pins(&self) -> Result<Vec<Pin>, String> {
+        self.resolve
+            .iter()
+            .map(|spec| {
+                spec.parse::<Pin>()
+                    .map_err(|e| format!("resolve `{spec}`: {e}"))
+            })
+            .collect()
+    }
 }
 
 /// What a plugin does in the renewal.
@@ -91,6 +111,10 @@ impl Policy {
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let policy: Policy =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        policy
+            .agent
+            .pins()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         for plugin in &policy.plugins {
             plugin
                 .grant()

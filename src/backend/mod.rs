@@ -26,16 +26,20 @@ mod std_net;
 mod std_process;
 #[cfg(feature = "std")]
 mod std_system;
+#[cfg(feature = "tls")]
+mod std_tls;
 
 pub use memory::{MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, MemoryService};
 #[cfg(feature = "std")]
 pub use std_fs::DirFilesystem;
 #[cfg(feature = "std")]
-pub use std_net::TcpNetwork;
+pub use std_net::{Pin, PinError, TcpNetwork};
 #[cfg(feature = "std")]
 pub use std_process::CommandRunner;
 #[cfg(feature = "std")]
 pub use std_system::{OsEntropy, SystemClock};
+#[cfg(feature = "tls")]
+pub use std_tls::TlsRootsError;
 
 /// Why a back-end refused or failed an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +59,9 @@ pub enum BackendError {
     Unsupported,
     /// Any other I/O failure.
     Io,
+    /// The TLS handshake failed: the server's certificate is not valid for the dialled name
+    /// under the embedder's trust anchors, or the peer does not speak TLS (or broke it off).
+    Tls,
 }
 
 impl fmt::Display for BackendError {
@@ -66,6 +73,7 @@ impl fmt::Display for BackendError {
             BackendError::Limit => "back-end limit reached",
             BackendError::Unsupported => "operation not supported by this back-end",
             BackendError::Io => "I/O error",
+            BackendError::Tls => "TLS handshake or record failed",
         })
     }
 }
@@ -141,6 +149,19 @@ pub trait Network: Send + Sync {
     /// [`BackendError::NotFound`] if the name does not resolve, [`BackendError::Denied`] if the
     /// resolved address is not allowed, others as they occur.
     fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError>;
+
+    /// Opens a TLS connection to exactly `target`, as [`Network::dial`] does a TCP one, and
+    /// verifies the server: its certificate must chain to the embedder's trust anchors and be
+    /// valid for `target`'s host (the name the plugin dialled, sent as SNI). The plugin never
+    /// sees a certificate and cannot relax the check. The default refuses (no TLS).
+    ///
+    /// # Errors
+    /// As [`Network::dial`]; [`BackendError::Tls`] when the handshake or the verification
+    /// fails; [`BackendError::Unsupported`] without TLS.
+    fn dial_tls(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+        let _ = target;
+        Err(BackendError::Unsupported)
+    }
 }
 
 /// What a finished program returned.
@@ -257,7 +278,7 @@ impl WallClock for Unavailable {
 pub struct Backends {
     /// Serves `fs_read`, `fs_size`, `fs_write` and `fs_rename`.
     pub filesystem: Arc<dyn Filesystem>,
-    /// Serves `net_dial` (and the connections it opens).
+    /// Serves `net_dial` and `net_dial_tls` (and the connections they open).
     pub network: Arc<dyn Network>,
     /// Serves `process_exec`.
     pub process: Arc<dyn ProcessRunner>,

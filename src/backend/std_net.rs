@@ -1,13 +1,17 @@
-//! A TCP network back-end that resolves once and refuses internal addresses by default.
+//! A TCP network back-end that resolves once, honours the operator's pinned names, refuses
+//! internal addresses by default and (feature `tls`) speaks verified TLS.
 
 use std::boxed::Box;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
+#[cfg(feature = "tls")]
+use super::std_tls::{TlsClient, TlsRootsError};
 use super::{BackendError, Connection, Network};
 use crate::grant::{DialTarget, HostName};
 
@@ -23,6 +27,15 @@ const MAX_ADDRESSES: usize = 16;
 /// policy and then (at most 16 of them) tried in order, always on the target's port (a resolver
 /// cannot redirect to another port), and never resolved again. IP literals skip resolution but
 /// not the policy.
+///
+/// The operator may [pin](TcpNetwork::pin) a name and port to one address (and port): a pinned
+/// target is never resolved, and the dial goes to exactly that address, which must still pass
+/// the address policy. The grant was checked against the name and port the plugin asked for.
+///
+/// With the `tls` feature and [trust anchors](TcpNetwork::tls_roots_pem), `dial_tls` runs a TLS
+/// handshake over the connection and verifies the server's certificate against those anchors
+/// and the dialled *name* (not the pinned address), with that name as SNI. Without anchors,
+/// `dial_tls` is [`BackendError::Unsupported`].
 ///
 /// The address policy never allows unspecified, multicast, broadcast or reserved addresses;
 /// loopback only with [`TcpNetwork::allow_loopback`]; private, shared (CGNAT), link-local and
@@ -44,6 +57,9 @@ pub struct TcpNetwork {
     resolver: Option<Resolver>,
     allow_loopback: bool,
     allow_private: bool,
+    pins: Vec<Pin>,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsClient>,
 }
 
 impl TcpNetwork {
@@ -57,6 +73,60 @@ impl TcpNetwork {
             resolver: None,
             allow_loopback: false,
             allow_private: false,
+            pins: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// This network sending `pin`'s name and port to its address, without resolving (the last
+    /// pin for a name and port wins). The address policy still applies to the pinned address.
+    #[must_use]
+    pub fn pin(mut self, pin: Pin) -> Self {
+        self.pins.retain(|p| p.target != pin.target);
+        self.pins.push(pin);
+        self
+    }
+
+    /// The pins, in the order given.
+    pub fn pins(&self) -> &[Pin] {
+        &self.pins
+    }
+
+    /// This network verifying TLS servers against exactly the certificates in `pem` (one or
+    /// more PEM `CERTIFICATE` blocks: the operator's trust anchors, e.g. a private CA or the
+    /// system bundle `/etc/ssl/certs/ca-certificates.crt`).
+    ///
+    /// # Errors
+    /// [`TlsRootsError`] if there is no certificate or one does not parse.
+    #[cfg(feature = "tls")]
+    pub fn tls_roots_pem(mut self, pem: &[u8]) -> Result<Self, TlsRootsError> {
+        self.tls = Some(TlsClient::from_pem(pem)?);
+        Ok(self)
+    }
+
+    /// As [`TcpNetwork::tls_roots_pem`], reading the PEM file at `path` (at most 16 MiB).
+    ///
+    /// # Errors
+    /// [`TlsRootsError::Unreadable`], and as [`TcpNetwork::tls_roots_pem`].
+    #[cfg(feature = "tls")]
+    pub fn tls_roots_file(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, TlsRootsError> {
+        self.tls = Some(TlsClient::from_file(path.as_ref())?);
+        Ok(self)
+    }
+
+    /// How many TLS trust anchors this network holds (0: `dial_tls` is unsupported).
+    pub fn tls_anchors(&self) -> usize {
+        #[cfg(feature = "tls")]
+        {
+            self.tls.as_ref().map_or(0, TlsClient::anchors)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            0
         }
     }
 
@@ -106,8 +176,12 @@ impl TcpNetwork {
         }
     }
 
-    /// Resolves `target` once into candidate addresses on the target's port.
+    /// Resolves `target` once into candidate addresses on the target's port, or the pinned
+    /// address.
     fn resolve(&self, target: &DialTarget) -> Result<Vec<SocketAddr>, BackendError> {
+        if let Some(pin) = self.pins.iter().find(|p| p.target == *target) {
+            return Ok(std::vec![pin.address]);
+        }
         let port = target.port;
         let addrs: Vec<SocketAddr> = match &target.host {
             HostName::Ipv4(ip) => std::vec![SocketAddr::new(IpAddr::V4(*ip), port)],
@@ -152,7 +226,103 @@ impl fmt::Debug for TcpNetwork {
             .field("custom_resolver", &self.resolver.is_some())
             .field("allow_loopback", &self.allow_loopback)
             .field("allow_private", &self.allow_private)
+            .field("pins", &self.pins)
+            .field("tls_anchors", &self.tls_anchors())
             .finish()
+    }
+}
+
+/// An operator's pin: dials of one DNS name and port go to one socket address, unresolved.
+///
+/// Written `NAME:PORT=ADDRESS` or `NAME:PORT=ADDRESS:PORT2` (the command line's `--resolve`):
+/// `acme.example:14000=127.0.0.1`, `acme.example:443=127.0.0.1:14000`,
+/// `acme.example:443=[::1]:14000`. Without a second port the address takes the dialled one. The
+/// name is a DNS name (an IP literal needs no pin); the address is an IP literal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    target: DialTarget,
+    address: SocketAddr,
+}
+
+/// Why a pin was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum PinError {
+    /// There is no `=` between the name and the address.
+    MissingAddress,
+    /// The left side is not `NAME:PORT` with a valid name and a port in 1..=65535.
+    BadTarget,
+    /// The left side names an IP literal, which is dialled as it is.
+    NotAName,
+    /// The right side is not an IP literal, optionally with a port in 1..=65535.
+    BadAddress,
+}
+
+impl fmt::Display for PinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PinError::MissingAddress => "a pin is NAME:PORT=ADDRESS[:PORT]: no `=`",
+            PinError::BadTarget => "a pin's left side is not NAME:PORT",
+            PinError::NotAName => "a pin's left side must be a DNS name, not an IP literal",
+            PinError::BadAddress => {
+                "a pin's right side is not an IP address (with an optional port 1-65535)"
+            }
+        })
+    }
+}
+
+impl core::error::Error for PinError {}
+
+impl Pin {
+    /// A pin of `target` (a DNS name and port) to `address`.
+    ///
+    /// # Errors
+    /// [`PinError::NotAName`] for an IP-literal target; [`PinError::BadAddress`] for port 0.
+    pub fn new(target: DialTarget, address: SocketAddr) -> Result<Pin, PinError> {
+        if !matches!(target.host, HostName::Dns(_)) {
+            return Err(PinError::NotAName);
+        }
+        if address.port() == 0 {
+            return Err(PinError::BadAddress);
+        }
+        Ok(Pin { target, address })
+    }
+
+    /// The name and port a plugin dials.
+    pub fn target(&self) -> &DialTarget {
+        &self.target
+    }
+
+    /// The address the dial goes to.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl FromStr for Pin {
+    type Err = PinError;
+
+    fn from_str(s: &str) -> Result<Pin, PinError> {
+        let (left, right) = s.split_once('=').ok_or(PinError::MissingAddress)?;
+        let target = DialTarget::parse(left).map_err(|_| PinError::BadTarget)?;
+        let bare = right
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(right);
+        let address = match bare.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, target.port),
+            Err(_) => right
+                .parse::<SocketAddr>()
+                .map_err(|_| PinError::BadAddress)?,
+        };
+        Pin::new(target, address)
+    }
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.target, self.address)
     }
 }
 
@@ -219,8 +389,10 @@ fn map_io(error: &io::Error) -> BackendError {
     }
 }
 
-impl Network for TcpNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+impl TcpNetwork {
+    /// Resolves (or looks up the pin), applies the policy and connects: a stream with the I/O
+    /// timeouts set.
+    fn connect(&self, target: &DialTarget) -> Result<TcpStream, BackendError> {
         let candidates = self.resolve(target)?;
         let allowed: Vec<SocketAddr> = candidates
             .into_iter()
@@ -241,7 +413,7 @@ impl Network for TcpNetwork {
                 return Err(BackendError::TimedOut);
             }
             match TcpStream::connect_timeout(&addr, remaining) {
-                Ok(stream) => return TcpConnection::open(stream, self.io_timeout),
+                Ok(stream) => return configure(stream, self.io_timeout),
                 Err(e) => last = map_io(&e),
             }
         }
@@ -249,20 +421,40 @@ impl Network for TcpNetwork {
     }
 }
 
+impl Network for TcpNetwork {
+    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+        let stream = self.connect(target)?;
+        Ok(Box::new(TcpConnection { stream }))
+    }
+
+    fn dial_tls(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+        #[cfg(feature = "tls")]
+        {
+            let tls = self.tls.as_ref().ok_or(BackendError::Unsupported)?;
+            let stream = self.connect(target)?;
+            tls.handshake(&target.host, stream, self.io_timeout)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = target;
+            Err(BackendError::Unsupported)
+        }
+    }
+}
+
+/// Sets a connected stream's timeouts and `TCP_NODELAY`.
+fn configure(stream: TcpStream, io_timeout: Duration) -> Result<TcpStream, BackendError> {
+    // A zero timeout would mean "none" to the socket API, so keep at least 1 ms.
+    let timeout = Some(io_timeout.max(Duration::from_millis(1)));
+    stream.set_read_timeout(timeout).map_err(|e| map_io(&e))?;
+    stream.set_write_timeout(timeout).map_err(|e| map_io(&e))?;
+    stream.set_nodelay(true).map_err(|e| map_io(&e))?;
+    Ok(stream)
+}
+
 /// A TCP connection opened by [`TcpNetwork`].
 struct TcpConnection {
     stream: TcpStream,
-}
-
-impl TcpConnection {
-    fn open(stream: TcpStream, io_timeout: Duration) -> Result<Box<dyn Connection>, BackendError> {
-        // A zero timeout would mean "none" to the socket API, so keep at least 1 ms.
-        let timeout = Some(io_timeout.max(Duration::from_millis(1)));
-        stream.set_read_timeout(timeout).map_err(|e| map_io(&e))?;
-        stream.set_write_timeout(timeout).map_err(|e| map_io(&e))?;
-        stream.set_nodelay(true).map_err(|e| map_io(&e))?;
-        Ok(Box::new(TcpConnection { stream }))
-    }
 }
 
 impl Connection for TcpConnection {

@@ -10,16 +10,23 @@
 //!   `knot-dnsutils`).
 //! * [`Nginx`]: nginx serving TLS with a certificate and key from given paths, reloadable with
 //!   `nginx -s reload` (Debian `nginx-light`).
+//! * [`Pebble`], [`ChallengeServer`]: pebble, Let's Encrypt's ACME test CA, over HTTPS with a
+//!   certificate from a [`TestCa`], and `pebble-challtestsrv` answering its `http-01` and `dns-01`
+//!   validations (Debian `pebble`).
 //! * [`served_certificate`]: the certificate a TLS server on loopback presents, verified.
 
 #![forbid(unsafe_code)]
 
+mod ca;
 mod knot;
 mod nginx;
+mod pebble;
 mod process;
 mod tls;
 
+pub use ca::{Leaf, TestCa};
 pub use knot::{Knot, TsigKey};
 pub use nginx::Nginx;
+pub use pebble::{ChallengeServer, Pebble, PebbleOptions};
 pub use process::{free_port, in_ci, program, wait_for_port, Server};
 pub use tls::{served_certificate, sha256_fingerprint};

@@ -5,6 +5,7 @@
 //! the include carries `#[allow(dead_code)]`.
 //!
 //! * [`abi`]: the guest ABI's error codes and argument encoding, spelled out independently;
+//! * [`acme`]: driving the `ca-acme` plugin through an order as a host does;
 //! * [`wat`]: compiling WAT, writing bytes and imports into it, a benign echo plugin;
 //! * [`fixture`]: plugins that make a fixed sequence of host calls and report each result;
 //! * [`modules`]: hand-encoded modules too large to write as WAT;
@@ -15,6 +16,7 @@
 //!   [`measure`]: what one piece of work allocated on its thread, counted by it.
 
 pub mod abi;
+pub mod acme;
 pub mod alloc;
 pub mod backends;
 pub mod checks;
