@@ -26,6 +26,8 @@ const ALLOWED_CRATES: &[&str] = &[
     "postcard",
     "serde",
     "cap_std",
+    // Open flags for `DirFilesystem` (already in the tree through cap-std).
+    "rustix",
     "pluginhost_proto",
     // Dev-dependencies, used only by `#[cfg(test)]` modules.
     "tempfile",

@@ -27,8 +27,16 @@ const READER_STACK: usize = 64 * 1024;
 /// caller's buffer are read and discarded, so the child never blocks on a full pipe.
 ///
 /// A program whose canonical path lies under a directory given to
-/// [`CommandRunner::refuse_under`] is [`BackendError::Denied`], as is a relative `argv[0]`. A
-/// missing program is [`BackendError::NotFound`]. A program still running at the deadline is
+/// [`CommandRunner::refuse_under`] is [`BackendError::Denied`], as is a relative `argv[0]` and a
+/// program file with more than one hard link (another link may sit in a directory a plugin can
+/// write; some distributions install programs such as `perl` or `gunzip` as hard links: grant
+/// a copy or a wrapper instead). Anything but a regular file is [`BackendError::Io`]. A
+/// missing program is [`BackendError::NotFound`].
+///
+/// The program is checked by path and then run by path (Rust's `Command` cannot run an open
+/// descriptor), so a process that can rename files in the program's directory could swap it
+/// in between. No plugin can: programs under `refuse_under` directories are refused, and
+/// [`DirFilesystem`](super::DirFilesystem) neither writes nor renames a hard-linked file. A program still running at the deadline is
 /// killed and reported as [`BackendError::TimedOut`]; so is one whose standard output is still
 /// held open at the deadline by a process it left behind (the runner cannot kill those, and the
 /// helper thread lingers until they close it). At most 32 helper threads (running or lingering)
@@ -80,6 +88,20 @@ impl CommandRunner {
         });
         if refused {
             return Err(BackendError::Denied);
+        }
+        // A stat (which opens nothing, so cannot block) of the file to be run: a regular file
+        // that no other directory entry names. A hard link in a writable directory may name a
+        // program elsewhere, and a program linked from a writable directory could be rewritten.
+        let metadata = fs::metadata(&canonical).map_err(|e| map_io(&e))?;
+        if !metadata.is_file() {
+            return Err(BackendError::Io);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if metadata.nlink() > 1 {
+                return Err(BackendError::Denied);
+            }
         }
         Ok(canonical)
     }
@@ -373,6 +395,40 @@ mod tests {
         assert_eq!(
             run(&runner, &["/bin/echo", "ok"], 16).unwrap(),
             (0, b"ok\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn hard_linked_programs_are_denied() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("echo");
+        fs::copy("/bin/echo", &program).unwrap();
+        let program_str = program.to_str().unwrap();
+        let runner = CommandRunner::new();
+        assert_eq!(
+            run(&runner, &[program_str, "x"], 16).unwrap(),
+            (0, b"x\n".to_vec())
+        );
+        // A second name anywhere makes it unrunnable, by either name.
+        let second = dir.path().join("second");
+        fs::hard_link(&program, &second).unwrap();
+        assert_eq!(
+            run(&runner, &[program_str, "x"], 16),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            run(&runner, &[second.to_str().unwrap(), "x"], 16),
+            Err(BackendError::Denied)
+        );
+        fs::remove_file(&second).unwrap();
+        assert_eq!(
+            run(&runner, &[program_str, "x"], 16).unwrap(),
+            (0, b"x\n".to_vec())
+        );
+        // A directory is not a program.
+        assert_eq!(
+            run(&runner, &[dir.path().to_str().unwrap()], 16),
+            Err(BackendError::Io)
         );
     }
 
