@@ -59,7 +59,11 @@ impl RoutedNetwork {
 }
 
 impl Network for RoutedNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
         let routed = self
             .routes
@@ -69,7 +73,7 @@ impl Network for RoutedNetwork {
                 host: target.host.clone(),
                 port: *port,
             });
-        self.tcp.dial(routed.as_ref().unwrap_or(target))
+        self.tcp.dial(routed.as_ref().unwrap_or(target), timeout)
     }
 }
 
@@ -99,7 +103,12 @@ impl MappedPrograms {
 }
 
 impl ProcessRunner for MappedPrograms {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         let (program, args) = argv.split_first().ok_or(BackendError::NotFound)?;
         let real = self
@@ -112,6 +121,6 @@ impl ProcessRunner for MappedPrograms {
         let mut mapped = Vec::with_capacity(argv.len());
         mapped.push(real);
         mapped.extend_from_slice(args);
-        self.runner.run(&mapped, stdout)
+        self.runner.run(&mapped, stdout, timeout)
     }
 }

@@ -17,7 +17,7 @@ mod net;
 mod process;
 mod table;
 
-pub(crate) use fuel::{CallFault, HostFuelExhausted};
+pub(crate) use fuel::{CallFault, HostFuelExhausted, HostTimedOut};
 pub(crate) use table::find;
 pub use table::{HostFunction, HOST_FUNCTIONS};
 

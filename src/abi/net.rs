@@ -2,7 +2,8 @@
 //!
 //! `net_dial` parses the host strictly, checks it and the port against the grant's `host:port`
 //! entries, and only then asks the back-end to connect. Handles are per invocation: every
-//! connection still open when the invocation ends is closed.
+//! connection still open when the invocation ends is closed. Dialling, sending and receiving wait
+//! at most what is left of the invocation's blocking time.
 
 use wasmi::Caller;
 
@@ -49,7 +50,11 @@ pub(crate) fn net_dial(
         if state.handles.is_full() {
             return Err(ErrorCode::Limit.into());
         }
-        let connection = state.backends.network.dial(&target).map_err(
+        let network = &state.backends.network;
+        let dialled = state
+            .blocking
+            .run(|timeout| network.dial(&target, timeout))?;
+        let connection = dialled.map_err(
             state
                 .ledger
                 .backend_fault((Capability::NetDial, "net_dial")),
@@ -70,7 +75,10 @@ pub(crate) fn net_send(
         let data = guest::slice(memory, src, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         meter.charge_bytes(data.len())?;
-        let sent = connection.send(data).map_err(ErrorCode::from)?;
+        let sent = state
+            .blocking
+            .run(|timeout| connection.send(data, timeout))?
+            .map_err(ErrorCode::from)?;
         i32::try_from(sent).map_err(|_| CallFault::Code(ErrorCode::Io))
     })
 }
@@ -88,7 +96,10 @@ pub(crate) fn net_recv(
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         meter.charge_bytes(range.len())?;
         let buf = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
-        let received = connection.recv(buf).map_err(ErrorCode::from)?;
+        let received = state
+            .blocking
+            .run(|timeout| connection.recv(buf, timeout))?
+            .map_err(ErrorCode::from)?;
         i32::try_from(received.min(buf.len())).map_err(|_| CallFault::Code(ErrorCode::Io))
     })
 }

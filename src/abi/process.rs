@@ -69,7 +69,11 @@ pub(crate) fn process_exec(
         }
         meter.charge_bytes(out.len())?;
         let (status, stdout) = out.split_at_mut(4);
-        let result = state.backends.process.run(&argv, stdout).map_err(
+        let runner = &state.backends.process;
+        let ran = state
+            .blocking
+            .run(|timeout| runner.run(&argv, stdout, timeout))?;
+        let result = ran.map_err(
             state
                 .ledger
                 .backend_fault((Capability::ProcessExec, "process_exec")),

@@ -4,6 +4,13 @@
 //! hands a checked, normalised request to one of these traits. Implementations must not call back
 //! into the plugin.
 //!
+//! **Blocking.** Every call that may wait on a peer (`dial`, `send`, `recv`, `run`) is given a
+//! `timeout`: what is left of the invocation's [`Limits::blocking_time`](crate::Limits). It must
+//! not block longer than that, and returns [`BackendError::TimedOut`] when it gives up. Filesystem
+//! calls get no timeout (local file I/O cannot be interrupted): a [`Filesystem`] must never wait
+//! on a peer (no FIFOs, sockets or devices). The host measures every such call with the
+//! [`MonotonicClock`] in [`Backends`] and ends the invocation once the budget is spent.
+//!
 //! Shipped implementations: [`MemoryFilesystem`], [`MemoryNetwork`] and [`MemoryProcessRunner`]
 //! (tests, firmware) everywhere, [`Unavailable`] (refuses everything), and with the `std` feature
 //! [`DirFilesystem`], [`TcpNetwork`] and [`CommandRunner`].
@@ -11,10 +18,12 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
+use core::time::Duration;
 
 use crate::grant::{DialTarget, GuestPath};
 
 mod memory;
+mod monotonic;
 #[cfg(feature = "std")]
 mod std_fs;
 #[cfg(feature = "std")]
@@ -23,6 +32,9 @@ mod std_net;
 mod std_process;
 
 pub use memory::{MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, MemoryService};
+#[cfg(feature = "std")]
+pub use monotonic::InstantClock;
+pub use monotonic::MonotonicClock;
 #[cfg(feature = "std")]
 pub use std_fs::DirFilesystem;
 #[cfg(feature = "std")]
@@ -112,28 +124,35 @@ pub trait Filesystem: Send + Sync {
 
 /// An open connection made by a [`Network`]. Dropping it closes it.
 pub trait Connection: Send {
-    /// Sends some of `data` and returns how many bytes were sent.
+    /// Sends some of `data` and returns how many bytes were sent, waiting at most `timeout` for
+    /// room to send.
     ///
     /// # Errors
-    /// As they occur; [`BackendError::TimedOut`] past the connection's deadline.
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError>;
+    /// As they occur; [`BackendError::TimedOut`] past `timeout` or the connection's own deadline.
+    fn send(&mut self, data: &[u8], timeout: Duration) -> Result<usize, BackendError>;
 
-    /// Receives into `buf` and returns how many bytes arrived; 0 means the peer closed.
+    /// Receives into `buf` and returns how many bytes arrived, waiting at most `timeout`; 0 means
+    /// the peer closed.
     ///
     /// # Errors
-    /// As they occur; [`BackendError::TimedOut`] past the connection's deadline.
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError>;
+    /// As they occur; [`BackendError::TimedOut`] past `timeout` or the connection's own deadline.
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, BackendError>;
 }
 
 /// A network the host can ask to dial a checked `host:port`.
 pub trait Network: Send + Sync {
-    /// Opens a connection to exactly `target`. A name is resolved once; the connection goes to an
-    /// address from that one resolution.
+    /// Opens a connection to exactly `target`, taking at most `timeout`. A name is resolved
+    /// once; the connection goes to an address from that one resolution.
     ///
     /// # Errors
     /// [`BackendError::NotFound`] if the name does not resolve, [`BackendError::Denied`] if the
-    /// resolved address is not allowed, others as they occur.
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError>;
+    /// resolved address is not allowed, [`BackendError::TimedOut`] past `timeout`, others as
+    /// they occur.
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError>;
 }
 
 /// What a finished program returned.
@@ -150,14 +169,20 @@ pub struct ProcessOutput {
 /// A runner for checked argument vectors.
 pub trait ProcessRunner: Send + Sync {
     /// Runs `argv[0]` with arguments `argv[1..]`: no shell, an empty environment, no standard
-    /// input, a deadline. Copies at most `stdout.len()` bytes of its standard output into `stdout`.
+    /// input, a deadline of at most `timeout`. Copies at most `stdout.len()` bytes of its standard
+    /// output into `stdout`.
     ///
     /// `argv` is never empty and `argv[0]` is an absolute path the grant admitted.
     ///
     /// # Errors
     /// [`BackendError::NotFound`] if the program does not exist, [`BackendError::TimedOut`] past
     /// the deadline (the program is killed), [`BackendError::Denied`] if the runner refuses it.
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError>;
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError>;
 }
 
 /// A back-end that refuses every operation with [`BackendError::Unsupported`].
@@ -186,13 +211,13 @@ impl Filesystem for Unavailable {
 }
 
 impl Network for Unavailable {
-    fn dial(&self, _: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(&self, _: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         Err(BackendError::Unsupported)
     }
 }
 
 impl ProcessRunner for Unavailable {
-    fn run(&self, _: &[&str], _: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(&self, _: &[&str], _: &mut [u8], _: Duration) -> Result<ProcessOutput, BackendError> {
         Err(BackendError::Unsupported)
     }
 }
@@ -206,15 +231,22 @@ pub struct Backends {
     pub network: Arc<dyn Network>,
     /// Serves `process_exec`.
     pub process: Arc<dyn ProcessRunner>,
+    /// Measures the time each invocation spends blocked in the back-ends above
+    /// ([`Limits::blocking_time`](crate::Limits)). Without one, the host cannot measure: each
+    /// blocking call is still given the whole remaining budget as its timeout, and a call that
+    /// times out is taken to have used all of it (see `docs/limits.md`).
+    pub monotonic_clock: Option<Arc<dyn MonotonicClock>>,
 }
 
 impl Backends {
-    /// Back-ends that refuse everything: a plugin's granted calls still fail (with `IO`).
+    /// Back-ends that refuse everything: a plugin's granted calls still fail (with `IO`). The
+    /// monotonic clock is `InstantClock` with the `std` feature, none without.
     pub fn unavailable() -> Self {
         Backends {
             filesystem: Arc::new(Unavailable),
             network: Arc::new(Unavailable),
             process: Arc::new(Unavailable),
+            monotonic_clock: default_monotonic_clock(),
         }
     }
 
@@ -238,6 +270,31 @@ impl Backends {
         self.process = process;
         self
     }
+
+    /// These back-ends measuring blocked time with `clock`.
+    #[must_use]
+    pub fn with_monotonic_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
+        self.monotonic_clock = Some(clock);
+        self
+    }
+
+    /// These back-ends without a monotonic clock: blocked time is bounded per call by the
+    /// back-ends' timeouts only (see [`Backends::monotonic_clock`]).
+    #[must_use]
+    pub fn without_monotonic_clock(mut self) -> Self {
+        self.monotonic_clock = None;
+        self
+    }
+}
+
+#[cfg(feature = "std")]
+fn default_monotonic_clock() -> Option<Arc<dyn MonotonicClock>> {
+    Some(Arc::new(InstantClock::new()))
+}
+
+#[cfg(not(feature = "std"))]
+fn default_monotonic_clock() -> Option<Arc<dyn MonotonicClock>> {
+    None
 }
 
 impl Default for Backends {
@@ -248,6 +305,8 @@ impl Default for Backends {
 
 impl fmt::Debug for Backends {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Backends").finish_non_exhaustive()
+        f.debug_struct("Backends")
+            .field("monotonic_clock", &self.monotonic_clock.is_some())
+            .finish_non_exhaustive()
     }
 }

@@ -39,7 +39,9 @@ const READER_STACK: usize = 64 * 1024;
 /// [`DirFilesystem`](super::DirFilesystem) neither writes nor renames a hard-linked file. A program still running at the deadline is
 /// killed and reported as [`BackendError::TimedOut`]; so is one whose standard output is still
 /// held open at the deadline by a process it left behind (the runner cannot kill those, and the
-/// helper thread lingers until they close it). At most 32 helper threads (running or lingering)
+/// helper thread lingers until they close it). The deadline is the runner's own or the `timeout`
+/// the host passes (what is left of the invocation's [`Limits::blocking_time`](crate::Limits)),
+/// whichever is shorter. At most 32 helper threads (running or lingering)
 /// exist per runner and its clones; past that a run is [`BackendError::Limit`]. The exit status
 /// is the program's exit code, or `-1` if a signal ended it.
 #[derive(Clone, Debug)]
@@ -171,7 +173,12 @@ fn read_capped(mut pipe: impl Read, cap: usize) -> Vec<u8> {
 }
 
 impl ProcessRunner for CommandRunner {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         let (program, arguments) = argv.split_first().ok_or(BackendError::NotFound)?;
         let canonical = self.check_program(program)?;
         let slot = ReaderSlot::acquire(&self.readers).ok_or(BackendError::Limit)?;
@@ -205,7 +212,7 @@ impl ProcessRunner for CommandRunner {
             })
             .map_err(|_| BackendError::Io)?;
 
-        let deadline = start.checked_add(self.deadline);
+        let deadline = start.checked_add(self.deadline.min(timeout));
         let remaining = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let status = loop {
             match child.0.try_wait() {
@@ -253,7 +260,7 @@ mod tests {
         cap: usize,
     ) -> Result<(i32, Vec<u8>), BackendError> {
         let mut buf = std::vec![0u8; cap];
-        let out = runner.run(argv, &mut buf)?;
+        let out = runner.run(argv, &mut buf, Duration::from_secs(3600))?;
         buf.truncate(out.stdout_len);
         Ok((out.status, buf))
     }
@@ -341,6 +348,22 @@ mod tests {
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(200));
         assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    }
+
+    #[test]
+    fn the_callers_timeout_kills_sleep_before_the_runners_deadline() {
+        let runner = CommandRunner::new().deadline(Duration::from_secs(3600));
+        let mut buf = [0u8; 16];
+        let start = Instant::now();
+        assert_eq!(
+            runner.run(
+                &["/bin/sleep", "3600"],
+                &mut buf,
+                Duration::from_millis(200)
+            ),
+            Err(BackendError::TimedOut)
+        );
+        assert!(start.elapsed() >= Duration::from_millis(200));
     }
 
     #[test]

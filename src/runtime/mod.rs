@@ -2,6 +2,7 @@
 
 use alloc::string::String;
 
+mod blocking;
 mod call;
 mod config;
 mod error;
@@ -21,6 +22,7 @@ pub use host::Host;
 pub use plugin::Plugin;
 pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
 
+pub(crate) use blocking::BlockingBudget;
 pub(crate) use plugin::compile;
 pub(crate) use state::HostState;
 

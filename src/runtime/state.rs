@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use wasmi::{Memory, StoreLimits, StoreLimitsBuilder};
 
+use super::blocking::BlockingBudget;
 use super::config::{HostCallCosts, Limits};
 use super::handles::HandleTable;
 use super::stats::{CallCounts, DenialLog};
@@ -123,6 +124,12 @@ pub(crate) struct HostState {
     pub(crate) invocation: Invocation,
     pub(crate) handles: HandleTable,
     pub(crate) fuel: FuelAccount,
+    /// Time left for blocking back-end calls in this invocation (or start function).
+    #[cfg_attr(
+        not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+        allow(dead_code)
+    )]
+    pub(crate) blocking: BlockingBudget,
     pub(crate) ledger: Ledger,
     /// A reusable buffer for `fs_read` (at most `Limits::call_bytes`).
     #[cfg_attr(not(feature = "cap-fs"), allow(dead_code))]
@@ -142,6 +149,7 @@ impl HostState {
         costs: HostCallCosts,
         ledger: Ledger,
     ) -> HostState {
+        let blocking = BlockingBudget::new(limits.blocking_time, backends.monotonic_clock.clone());
         HostState {
             name,
             grant,
@@ -155,6 +163,7 @@ impl HostState {
                 .trap_on_grow_failure(false)
                 .build(),
             handles: HandleTable::new(limits.net_handles),
+            blocking,
             limits,
             costs,
             memory: None,
@@ -186,6 +195,7 @@ impl HostState {
         self.invocation.output.clear();
         self.invocation.log_bytes = 0;
         self.handles.close_all();
+        self.blocking.reset();
     }
 
     /// Closes the invocation's connections and hands out its output.

@@ -592,11 +592,10 @@ impl Sandbox {
         let runner = CommandRunner::new()
             .refuse_under(&root)
             .deadline(setup.deadline);
-        let backends = Backends {
-            filesystem: Arc::new(DirFilesystem::open(&root).expect("open root")),
-            network: Arc::new(network),
-            process: Arc::new(runner),
-        };
+        let backends = Backends::unavailable()
+            .with_filesystem(Arc::new(DirFilesystem::open(&root).expect("open root")))
+            .with_network(Arc::new(network))
+            .with_process(Arc::new(runner));
         let host = Host::with_backends(setup.config, backends);
 
         // The bystander is loaded and run first, on the same host.
