@@ -27,6 +27,7 @@ use pluginhost::{
 };
 use support::abi::*;
 use support::checks::*;
+use support::fifo_race::*;
 use support::fixture::*;
 use support::hosts::*;
 use support::wat::*;
@@ -337,127 +338,33 @@ fn a_hard_link_to_a_file_outside_is_refused_and_counted_as_a_denial() {
     );
 }
 
-/// Makes a FIFO at `path` (with the system's `mkfifo`: the library's tests stay free of `unsafe`).
-fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(status.success(), "mkfifo {}", path.display());
-}
-
-/// How many `fs_read` + `fs_write` rounds one invocation of [`racing_plugin`] makes.
-const RACE_ROUNDS: u32 = 2_000;
-
-/// Reads (64-byte buffer) and writes (21 bytes) `/data/target` [`RACE_ROUNDS`] times, counting
-/// the results of each by class, and outputs the counts: 8 little-endian `u32`s, for `fs_read`
-/// then `fs_write`: successes, `NOT_FOUND`, `IO`, anything else.
-fn racing_plugin() -> Vec<u8> {
-    wasm(&format!(
-        r#"(module
-  (import "pluginhost" "fs_read" (func $read (param i32 i32 i32 i32) (result i32)))
-  (import "pluginhost" "fs_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (import "pluginhost" "output_write" (func $out (param i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "/data/target")
-  (data (i32.const 32) "written by the plugin")
-  (func $count (param $base i32) (param $r i32)
-    (local $at i32)
-    (local.set $at (i32.add (local.get $base) (i32.shl
-      (if (result i32) (i32.ge_s (local.get $r) (i32.const 0)) (then (i32.const 0))
-        (else (if (result i32) (i32.eq (local.get $r) (i32.const {NOT_FOUND})) (then (i32.const 1))
-          (else (if (result i32) (i32.eq (local.get $r) (i32.const {IO}))
-            (then (i32.const 2)) (else (i32.const 3)))))))
-      (i32.const 2))))
-    (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1))))
-  (func (export "run") (result i32)
-    (local $i i32)
-    (i64.store (i32.const 256) (i64.const 0))
-    (i64.store (i32.const 264) (i64.const 0))
-    (i64.store (i32.const 272) (i64.const 0))
-    (i64.store (i32.const 280) (i64.const 0))
-    (loop $round
-      (call $count (i32.const 256)
-        (call $read (i32.const 0) (i32.const 12) (i32.const 512) (i32.const 64)))
-      (call $count (i32.const 272)
-        (call $write (i32.const 0) (i32.const 12) (i32.const 32) (i32.const 21)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $round (i32.lt_u (local.get $i) (i32.const {RACE_ROUNDS}))))
-    (drop (call $out (i32.const 256) (i32.const 32)))
-    (i32.const 0)))"#
-    ))
-}
-
 #[test]
 fn a_fifo_renamed_onto_a_file_mid_call_never_blocks_a_read_or_write() {
     // Before the fix, `fs_read`/`fs_write` looked at the path and then opened it by path: a FIFO
     // renamed in between made the open wait for a peer that never comes, forever. Here a thread
     // keeps swapping a regular file and a FIFO at the target while a plugin reads and writes it
     // thousands of times: every call must come back (with a size, NOT_FOUND or IO).
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::mpsc;
-
     let tree = tree();
-    let data = tree.root.join("data");
-    let target = data.join("target");
-    let (regular_parked, fifo_parked) = (data.join("regular.parked"), data.join("fifo.parked"));
-    fs::write(&target, "regular").expect("target");
-    mkfifo(&fifo_parked);
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let swaps = Arc::new(AtomicU64::new(0));
-    let renamer = {
-        let (stop, swaps) = (Arc::clone(&stop), Arc::clone(&swaps));
-        let target = target.clone();
-        thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                // The FIFO takes the target's place, then the regular file takes it back. Any of
-                // these may fail while the plugin has just created a new file; keep going.
-                let _ = fs::rename(&target, &regular_parked);
-                let _ = fs::rename(&fifo_parked, &target);
-                let _ = fs::rename(&target, &fifo_parked);
-                let _ = fs::rename(&regular_parked, &target);
-                swaps.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
-
+    let renamer = Renamer::start(&tree.root.join("data/target"));
     let host = dir_host(&tree);
-    let (done, finished) = mpsc::channel();
-    let worker = thread::spawn(move || {
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let grant = grant(&["fs.read=/data", "fs.write=/data"]);
         let mut plugin = host
-            .load(
-                &racing_plugin(),
-                grant(&["fs.read=/data", "fs.write=/data"]),
-            )
+            .load(&racing_plugin("/data/target"), grant)
             .expect("load");
-        let mut totals = [0u64; 8];
+        let mut tally = RaceTally::default();
         for _ in 0..5 {
-            let output = host.invoke(&mut plugin, "run", b"").expect("run");
-            for (total, count) in totals.iter_mut().zip(output.chunks_exact(4)) {
-                *total += u64::from(u32::from_le_bytes(count.try_into().expect("4 bytes")));
-            }
+            tally.add(&host.invoke(&mut plugin, "run", b"").expect("run"));
         }
-        let _ = done.send(totals);
+        let _ = done.send(tally);
     });
     // A watchdog, not a timing claim: five invocations take seconds; a blocked open never ends.
-    let totals = finished.recv_timeout(Duration::from_secs(120));
-    stop.store(true, Ordering::Relaxed);
-    let totals = totals.expect("a host call blocked: the plugin never finished");
-    worker.join().expect("worker");
-    renamer.join().expect("renamer");
-
-    let [read_ok, read_missing, read_io, read_other, write_ok, write_missing, write_io, write_other] =
-        totals;
-    let rounds = 5 * u64::from(RACE_ROUNDS);
-    assert_eq!(read_ok + read_missing + read_io + read_other, rounds);
-    assert_eq!(write_ok + write_missing + write_io + write_other, rounds);
-    assert_eq!((read_other, write_other), (0, 0), "{totals:?}");
-    assert!(swaps.load(Ordering::Relaxed) > 0);
-    assert!(
-        read_io + write_io > 0,
-        "the FIFO was never met (no IO result): {totals:?}"
-    );
+    let tally = finished.recv_timeout(Duration::from_secs(120));
+    let swaps = renamer.stop();
+    let tally = tally.expect("a host call blocked: the plugin never finished");
+    tally.assert_every_call_returned(5);
+    assert!(swaps > 0);
     assert_eq!(listing(&tree.outside), ["secret.txt"]);
 }
 
