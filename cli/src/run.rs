@@ -38,7 +38,8 @@ With --json stdout gets exactly one JSON object:
   ok          true if the plugin ran and returned 0
   result      the entry's i32 return value, or null
   error_kind  null, or not_granted, unknown_import, invalid_module, limit, fuel_exhausted, \
-trap, busy, no_entry (a non-zero return is not an error: error_kind null, ok false)
+timeout, trap, busy, no_entry (a non-zero return is not an error: error_kind null, ok false; \
+timeout: 30 s spent blocked in file, network or program calls)
   error       the error message, or null
   output_hex  the plugin's output as lowercase hex (\"\" if none)
   fuel_used   fuel used by the invocation (by the start function if it failed at load)
@@ -155,7 +156,7 @@ fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>, CliError> {
 fn invoke_kind(error: &InvokeError) -> &'static str {
     match error.kind() {
         kind @ ("not_granted" | "unknown_import" | "invalid_module" | "limit"
-        | "fuel_exhausted" | "trap" | "busy" | "no_entry") => kind,
+        | "fuel_exhausted" | "timeout" | "trap" | "busy" | "no_entry") => kind,
         _ => "trap",
     }
 }
@@ -198,7 +199,8 @@ fn execute(
         Ok(plugin) => plugin,
         Err(e) => {
             let fuel = match e {
-                LoadError::StartFuelExhausted { fuel_used } => fuel_used,
+                LoadError::StartFuelExhausted { fuel_used }
+                | LoadError::StartTimedOut { fuel_used } => fuel_used,
                 _ => 0,
             };
             return Outcome::failed(e.kind(), e.to_string(), fuel);
@@ -328,6 +330,10 @@ mod tests {
     fn kinds_stay_in_the_documented_set() {
         assert_eq!(invoke_kind(&InvokeError::Engine("x".into())), "trap");
         assert_eq!(invoke_kind(&InvokeError::Busy), "busy");
+        assert_eq!(
+            invoke_kind(&InvokeError::TimedOut { fuel_used: 1 }),
+            "timeout"
+        );
         assert_eq!(
             invoke_kind(&InvokeError::Rebuild(LoadError::InvalidModule("x".into()))),
             "invalid_module"

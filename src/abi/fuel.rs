@@ -24,6 +24,10 @@ pub(crate) enum CallFault {
     FuelExhausted,
     /// The invocation's blocking time ([`Limits::blocking_time`](crate::Limits)) is spent: stop
     /// the plugin.
+    #[cfg_attr(
+        not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+        allow(dead_code)
+    )]
     TimedOut,
 }
 

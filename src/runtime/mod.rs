@@ -22,6 +22,7 @@ pub use host::Host;
 pub use plugin::Plugin;
 pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
 
+#[cfg(feature = "cap-fs")]
 pub(crate) use blocking::BlockingBudget;
 pub(crate) use plugin::compile;
 pub(crate) use state::HostState;
