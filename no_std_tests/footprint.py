@@ -124,6 +124,10 @@ def parse_device(path):
         elif line.startswith("STACK native high-water"):
             m = re.match(r"STACK native high-water (\d+) of (\d+)", line)
             misc["stack"] = (int(m.group(1)), int(m.group(2)))
+        elif m := re.match(r"STACK probe (\w+): (\d+) bytes over (\d+) operations", line):
+            misc.setdefault("probe", []).append((m.group(1), int(m.group(2)), int(m.group(3))))
+        elif m := re.match(r"STACK (.+): native high-water (\d+) of (\d+) bytes", line):
+            misc.setdefault("stack_cases", []).append((m.group(1), int(m.group(2))))
         elif line.startswith("SLICES"):
             misc["slices"] = line[len("SLICES "):]
         elif re.match(r"^\d+ passed, \d+ failed$", line):
@@ -321,6 +325,20 @@ def main():
         w(f"- Native stack high-water mark over the whole suite: {used:,} bytes (Cortex-M4F).")
     if rv and "stack" in rv[3]:
         w(f"- Same on riscv32imac: {rv[3]['stack'][0]:,} bytes (with wasmi's `portable-dispatch`, see below).")
+    for target, target_misc in [("Cortex-M4F", misc)] + ([("riscv32imac", rv[3])] if rv else []):
+        probe = target_misc.get("probe", [])
+        if probe:
+            growing = [f"`{c}` {b:,} bytes" for c, b, _ in probe if b]
+            ops = probe[0][2]
+            w(f"- Native-stack probe on {target} (`probe_native_stack({ops:,})`, {len(probe)} operation classes): "
+              + ("every class flat." if not growing else "GROWS: " + ", ".join(growing) + "."))
+        cases = target_misc.get("stack_cases", [])
+        if cases:
+            deepest = max(used for _, used in cases)
+            w(f"- Deepest native stack on {target} in each stack case (re-painted before each): "
+              + "; ".join(f"{name} {used:,}" for name, used in cases)
+              + f" bytes. The deepest, {deepest:,} bytes, is the same as for any plugin call: "
+              "no grow loop or operation class adds to it.")
     if "allocations" in misc:
         w(f"- {misc['allocations']:,} allocations over the suite, {misc['failed']} failed; every byte is "
           "freed when plugins and hosts are dropped.")
@@ -334,11 +352,15 @@ def main():
       "LLVM emits real calls: the stack grew by 40 bytes per executed branch when measured during bring-up "
       "(400 KB for a 10,000-fuel loop), and a guest loop of a few hundred thousand fuel ran through the heap (no guard on a microcontroller). The firmware enables "
       "wasmi's `portable-dispatch` feature for riscv32 and checks the stack stays flat "
-      "(`native_stack_flat_under_guest_loop`). Cortex-M (thumbv7em) is not affected.")
-    w("- **Plugins' linear memory.** rustc gives wasm32 guests a 1 MiB stack, so a default build of any plugin "
-      "declares 17 pages (1088 KiB) of initial memory, over `Limits::EMBEDDED` (128 KiB): it fails to load "
-      "with a `limit` error. The firmware builds them with `-C link-arg=-zstack-size=16384` "
-      "(`no_std_tests/build-plugins.sh`): 1 page initially, 2 after dlmalloc's first growth.")
+      "(`native_stack_flat_under_guest_loop`). Cortex-M (thumbv7em) runs tail-call dispatch: there the "
+      "unpatched wasmi 2.0.0 nested a native frame per `memory.grow`/`table.grow` (every target) and 208 "
+      "bytes per `call_indirect` (thumbv7em at opt-level \"s\"); the vendored wasmi's patch removes both "
+      "(vendor/README.md) and the firmware's probe and grow-loop cases check it on the device.")
+    w("- **Plugins' linear memory.** rustc gives wasm32 guests a 1 MiB stack, so a plugin built with its default "
+      "declares 17 pages (1088 KiB) of initial memory, over `Limits::EMBEDDED` (128 KiB), and fails to load "
+      "with a `limit` error. Every plugin in `plugins/` and every crate `pluginhost new` writes is built "
+      "with `-C link-arg=-zstack-size=16384` (their `.cargo/config.toml`): 1 page initially, 2 after "
+      "dlmalloc's first growth.")
     expansion = [int(b["compiled_module"]) / int(h["wasm"]) for b in breakdown for h in real
                  if b["plugin"] == h["plugin"]]
     if expansion:

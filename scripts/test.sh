@@ -23,11 +23,29 @@ for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
         --features cap-fs,cap-net,cap-process,defmt --target "$target"
 done
 
+step "docs: library, proto and SDK (cargo doc, -D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p pluginhost -p pluginhost-proto
+(cd sdk && RUSTDOCFLAGS="-D warnings" cargo doc --no-deps)  # the SDK has no lock file of its own
+
 step "tests (workspace)"
 cargo test --workspace --locked
 
+step "release profile, the dispatch that ships: containment suite, hostile cases, fuzz regressions, native-stack oracle"
+# Debug builds run wasmi's portable dispatch; release builds and the firmware run tail-call
+# dispatch, where a handler that is not a sibling call nests a native frame per guest operation.
+# Built first and run second: RUST_MIN_STACK would shrink rustc's own threads too.
+release_tests=(--test containment --test native_stack --test exhaustion --test fuzz_regressions)
+cargo test --release --locked -p pluginhost "${release_tests[@]}" --no-run
+cargo test --release --locked -p pluginhost-cli --no-run
+# The small-stack oracle: every test thread gets 256 KiB of native stack, so any per-operation
+# native stack growth in a hostile case overflows it (failing the run) long before 8 MiB would.
+RUST_MIN_STACK=262144 cargo test --release --locked -p pluginhost "${release_tests[@]}"
+# run/check of hostile modules in the release binary; `selftest` probes every operation class.
+cargo test --release --locked -p pluginhost-cli
+cargo run --release --locked -p pluginhost-cli -- selftest
+
 step "demo: the edge agent admits, renews and contains (exits non-zero on any surprise)"
-cargo run --locked --example edge_agent
+cargo run --release --locked --example edge_agent
 
 if [[ -f plugins/Cargo.toml ]]; then
     step "plugins: tests and clippy"

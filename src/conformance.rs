@@ -15,7 +15,7 @@ use pluginhost_proto::manifest::Manifest;
 
 use crate::capability::{Capability, CapabilitySet};
 use crate::inspect::{inspect, ModuleInfo};
-use crate::runtime::{Host, HostConfig, InvokeError, LoadError};
+use crate::runtime::{DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage};
 
 /// The entry point conformance runs.
 pub const ENTRY: &str = "run";
@@ -42,8 +42,73 @@ pub struct Check {
     pub reason: String,
 }
 
+/// A limit a candidate reached during the conformance run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LimitHit {
+    /// The fuel budget ran out.
+    Fuel,
+    /// `memory.grow` was refused by [`Limits::memory_bytes`].
+    Memory,
+    /// `table.grow` was refused by [`Limits::table_elements`].
+    Table,
+    /// `output_write` was refused by [`Limits::output_bytes`].
+    Output,
+    /// `log` was refused by [`Limits::log_bytes`] or [`Limits::log_message_bytes`].
+    Log,
+}
+
+impl LimitHit {
+    /// `fuel`, `memory`, `table`, `output` or `log`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            LimitHit::Fuel => "fuel",
+            LimitHit::Memory => "memory",
+            LimitHit::Table => "table",
+            LimitHit::Output => "output",
+            LimitHit::Log => "log",
+        }
+    }
+}
+
+impl core::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the conformance run consumed, against the host's limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Resources {
+    /// What `run` consumed.
+    pub usage: Usage,
+    /// The limits it ran under.
+    pub limits: Limits,
+}
+
+impl Resources {
+    /// Every limit the run reached, in a fixed order.
+    pub fn hit(&self) -> Vec<LimitHit> {
+        let u = &self.usage;
+        [
+            (u.fuel_exhausted, LimitHit::Fuel),
+            (u.memory_grows_refused > 0, LimitHit::Memory),
+            (u.table_grows_refused > 0, LimitHit::Table),
+            (u.output_refused > 0, LimitHit::Output),
+            (u.log_refused > 0, LimitHit::Log),
+        ]
+        .into_iter()
+        .filter_map(|(hit, which)| hit.then_some(which))
+        .collect()
+    }
+}
+
 /// The outcome of [`Host::conformance`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConformanceReport {
     /// Every check, in order; a check that could not run because an earlier one failed is
     /// reported as failed with the reason.
@@ -70,12 +135,24 @@ pub struct ConformanceReport {
     pub findings: Vec<String>,
     /// The manifest, if it has a valid one.
     pub manifest: Option<Manifest>,
+    /// What `run` consumed against the limits, if it ran.
+    pub resources: Option<Resources>,
+    /// The targets of the privileged operations it attempted (bounded: see
+    /// [`DenialLog`](crate::DenialLog)).
+    pub denied: Vec<DeniedTarget>,
+    /// What `run` logged.
+    pub logs: GuestLogs,
 }
 
 impl ConformanceReport {
     /// Whether every check passed: the plugin may be admitted.
     pub fn ok(&self) -> bool {
         !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// The limits the run reached (none when it did not run).
+    pub fn limits_hit(&self) -> Vec<LimitHit> {
+        self.resources.map(|r| r.hit()).unwrap_or_default()
     }
 
     /// How many privileged operations it attempted.
@@ -113,7 +190,41 @@ impl ConformanceReport {
             fuel_used: 0,
             findings: Vec::new(),
             manifest: None,
+            resources: None,
+            denied: Vec::new(),
+            logs: GuestLogs::default(),
         }
+    }
+
+    /// Records what the run consumed and a finding for each limit it reached.
+    fn resource_findings(&mut self, usage: Usage, limits: Limits) {
+        let resources = Resources { usage, limits };
+        for hit in resources.hit() {
+            let detail = match hit {
+                LimitHit::Fuel => format!(
+                    "stopped after {} of its {} fuel",
+                    usage.fuel_used, usage.fuel_budget
+                ),
+                LimitHit::Memory => format!(
+                    "{} memory.grow request(s) refused at {} of {} bytes",
+                    usage.memory_grows_refused, usage.memory_bytes, limits.memory_bytes
+                ),
+                LimitHit::Table => format!(
+                    "{} table.grow request(s) refused (limit {} elements)",
+                    usage.table_grows_refused, limits.table_elements
+                ),
+                LimitHit::Output => format!(
+                    "{} output_write call(s) refused after {} of {} bytes",
+                    usage.output_refused, usage.output_bytes, limits.output_bytes
+                ),
+                LimitHit::Log => format!(
+                    "{} log call(s) refused after {} of {} bytes",
+                    usage.log_refused, usage.log_bytes, limits.log_bytes
+                ),
+            };
+            self.findings.push(format!("hit the {hit} limit: {detail}"));
+        }
+        self.resources = Some(resources);
     }
 }
 
@@ -214,10 +325,7 @@ impl Host {
         report.check("exports", report.entry_exported, exports_reason);
 
         // A private host: the gate never competes with (or is refused by) the embedder's pool.
-        let gate = Host::new(HostConfig {
-            max_concurrent: 1,
-            ..*self.config()
-        });
+        let gate = Host::new(self.config().with_max_concurrent(1));
         let mut plugin = match gate.load_probe(wasm) {
             Ok(plugin) => plugin,
             Err(e) => {
@@ -277,6 +385,9 @@ impl Host {
             report.check("runs", false, "not run: no entry point");
         }
 
+        report.resource_findings(plugin.usage(), self.config().limits);
+        report.logs = plugin.logs().clone();
+        report.denied = plugin.denials().targets().cloned().collect();
         report.attempted = plugin
             .denials()
             .iter()
@@ -292,6 +403,11 @@ impl Host {
                 "attempted {} {} time(s): needs {}",
                 a.import, a.count, a.capability
             ));
+        }
+        for denied in &report.denied {
+            report
+                .findings
+                .push(format!("denied {denied} ({})", denied.import));
         }
         report.check(
             "no_privileged_operations",

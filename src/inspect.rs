@@ -6,12 +6,11 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use pluginhost_proto::manifest::{Manifest, ManifestError};
-use wasmi::{ExternType, FuncType, Module};
+use wasmi::ExternType;
 
 use crate::abi;
 use crate::capability::{Capability, CapabilitySet};
 use crate::runtime::{compile, HostConfig, LoadError};
-use crate::MANIFEST_SECTION;
 
 /// One import of a module.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,26 +81,9 @@ impl ModuleInfo {
     }
 }
 
-/// Formats a function type as `(i32, i32) -> i32`.
-pub(crate) fn signature(ty: &FuncType) -> String {
-    let list = |types: &[wasmi::ValType]| {
-        types
-            .iter()
-            .map(|t| format!("{t:?}").to_lowercase())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let results = ty.results();
-    match results.len() {
-        0 => format!("({})", list(ty.params())),
-        1 => format!("({}) -> {}", list(ty.params()), list(results)),
-        _ => format!("({}) -> ({})", list(ty.params()), list(results)),
-    }
-}
-
 fn describe(ty: &ExternType) -> String {
     match ty {
-        ExternType::Func(f) => format!("func {}", signature(f)),
+        ExternType::Func(f) => format!("func {}", abi::func_signature(f)),
         ExternType::Memory(m) => {
             let max = m
                 .maximum()
@@ -111,17 +93,6 @@ fn describe(ty: &ExternType) -> String {
         ExternType::Table(t) => format!("table min {}", t.minimum()),
         ExternType::Global(_) => "global".to_string(),
     }
-}
-
-/// The manifest section of `module`, if it has one.
-pub(crate) fn manifest_of(module: &Module) -> Option<Result<Manifest, ManifestError>> {
-    let section = module
-        .custom_sections()
-        .find(|s| s.name() == MANIFEST_SECTION)?;
-    Some(match core::str::from_utf8(section.data()) {
-        Ok(text) => Manifest::parse(text),
-        Err(_) => Err(ManifestError::Malformed { line: 1 }),
-    })
 }
 
 /// Validates `wasm` under `config` and lists what it declares.
@@ -166,6 +137,6 @@ pub fn inspect(config: &HostConfig, wasm: &[u8]) -> Result<ModuleInfo, LoadError
         imports,
         exports,
         custom_sections,
-        manifest: manifest_of(&module),
+        manifest: crate::manifest::manifest_of(&module),
     })
 }

@@ -57,7 +57,9 @@ mod capability;
 mod conformance;
 mod grant;
 mod inspect;
+mod manifest;
 mod runtime;
+mod stack_probe;
 
 pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
 pub use backend::{
@@ -68,15 +70,21 @@ pub use backend::{
 #[cfg(feature = "std")]
 pub use backend::{CommandRunner, DirFilesystem, InstantClock, TcpNetwork};
 pub use capability::{Capability, CapabilitySet, UnknownCapability};
-pub use conformance::{Attempt, Check, ConformanceReport};
+pub use conformance::{Attempt, Check, ConformanceReport, LimitHit, Resources};
 pub use grant::{
     DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
+    MAX_GRANT_ENTRIES, MAX_HOST_BYTES, MAX_LABEL_BYTES, MAX_PATH_BYTES,
 };
 pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo};
+pub use manifest::GrantExcess;
 pub use pluginhost_proto as proto;
 pub use runtime::{
-    Call, CallCounts, Completion, Denial, DenialLog, Host, HostCallCosts, HostConfig, HostStats,
-    InvokeError, Limits, LoadError, Plugin, PluginStats, Step, Trap,
+    Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host, HostCallCosts,
+    HostConfig, HostStats, InvokeError, Limits, LoadError, LogLevel, LogLine, LogLines, Plugin,
+    PluginStats, Step, Trap, UnknownLogLevel, Usage, DENIED_TARGETS, DENIED_TARGET_BYTES,
+};
+pub use stack_probe::{
+    probe_native_stack, ClassDepth, OpClass, StackProbeError, StackProbeReport, PROBE_MODULE,
 };
 
 /// The custom section in which a plugin declares its manifest.

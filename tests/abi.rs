@@ -655,7 +655,10 @@ fn net_round_trip_and_bad_handles() {
     );
     assert_eq!(out.emitted, b"echo:ping\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
     assert_eq!(net.dial_count(), 2);
-    assert_counts(&plugin, [(0, 0), (0, 0), (2, 0), (0, 0)]);
+    // Two dials, one send and two receives on the open connection: each a gated call the grant
+    // admitted. Calls on a closed or forged handle are BAD_HANDLE (refused, not allowed);
+    // closing is not counted.
+    assert_counts(&plugin, [(0, 0), (0, 0), (5, 0), (0, 0)]);
 }
 
 #[test]
@@ -1040,7 +1043,7 @@ fn counting_net_dial() {
         .call_args(
             "net_send",
             vec![Arg::Ret(0), Arg::C(ping.ptr), Arg::C(ping.len)],
-        ) // not counted
+        ) // counted as allowed: the connection is open
         .call_args("net_close", vec![Arg::Ret(3)]); // not counted
     let (plugin, out) = fx.load_and_run(&host, grant(&["net.dial=svc.example.com:7"]));
     assert!(out.codes[0] >= 0 && out.codes[3] >= 0, "{:?}", out.codes);
@@ -1048,8 +1051,14 @@ fn counting_net_dial() {
         [out.codes[1], out.codes[2], out.codes[4], out.codes[5]],
         [DENIED, DENIED, 4, 0]
     );
-    assert_counts(&plugin, [(0, 0), (0, 0), (2, 2), (0, 0)]);
+    assert_counts(&plugin, [(0, 0), (0, 0), (3, 2), (0, 0)]);
     assert_eq!(denials(&plugin), [("net_dial", 2)]);
+    // Each denial names its target, as the guest wrote it.
+    let targets: Vec<String> = plugin.denials().targets().map(|d| d.to_string()).collect();
+    assert_eq!(
+        targets,
+        ["net.dial other.example.com:7", "net.dial svc.example.com:8"]
+    );
     assert_eq!(net.dial_count(), 2, "no dial for the denied targets");
 
     let (plugin, out) = fx.load_and_run(&host, Grant::new(&[Capability::NetDial]));

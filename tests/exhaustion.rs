@@ -318,10 +318,9 @@ fn unbounded_recursion_is_a_stack_overflow_trap_not_a_native_overflow() {
 #[test]
 fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
     // The default cap refuses 10,000 locals at load; loosen it to show the stack limit holds too.
-    let host = Arc::new(Host::new(HostConfig::default().with_limits(Limits {
-        max_locals_per_function: 20_000,
-        ..Limits::DEFAULT
-    })));
+    let host = Arc::new(Host::new(
+        HostConfig::default().with_limits(Limits::DEFAULT.with_max_locals_per_function(20_000)),
+    ));
     // 10,000 locals per frame: the interpreter's value stack runs out long before 512 frames.
     let hostile = wasm(&format!(
         r#"(module (memory (export "memory") 1)
@@ -404,10 +403,11 @@ fn thousands_of_locals_in_a_loop_are_stopped_by_fuel() {
     let budget = 50_000;
     // The default cap refuses 20,000 locals at load (see the next test); loosen it to show that
     // fuel alone still stops the loop.
-    let host = Host::new(HostConfig::default().with_fuel(budget).with_limits(Limits {
-        max_locals_per_function: 20_000,
-        ..Limits::DEFAULT
-    }));
+    let host = Host::new(
+        HostConfig::default()
+            .with_fuel(budget)
+            .with_limits(Limits::DEFAULT.with_max_locals_per_function(20_000)),
+    );
     let mut plugin = host
         .load(&many_locals_loop(20_000, None), Grant::none())
         .unwrap();
@@ -602,10 +602,7 @@ fn network_host(limits: Limits) -> (Host, Arc<MemoryNetwork>) {
 #[test]
 fn network_handles_are_capped_and_forged_or_closed_ones_are_bad_handle() {
     for net_handles in [Limits::DEFAULT.net_handles, Limits::EMBEDDED.net_handles] {
-        let limits = Limits {
-            net_handles,
-            ..Limits::DEFAULT
-        };
+        let limits = Limits::DEFAULT.with_net_handles(net_handles);
         let (host, network) = network_host(limits);
         let grant = Grant::none().with_host("svc.test:80").unwrap();
         let mut plugin = host.load(&wasm(HANDLES), grant).unwrap();

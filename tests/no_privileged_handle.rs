@@ -19,6 +19,8 @@ const ALLOWED_CRATES: &[&str] = &[
     "wasmi",
     // wasmi's own parser, read directly for the load-time locals cap.
     "wasmparser",
+    // wasmi's core types: the error type of `wasmi::ResourceLimiter` (counting refused grows).
+    "wasmi_core",
     "spin",
     "heapless",
     "log",

@@ -64,7 +64,12 @@ pub const HOSTILE_SPIN: &[u8] = module!("hostile_spin.wasm");
 /// asks `memory.grow` for 4 GiB; the memory limit contains it.
 pub const HOSTILE_MEMHOG: &[u8] = module!("hostile_memhog.wasm");
 
-static ALL: [(&str, &[u8]); 7] = [
+/// `hostile-growloop` (kind `other`, asks nothing): **hostile**. Calls `memory.grow` a million
+/// times (by 0 and by 4 GiB in turn): the loop that aborted release builds of the host before
+/// its wasmi was patched. The fuel budget stops it; the host's native stack stays flat.
+pub const HOSTILE_GROWLOOP: &[u8] = module!("hostile_growloop.wasm");
+
+static ALL: [(&str, &[u8]); 8] = [
     ("ca_acme_lite.wasm", CA_ACME_LITE),
     ("connector_file_deploy.wasm", CONNECTOR_FILE_DEPLOY),
     ("connector_service_reload.wasm", CONNECTOR_SERVICE_RELOAD),
@@ -72,6 +77,7 @@ static ALL: [(&str, &[u8]); 7] = [
     ("hostile_exfiltrate.wasm", HOSTILE_EXFILTRATE),
     ("hostile_spin.wasm", HOSTILE_SPIN),
     ("hostile_memhog.wasm", HOSTILE_MEMHOG),
+    ("hostile_growloop.wasm", HOSTILE_GROWLOOP),
 ];
 
 /// Every bundled module as `(file name, bytes)`, e.g. `("dns_zonefile.wasm", ...)`: the real

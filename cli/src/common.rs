@@ -5,38 +5,138 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::process::ExitCode;
 
-use pluginhost::{CallCounts, Capability, Limits, LoadError};
-use serde_json::{Map, Value};
+use pluginhost::{CallCounts, Capability, DenialLog, Grant, GuestLogs, Limits, LoadError};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
-/// A usage or I/O error: printed as one line on stderr, exit status 2.
+use crate::exit::Exit;
+use crate::options::LogFilter;
+
+/// An error before anything ran: printed as one line on stderr, nothing on stdout.
 #[derive(Debug)]
-pub struct CliError(String);
+pub struct CliError {
+    message: String,
+    exit: Exit,
+}
 
 impl CliError {
-    /// An error with `message`.
-    pub fn new(message: impl Into<String>) -> CliError {
-        CliError(message.into())
+    /// A usage or I/O error (exit 2).
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            exit: Exit::Usage,
+        }
+    }
+
+    /// The exit status it ends the command with.
+    pub fn exit(&self) -> Exit {
+        self.exit
     }
 }
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
-/// What a subcommand returns: its exit status, or a usage or I/O error (exit 2).
-pub type CliResult = Result<ExitCode, CliError>;
+/// What a subcommand returns: its exit status, or an error before anything ran.
+pub type CliResult = Result<Exit, CliError>;
 
-/// Exit status 0 when `ok`, else 1.
-pub fn status(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+/// The SHA-256 of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Writes the plugin's log lines that `filter` shows to stderr, each as `[NAME] LEVEL: message`
+/// (made printable), and says how many were dropped.
+pub fn show_logs(name: &str, logs: &GuestLogs, filter: LogFilter) {
+    let mut stderr = io::stderr().lock();
+    for line in logs.iter().filter(|l| filter.shows(l.level)) {
+        let _ = writeln!(
+            stderr,
+            "[{}] {}: {}",
+            printable(name),
+            line.level,
+            printable(line.message)
+        );
     }
+    if logs.dropped() > 0 && filter.0.is_some() {
+        let _ = writeln!(
+            stderr,
+            "[{}] ({} more log lines not kept: over the log buffer)",
+            printable(name),
+            logs.dropped()
+        );
+    }
+}
+
+/// The log lines as JSON: `[{level, message}]`.
+pub fn logs_json(logs: &GuestLogs) -> Value {
+    Value::Array(
+        logs.iter()
+            .map(|l| json!({ "level": l.level.name(), "message": l.message }))
+            .collect(),
+    )
+}
+
+/// What `grant` holds for `capability`, as the denial line shows it: `/data, /certs`, or
+/// `none`.
+pub fn grant_scopes(grant: &Grant, capability: Capability) -> String {
+    if !grant.allows(capability) {
+        return "none".to_string();
+    }
+    if grant.unrestricted().contains(capability) {
+        return "everything".to_string();
+    }
+    let scopes: Vec<String> = if capability.takes_paths() {
+        grant
+            .path_prefixes(capability)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    } else {
+        grant.hosts().iter().map(ToString::to_string).collect()
+    };
+    if scopes.is_empty() {
+        "no scope".to_string()
+    } else {
+        scopes.join(", ")
+    }
+}
+
+/// One line per denied target: `denied fs.write /etc/passwd (grant: /data)`.
+pub fn denial_lines(denials: &DenialLog, grant: &Grant) -> Vec<String> {
+    let mut lines: Vec<String> = denials
+        .targets()
+        .map(|d| format!("denied {d} (grant: {})", grant_scopes(grant, d.capability)))
+        .collect();
+    if denials.unrecorded() > 0 {
+        lines.push(format!(
+            "denied {} more calls on other targets (not kept)",
+            denials.unrecorded()
+        ));
+    }
+    lines
+}
+
+/// The denied targets as JSON: `[{capability, import, target, truncated, count}]`.
+pub fn denied_json(denials: &DenialLog) -> Value {
+    Value::Array(
+        denials
+            .targets()
+            .map(|d| {
+                json!({
+                    "capability": d.capability.name(),
+                    "import": d.import,
+                    "target": d.target(),
+                    "truncated": d.truncated,
+                    "count": d.count,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// Reads at most `limit` bytes from `reader`. Reads `limit + 1` bytes at most, so a larger (or
@@ -60,10 +160,11 @@ const TEXT_FACTOR: usize = 4;
 /// as the host would have reported it (`invalid_module` or `limit`).
 pub fn load_module(path: &Path, limits: &Limits) -> Result<Result<Vec<u8>, LoadError>, CliError> {
     let shown = path.display();
-    let file = File::open(path).map_err(|e| CliError::new(format!("cannot open {shown}: {e}")))?;
+    let file =
+        File::open(path).map_err(|e| CliError::usage(format!("cannot open {shown}: {e}")))?;
     let text_limit = limits.module_bytes.saturating_mul(TEXT_FACTOR);
     let read = read_bounded(&file, text_limit)
-        .map_err(|e| CliError::new(format!("cannot read {shown}: {e}")))?;
+        .map_err(|e| CliError::usage(format!("cannot read {shown}: {e}")))?;
     let Some(bytes) = read else {
         // Only the first bytes were read: tell binary from text by them.
         let mut head = [0u8; 4];
@@ -82,12 +183,13 @@ pub fn load_module(path: &Path, limits: &Limits) -> Result<Result<Vec<u8>, LoadE
                 limit: limits.module_bytes,
             }));
         }
-        return Err(CliError::new(format!(
+        return Err(CliError::usage(format!(
             "{shown} is not binary WebAssembly and is larger than {text_limit} bytes, the most \
              WebAssembly text accepted"
         )));
     };
-    if bytes.starts_with(b"\0asm") {
+    if !looks_like_text(&bytes) {
+        // Binary (or empty, or random bytes): the host says what is wrong with it.
         return Ok(Ok(bytes));
     }
     match wat::Parser::new().parse_bytes(Some(path), &bytes) {
@@ -97,6 +199,19 @@ pub fn load_module(path: &Path, limits: &Limits) -> Result<Result<Vec<u8>, LoadE
             wat_error_line(&e.to_string())
         )))),
     }
+}
+
+/// Whether `bytes` may be WebAssembly text: UTF-8 whose first token opens an s-expression or a
+/// comment. Anything else is handed to the host as binary, which names what it is not.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"\0asm") {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    text.starts_with('(') || text.starts_with(";;")
 }
 
 /// A `wat` error (a message, then `--> file:line:col` and a source excerpt) as one line:
@@ -131,7 +246,7 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     stdout
         .write_all(bytes)
         .and_then(|()| stdout.flush())
-        .map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))
+        .map_err(|e| CliError::usage(format!("cannot write to stdout: {e}")))
 }
 
 /// Writes one line to stderr, prefixed with `pluginhost: `. A failure to write is ignored:

@@ -9,6 +9,7 @@ use pluginhost::{inspect, HostConfig, ImportInfo, ModuleInfo};
 use serde_json::{json, Value};
 
 use crate::common::{self, CliResult};
+use crate::exit::{self, Exit};
 
 const LONG_ABOUT: &str = "\
 List what a module declares, without running it: its size, imports (with the capability each \
@@ -16,26 +17,21 @@ needs), exports, custom sections and the manifest in the `pluginhost.manifest` s
 
 With --json stdout gets one object:
   size             the module's size in bytes
+  sha256           the module's SHA-256 (of the binary; for text, of the converted binary)
   imports          [{module, name, type, listed, capability}]: listed is whether the host's \
 capability table has the import with this signature; capability is the capability it needs, or \
 null
   exports          [{name, type}]
   custom_sections  [{name, size}]
   manifest         null, {name, version, kind, grants: [\"CAP=SCOPE\", ...]} or {error}
-For a module the host refuses, the object is {error, error_kind} instead.";
-
-const EXIT_CODES: &str = "\
-Exit status:
-  0  the module is valid
-  1  the module is invalid (the reason is printed)
-  2  usage or I/O error (nothing is printed on stdout)";
+For a module the host refuses, the object is {error, error_kind} instead (exit 3).";
 
 /// Arguments of `pluginhost inspect`.
 #[derive(Debug, Parser)]
 #[command(
     about = "List a module's imports, exports, custom sections and manifest",
     long_about = LONG_ABOUT,
-    after_help = EXIT_CODES
+    after_help = exit::TABLE
 )]
 pub struct Args {
     /// The module: binary WebAssembly, or WebAssembly text
@@ -77,7 +73,7 @@ fn manifest_json(manifest: Option<&Result<Manifest, ManifestError>>) -> Value {
     }
 }
 
-fn to_json(info: &ModuleInfo) -> Value {
+fn to_json(info: &ModuleInfo, sha256: &str) -> Value {
     let imports: Vec<Value> = info
         .imports
         .iter()
@@ -103,6 +99,7 @@ fn to_json(info: &ModuleInfo) -> Value {
         .collect();
     json!({
         "size": info.size,
+        "sha256": sha256,
         "imports": imports,
         "exports": exports,
         "custom_sections": sections,
@@ -110,9 +107,10 @@ fn to_json(info: &ModuleInfo) -> Value {
     })
 }
 
-fn to_text(file: &str, info: &ModuleInfo) -> String {
+fn to_text(file: &str, info: &ModuleInfo, sha256: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} bytes", common::printable(file), info.size);
+    let _ = writeln!(out, "sha256: {sha256}");
 
     let _ = writeln!(out, "\nimports ({}):", info.imports.len());
     if !info.imports.is_empty() {
@@ -185,17 +183,19 @@ fn to_text(file: &str, info: &ModuleInfo) -> String {
 /// Runs `pluginhost inspect`.
 pub fn main(args: &Args) -> CliResult {
     let config = HostConfig::default();
-    let result =
-        common::load_module(&args.file, &config.limits)?.and_then(|wasm| inspect(&config, &wasm));
+    let result = common::load_module(&args.file, &config.limits)?.and_then(|wasm| {
+        let sha256 = common::sha256_hex(&wasm);
+        inspect(&config, &wasm).map(|info| (info, sha256))
+    });
     match result {
-        Ok(info) => {
+        Ok((info, sha256)) => {
             if args.json {
-                common::write_json(&to_json(&info))?;
+                common::write_json(&to_json(&info, &sha256))?;
             } else {
-                let text = to_text(&args.file.display().to_string(), &info);
+                let text = to_text(&args.file.display().to_string(), &info, &sha256);
                 common::write_stdout(text.as_bytes())?;
             }
-            Ok(common::status(true))
+            Ok(Exit::Success)
         }
         Err(e) => {
             if args.json {
@@ -206,7 +206,7 @@ pub fn main(args: &Args) -> CliResult {
             } else {
                 common::error_line(&e.to_string());
             }
-            Ok(common::status(false))
+            Ok(Exit::Refused)
         }
     }
 }

@@ -1,9 +1,15 @@
-//! `pluginhost`: run, inspect and conformance-check WebAssembly plugins from the command line.
+//! `pluginhost`: run, inspect and conformance-check WebAssembly plugins from the command line,
+//! and start new ones.
 
 mod check;
 mod common;
+mod exit;
 mod inspect;
+mod new;
+mod options;
+mod protocol;
 mod run;
+mod selftest;
 
 use std::process::ExitCode;
 
@@ -11,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 /// Run untrusted WebAssembly plugins under deny-by-default capability grants.
 #[derive(Debug, Parser)]
-#[command(name = "pluginhost", version)]
+#[command(name = "pluginhost", version, after_help = exit::TABLE)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,6 +28,8 @@ enum Command {
     Run(run::Args),
     Inspect(inspect::Args),
     Check(check::Args),
+    New(new::Args),
+    Selftest(selftest::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,9 +38,14 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Inspect(args) => inspect::main(args),
         Command::Check(args) => check::main(args),
+        Command::New(args) => new::main(args),
+        Command::Selftest(args) => selftest::main(args),
     };
-    result.unwrap_or_else(|e| {
-        common::error_line(&format!("error: {e}"));
-        ExitCode::from(2)
-    })
+    match result {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            common::error_line(&format!("error: {e}"));
+            e.exit().code()
+        }
+    }
 }

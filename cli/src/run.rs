@@ -1,29 +1,31 @@
 //! `pluginhost run`: load a plugin under explicit grants and invoke its entry point once.
 
-use std::fs::File;
-use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use clap::Parser;
-use pluginhost::{
-    Backends, CallCounts, Capability, CommandRunner, DirFilesystem, Grant, GrantError, Host,
-    HostConfig, HostName, InvokeError, LoadError, TcpNetwork,
-};
-use serde_json::json;
+use pluginhost::{CallCounts, DenialLog, GuestLogs, Host, LoadError, Plugin, Usage};
+use serde_json::{json, Value};
 
-use crate::common::{self, CliError, CliResult};
+use crate::common::{self, CliResult};
+use crate::exit::{self, Exit};
+use crate::options::{self, GrantArgs, InputArgs, LimitArgs, ModuleArgs, OutputArgs, Prepared};
 
 const LONG_ABOUT: &str = "\
 Load a plugin under explicit grants and invoke its entry point once.
 
-Nothing is granted unless a --grant names it: an import whose capability is not granted makes \
-loading fail (not_granted), and every granted call is checked against the grant's scopes \
-(a refused call is counted as a denial and the plugin sees DENIED).
+Nothing is granted unless a --grant (or the --grants file) names it: an import whose capability \
+is not granted makes loading fail (not_granted), and every granted call is checked against the \
+grant's scopes (a refused call is counted as a denial, shown as `denied CAP TARGET (grant: \
+SCOPES)` on stderr, and the plugin sees DENIED). A grant wider than what the plugin's manifest \
+asks for is warned about (refused with --strict).
+
+Typed messages: --request FILE takes a JSON request of the plugin's protocol (from its \
+manifest's kind: ca issue, connector deploy, dns publish-txt; or --protocol), encodes it as the \
+postcard message, and decodes the response to JSON. A failure response is a failed run (exit 1).
 
 Back-ends:
   files     only with --root DIR, which becomes the guest's `/` (a granted prefix such as /data \
-must exist as DIR/data); without --root, granted file calls fail with IO.
+must exist as DIR/data; a prefix may name one file); an fs grant without --root is a usage error.
   network   real TCP. Loopback addresses (127.0.0.0/8, ::1) are refused unless a net.dial \
 grant names a loopback IP literal or `localhost`, which allows loopback for every net.dial \
 grant; private, link-local, multicast and reserved addresses are always refused.
@@ -31,134 +33,60 @@ grant; private, link-local, multicast and reserved addresses are always refused.
 process.exec scopes are host paths (not under --root), and programs under --root are refused, \
 so a plugin never runs a file it could have written.
 
-Without --json the plugin's output goes to stdout as raw bytes and a one-line summary of any \
-error or denied call goes to stderr.
+The plugin's log lines go to stderr as `[NAME] LEVEL: message` (--log-level, default info). \
+Without --json stdout gets the decoded response as JSON (with --request or --protocol) or the \
+plugin's raw output, and stderr a line for any error or denial.
 
 With --json stdout gets exactly one JSON object:
-  ok          true if the plugin ran and returned 0
-  result      the entry's i32 return value, or null
-  error_kind  null, or not_granted, unknown_import, invalid_module, limit, fuel_exhausted, \
-timeout, trap, busy, no_entry (a non-zero return is not an error: error_kind null, ok false; \
-timeout: 30 s spent blocked in file, network or program calls)
-  error       the error message, or null
-  output_hex  the plugin's output as lowercase hex (\"\" if none)
-  fuel_used   fuel used by the invocation (by the start function if it failed at load)
-  allowed     granted calls per capability: {\"fs.read\": N, \"fs.write\": N, \"net.dial\": N, \
+  ok            true only if the plugin ran, returned 0 and (if typed) answered with no failure
+  result        the entry's i32 return value, or null
+  error_kind    null, or not_granted, unknown_import, invalid_module, limit, fuel_exhausted, \
+trap, timeout, no_entry, sha256_mismatch, grant_excess, failure_response, decode, ...
+  error         the error message, or null
+  response      the decoded response: {\"ok\": {...}} or {\"failure\": {\"code\", \"message\"}}, \
+or null
+  output_hex    the plugin's output as lowercase hex (\"\" if none)
+  sha256        the module's SHA-256, or null
+  fuel_used     fuel used by the invocation (by the start function if it failed at load)
+  allowed       granted calls per capability: {\"fs.read\": N, \"fs.write\": N, \"net.dial\": N, \
 \"process.exec\": N}
-  denials     refused calls per capability, same keys";
-
-const EXIT_CODES: &str = "\
-Exit status:
-  0  the plugin ran and returned 0
-  1  loading failed, it trapped, ran out of fuel, or returned non-zero
-  2  usage or I/O error (nothing is printed on stdout)";
+  denials       refused calls per capability, same keys
+  denied        [{capability, import, target, truncated, count}], the first 8 targets refused
+  logs          [{level, message}]: the plugin's log lines (bounded by the log limit)
+  logs_dropped  log lines not kept
+  usage         {memory_bytes, memory_grows_refused, output_bytes, log_bytes, ...}
+  warnings      grants wider than the manifest asks";
 
 /// Arguments of `pluginhost run`.
 #[derive(Debug, Parser)]
 #[command(
     about = "Run a plugin's entry point under explicit grants",
     long_about = LONG_ABOUT,
-    after_help = EXIT_CODES
+    after_help = exit::TABLE
 )]
 pub struct Args {
-    /// The plugin: binary WebAssembly, or WebAssembly text (converted when the file does not
-    /// start with the wasm magic bytes)
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
+    #[command(flatten)]
+    module: ModuleArgs,
 
     /// The exported function to invoke; its signature must be () -> i32
     #[arg(long, value_name = "NAME", default_value = "run")]
     entry: String,
 
-    /// Grant a capability within a scope (repeatable): fs.read=/PREFIX, fs.write=/PREFIX,
-    /// net.dial=HOST:PORT (or *.DOMAIN:PORT), process.exec=/PROGRAM-OR-DIR
-    #[arg(long = "grant", value_name = "CAP=SCOPE", value_parser = parse_grant_spec)]
-    grants: Vec<String>,
+    #[command(flatten)]
+    grants: GrantArgs,
 
     /// Host directory that the guest's `/` maps to (enables the file back-end)
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
 
-    /// Fuel budget of the invocation (and of a start function) [default: 10000000]
-    #[arg(long, value_name = "N")]
-    fuel: Option<u64>,
+    #[command(flatten)]
+    limits: LimitArgs,
 
-    /// Most bytes of linear memory (initial size and growth) [default: 16777216]
-    #[arg(long, value_name = "BYTES")]
-    memory: Option<usize>,
+    #[command(flatten)]
+    input: InputArgs,
 
-    /// Give the plugin the contents of FILE (or of stdin for `-`) as input, at most
-    /// 1048576 bytes
-    #[arg(long, value_name = "FILE|-")]
-    input: Option<PathBuf>,
-
-    /// Print one JSON object on stdout instead of the raw output
-    #[arg(long)]
-    json: bool,
-}
-
-/// Checks one `--grant` spec on its own, so that clap reports a bad one as a usage error.
-fn parse_grant_spec(spec: &str) -> Result<String, GrantError> {
-    Grant::none().with_spec(spec).map(|_| spec.to_string())
-}
-
-/// Whether a `net.dial` entry names a loopback IP literal or `localhost`.
-fn names_loopback(grant: &Grant) -> bool {
-    grant.hosts().iter().any(|pattern| match pattern.host() {
-        Some(HostName::Ipv4(ip)) => ip.is_loopback(),
-        Some(HostName::Ipv6(ip)) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
-        Some(HostName::Dns(name)) => name == "localhost",
-        None => false,
-    })
-}
-
-/// The back-ends for `grant`, with the filesystem at `root` if given.
-fn backends(grant: &Grant, root: Option<&Path>) -> Result<Backends, CliError> {
-    let network = TcpNetwork::new().allow_loopback(names_loopback(grant));
-    let mut process = CommandRunner::new();
-    let mut backends = Backends::unavailable().with_network(Arc::new(network));
-    if let Some(root) = root {
-        let filesystem = DirFilesystem::open(root)
-            .map_err(|e| CliError::new(format!("cannot open --root {}: {e}", root.display())))?;
-        backends = backends.with_filesystem(Arc::new(filesystem));
-        // Refused by canonical path, whatever the working directory is when a program runs.
-        let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        process = process.refuse_under(canonical);
-    }
-    Ok(backends.with_process(Arc::new(process)))
-}
-
-/// Reads `--input`, refusing more than `limit` bytes before reading them all.
-fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>, CliError> {
-    let (shown, read) = if path.as_os_str() == "-" {
-        (
-            "stdin".to_string(),
-            common::read_bounded(io::stdin().lock(), limit),
-        )
-    } else {
-        let shown = path.display().to_string();
-        let file = File::open(path)
-            .map_err(|e| CliError::new(format!("cannot open --input {shown}: {e}")))?;
-        (shown, common::read_bounded(file, limit))
-    };
-    read.map_err(|e| CliError::new(format!("cannot read --input {shown}: {e}")))?
-        .ok_or_else(|| {
-            CliError::new(format!(
-                "--input {shown} is larger than {limit} bytes, the most one invocation accepts"
-            ))
-        })
-}
-
-/// The error kind reported for a failed invocation. Engine failures while running are
-/// counted as traps by the host, and reported as `trap`.
-fn invoke_kind(error: &InvokeError) -> &'static str {
-    match error.kind() {
-        kind @ ("not_granted" | "unknown_import" | "invalid_module" | "limit"
-        | "fuel_exhausted" | "timeout" | "trap" | "busy" | "no_entry") => kind,
-        _ => "trap",
-    }
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// What one run came to.
@@ -166,8 +94,12 @@ struct Outcome {
     result: Option<i32>,
     error: Option<(&'static str, String)>,
     output: Vec<u8>,
+    response: Option<Value>,
     fuel_used: u64,
     calls: CallCounts,
+    denials: DenialLog,
+    logs: GuestLogs,
+    usage: Option<Usage>,
 }
 
 impl Outcome {
@@ -176,25 +108,55 @@ impl Outcome {
             result: None,
             error: Some((kind, message)),
             output: Vec::new(),
+            response: None,
             fuel_used,
             calls: CallCounts::default(),
+            denials: DenialLog::default(),
+            logs: GuestLogs::default(),
+            usage: None,
         }
     }
 
-    fn ok(&self) -> bool {
-        self.error.is_none() && self.result == Some(0)
+    fn exit(&self) -> Exit {
+        match (&self.error, self.result) {
+            (Some((kind, _)), _) => Exit::for_kind(kind),
+            (None, Some(0)) => Exit::Success,
+            (None, _) => Exit::PluginFailed,
+        }
+    }
+
+    /// Copies what the plugin did from `plugin`.
+    fn observe(&mut self, plugin: &Plugin) {
+        self.calls = plugin.stats().calls;
+        self.denials = plugin.denials().clone();
+        self.logs = plugin.logs().clone();
+        self.usage = Some(plugin.usage());
     }
 }
 
-/// Loads `module` and invokes `entry` once; every failure is an [`Outcome`].
-fn execute(
-    module: Result<Vec<u8>, LoadError>,
-    host: &Host,
-    grant: Grant,
-    entry: &str,
-    input: &[u8],
-) -> Outcome {
-    let loaded = module.and_then(|wasm| host.load(&wasm, grant));
+/// Loads the module and invokes `entry` once; every failure is an [`Outcome`].
+fn execute(prepared: &Prepared, host: &Host, entry: &str) -> Outcome {
+    if let Some((kind, message)) = &prepared.refused {
+        return Outcome::failed(kind, message.clone(), 0);
+    }
+    if prepared
+        .info
+        .as_ref()
+        .is_some_and(|info| !info.exports_memory())
+    {
+        // Every host call that takes a pointer would fail with INVALID: say why at once.
+        return Outcome::failed(
+            "invalid_module",
+            "the module exports no linear memory named `memory`: every plugin must (guest ABI \
+             v1)"
+            .to_string(),
+            0,
+        );
+    }
+    let loaded = match &prepared.wasm {
+        Ok(wasm) => host.load(wasm, prepared.grant.clone()),
+        Err(e) => Err(e.clone()),
+    };
     let mut plugin = match loaded {
         Ok(plugin) => plugin,
         Err(e) => {
@@ -206,100 +168,135 @@ fn execute(
             return Outcome::failed(e.kind(), e.to_string(), fuel);
         }
     };
-    let outcome = match host.call(&mut plugin, entry, input) {
+    let mut outcome = match host.call(&mut plugin, entry, &prepared.input) {
         Ok(done) => Outcome {
             result: Some(done.status),
             error: None,
             output: done.output,
+            response: None,
             fuel_used: done.fuel_used,
             calls: CallCounts::default(),
+            denials: DenialLog::default(),
+            logs: GuestLogs::default(),
+            usage: None,
         },
-        Err(e) => Outcome::failed(invoke_kind(&e), e.to_string(), e.fuel_used().unwrap_or(0)),
+        Err(e) => Outcome::failed(e.kind(), e.to_string(), e.fuel_used().unwrap_or(0)),
     };
-    Outcome {
-        calls: plugin.stats().calls,
-        ..outcome
+    outcome.observe(&plugin);
+    if let (Some(protocol), None) = (prepared.protocol, &outcome.error) {
+        match protocol.decode(&outcome.output) {
+            Ok((response, failed)) => {
+                if failed && outcome.result == Some(0) {
+                    let failure = &response["failure"];
+                    outcome.error = Some((
+                        "failure_response",
+                        format!(
+                            "the plugin answered with a failure: {}: {}",
+                            failure["code"].as_str().unwrap_or("?"),
+                            failure["message"].as_str().unwrap_or("")
+                        ),
+                    ));
+                }
+                outcome.response = Some(response);
+            }
+            Err(e) if outcome.result == Some(0) => {
+                outcome.error = Some(("decode", format!("{protocol} response: {e}")));
+            }
+            Err(_) => {}
+        }
     }
+    outcome
 }
 
-/// One line for stderr, if anything went wrong or was denied.
-fn summary(args: &Args, outcome: &Outcome) -> Option<String> {
-    let denied = outcome.calls.total_denied();
-    let denials = (denied > 0).then(|| {
-        let list: Vec<String> = Capability::ALL
-            .into_iter()
-            .filter(|cap| outcome.calls.denied(*cap) > 0)
-            .map(|cap| format!("{cap} {}", outcome.calls.denied(cap)))
-            .collect();
-        format!("denied calls: {}", list.join(", "))
-    });
-    let problem = match (&outcome.error, outcome.result) {
+/// The line for stderr about what went wrong, if anything did.
+fn problem(args: &Args, outcome: &Outcome) -> Option<String> {
+    match (&outcome.error, outcome.result) {
         (Some((kind, message)), _) => Some(format!("error: {message} [{kind}]")),
         (None, Some(status)) if status != 0 => {
             Some(format!("entry `{}` returned {status}", args.entry))
         }
         _ => None,
-    };
-    match (problem, denials) {
-        (Some(p), Some(d)) => Some(format!("{p} ({d})")),
-        (Some(line), None) | (None, Some(line)) => Some(line),
-        (None, None) => None,
+    }
+}
+
+fn usage_json(usage: Option<Usage>) -> Value {
+    match usage {
+        None => Value::Null,
+        Some(u) => json!({
+            "fuel_budget": u.fuel_budget,
+            "memory_bytes": u.memory_bytes,
+            "memory_grows_refused": u.memory_grows_refused,
+            "table_grows_refused": u.table_grows_refused,
+            "output_bytes": u.output_bytes,
+            "output_refused": u.output_refused,
+            "log_bytes": u.log_bytes,
+            "log_refused": u.log_refused,
+        }),
     }
 }
 
 /// Runs `pluginhost run`.
 pub fn main(args: &Args) -> CliResult {
-    let mut grant = Grant::none();
-    for spec in &args.grants {
-        grant = grant
-            .with_spec(spec)
-            .map_err(|e| CliError::new(format!("invalid --grant {spec}: {e}")))?;
+    let prepared = Prepared::new(&args.module, &args.limits, &args.input, &args.grants)?;
+    prepared.require_root(args.root.as_deref())?;
+    let backends = options::backends(&prepared.grant, args.root.as_deref())?;
+    let host = Host::with_backends(prepared.config, backends);
+    for warning in &prepared.excess {
+        if prepared.refused.is_none() {
+            common::error_line(&format!("warning: grant {warning}"));
+        }
     }
-    let mut config = HostConfig::default();
-    if let Some(fuel) = args.fuel {
-        config = config.with_fuel(fuel);
+    let outcome = execute(&prepared, &host, &args.entry);
+    let exit = outcome.exit();
+    let name = prepared.name();
+    common::show_logs(&name, &outcome.logs, args.output.log_level);
+    for line in common::denial_lines(&outcome.denials, &prepared.grant) {
+        common::error_line(&line);
     }
-    if let Some(memory) = args.memory {
-        config.limits.memory_bytes = memory;
-    }
-    // Every usage and I/O error comes before anything runs: the module file, the root, then
-    // the input (which may be stdin).
-    let module = common::load_module(&args.file, &config.limits)?;
-    let host = Host::with_backends(config, backends(&grant, args.root.as_deref())?);
-    let input = match &args.input {
-        Some(path) => read_input(path, config.limits.input_bytes)?,
-        None => Vec::new(),
-    };
-    let outcome = execute(module, &host, grant, &args.entry, &input);
-    let ok = outcome.ok();
-    if args.json {
-        let (allowed, denials) = common::call_counts_json(&outcome.calls);
+    if args.output.json {
+        let (allowed, denied_counts) = common::call_counts_json(&outcome.calls);
         let (error_kind, error) = match &outcome.error {
             Some((kind, message)) => (Some(*kind), Some(message.as_str())),
             None => (None, None),
         };
         common::write_json(&json!({
-            "ok": ok,
+            "ok": exit == Exit::Success,
             "result": outcome.result,
             "error_kind": error_kind,
             "error": error,
+            "response": outcome.response,
             "output_hex": common::hex(&outcome.output),
+            "sha256": prepared.sha256,
             "fuel_used": outcome.fuel_used,
             "allowed": allowed,
-            "denials": denials,
+            "denials": denied_counts,
+            "denied": common::denied_json(&outcome.denials),
+            "logs": common::logs_json(&outcome.logs),
+            "logs_dropped": outcome.logs.dropped(),
+            "usage": usage_json(outcome.usage),
+            "warnings": prepared.excess,
         }))?;
     } else {
-        common::write_stdout(&outcome.output)?;
-        if let Some(line) = summary(args, &outcome) {
+        match &outcome.response {
+            Some(response) => {
+                let mut text =
+                    serde_json::to_string_pretty(response).unwrap_or_else(|_| response.to_string());
+                text.push('\n');
+                common::write_stdout(text.as_bytes())?;
+            }
+            None => common::write_stdout(&outcome.output)?,
+        }
+        if let Some(line) = problem(args, &outcome) {
             common::error_line(&line);
         }
     }
-    Ok(common::status(ok))
+    Ok(exit)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::options::names_loopback;
+    use pluginhost::Grant;
 
     fn grant(specs: &[&str]) -> Grant {
         specs.iter().fold(Grant::none(), |g, s| {
@@ -324,19 +321,5 @@ mod tests {
             "net.dial=ca.example.com:443",
             "net.dial=localhost:9000"
         ])));
-    }
-
-    #[test]
-    fn kinds_stay_in_the_documented_set() {
-        assert_eq!(invoke_kind(&InvokeError::Engine("x".into())), "trap");
-        assert_eq!(invoke_kind(&InvokeError::Busy), "busy");
-        assert_eq!(
-            invoke_kind(&InvokeError::TimedOut { fuel_used: 1 }),
-            "timeout"
-        );
-        assert_eq!(
-            invoke_kind(&InvokeError::Rebuild(LoadError::InvalidModule("x".into()))),
-            "invalid_module"
-        );
     }
 }

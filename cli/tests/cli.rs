@@ -143,14 +143,26 @@ fn assert_run_shape(v: &Value) {
         [
             "allowed",
             "denials",
+            "denied",
             "error",
             "error_kind",
             "fuel_used",
+            "logs",
+            "logs_dropped",
             "ok",
             "output_hex",
-            "result"
+            "response",
+            "result",
+            "sha256",
+            "usage",
+            "warnings"
         ]
     );
+    assert!(v["denied"].is_array());
+    assert!(v["logs"].is_array());
+    assert!(v["logs_dropped"].is_u64());
+    assert!(v["warnings"].is_array());
+    assert!(v["sha256"].is_null() || v["sha256"].as_str().is_some_and(|h| h.len() == 64));
     assert!(v["ok"].is_boolean());
     assert!(v["result"].is_null() || v["result"].is_i64());
     assert!(v["error_kind"].is_null() || v["error_kind"].is_string());
@@ -248,13 +260,13 @@ fn run_not_granted() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "w.wat", fs_writer("/data/x"));
     let (code, v) = run_json(&file, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_failed_with(&v, "not_granted");
     assert!(v["error"].as_str().unwrap().contains("fs.write"));
     pluginhost()
         .args(["run", path_str(&file)])
         .assert()
-        .code(1)
+        .code(3)
         .stdout(predicate::str::is_empty())
         .stderr(
             predicate::str::contains("not_granted").and(predicate::str::contains("\n").count(1)),
@@ -266,7 +278,7 @@ fn run_unknown_import() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "u.wat", UNKNOWN_IMPORT);
     let (code, v) = run_json(&file, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_failed_with(&v, "unknown_import");
     assert!(v["error"].as_str().unwrap().contains("env.launch_missiles"));
 }
@@ -276,12 +288,12 @@ fn run_invalid_module() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "garbage.wasm", b"\x00\x01garbage\xff\xfe");
     let (code, v) = run_json(&file, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_failed_with(&v, "invalid_module");
     // Binary magic with a broken body.
     let file = write(&dir, "broken.wasm", b"\0asm\x01\x00\x00\x00\x01\xff");
     let (code, v) = run_json(&file, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_failed_with(&v, "invalid_module");
 }
 
@@ -290,7 +302,7 @@ fn run_memory_limit() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "big.wat", BIG_MEMORY);
     let (code, v) = run_json(&file, &["--memory", "65536"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 4);
     assert_failed_with(&v, "limit");
     let (code, _) = run_json(&file, &["--memory", "131072"]);
     assert_eq!(code, 0);
@@ -301,7 +313,7 @@ fn run_fuel_exhausted() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "loop.wat", LOOPS);
     let (code, v) = run_json(&file, &["--fuel", "10000"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 4);
     assert_failed_with(&v, "fuel_exhausted");
     assert_eq!(v["fuel_used"], 10000);
 }
@@ -311,7 +323,7 @@ fn run_trap() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "trap.wat", TRAPS);
     let (code, v) = run_json(&file, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 4);
     assert_failed_with(&v, "trap");
     assert!(v["error"].as_str().unwrap().contains("unreachable"));
 }
@@ -321,7 +333,7 @@ fn run_no_entry() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "hello.wat", HELLO);
     let (code, v) = run_json(&file, &["--entry", "missing"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_failed_with(&v, "no_entry");
     assert!(v["error"].as_str().unwrap().contains("missing"));
 }
@@ -358,7 +370,14 @@ fn run_write_outside_grant_is_denied() {
     assert_eq!(v["allowed"]["fs.write"], 0);
     assert_eq!(v["denials"]["fs.write"], 1);
     assert!(!root.path().join("etc/x").exists());
-    // The human summary names the denial.
+    assert_eq!(
+        v["denied"],
+        serde_json::json!([{
+            "capability": "fs.write", "import": "fs_write", "target": "/etc/x",
+            "truncated": false, "count": 1
+        }])
+    );
+    // The human summary names the denial: capability, target and what was granted.
     pluginhost()
         .args([
             "run",
@@ -370,16 +389,31 @@ fn run_write_outside_grant_is_denied() {
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("fs.write 1"));
+        .stderr(predicate::str::contains(
+            "pluginhost: denied fs.write /etc/x (grant: /data)",
+        ));
 }
 
 #[test]
-fn run_granted_write_without_root_fails_with_io() {
+fn run_fs_grant_without_root_is_a_usage_error_with_a_hint() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "w.wat", fs_writer("/data/x"));
-    let (code, v) = run_json(&file, &["--grant", "fs.write=/data"]);
-    assert_eq!(code, 1);
-    assert_eq!(v["result"], -4, "IO without a file back-end");
+    pluginhost()
+        .args([
+            "run",
+            path_str(&file),
+            "--json",
+            "--grant",
+            "fs.write=/data",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::contains("--grant fs.write=/data needs --root DIR").and(
+                predicate::str::contains("--root ./sandbox with ./sandbox/data"),
+            ),
+        );
 }
 
 #[test]
@@ -513,6 +547,7 @@ fn run_dials_a_granted_loopback_address() {
     assert_eq!(code, 1);
     assert_eq!(v["result"], -1);
     assert_eq!(v["denials"]["net.dial"], 1);
+    assert_eq!(v["denied"][0]["target"], format!("127.0.0.1:{port}"));
     drop(listener);
 }
 
@@ -611,10 +646,10 @@ fn inspect_invalid_module_and_missing_file() {
     pluginhost()
         .args(["inspect", path_str(&file)])
         .assert()
-        .code(1)
+        .code(3)
         .stderr(predicate::str::contains("invalid module"));
     let (code, v) = json_of(&["inspect", path_str(&file), "--json"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_eq!(v["error_kind"], "invalid_module");
     pluginhost()
         .args(["inspect", path_str(&dir.path().join("nope.wasm"))])
@@ -661,7 +696,7 @@ fn check_refuses_privileged_attempts() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "tries.wat", TRIES_FS_WRITE);
     let (code, v) = json_of(&["check", path_str(&file), "--json"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_eq!(v["ok"], false);
     assert_eq!(v["privileged_operations"], 3);
     assert_eq!(
@@ -683,7 +718,7 @@ fn check_refuses_privileged_attempts() {
     pluginhost()
         .args(["check", path_str(&file)])
         .assert()
-        .code(1)
+        .code(3)
         .stdout(
             predicate::str::contains("FAIL")
                 .and(predicate::str::contains("fs_write"))
@@ -696,7 +731,7 @@ fn check_requires_the_entry() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "norun.wat", NO_RUN);
     let (code, v) = json_of(&["check", path_str(&file), "--json"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_eq!(v["ok"], false);
     assert_eq!(v["entry_exported"], false);
 }
@@ -706,7 +741,7 @@ fn check_reports_traps() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "trap.wat", TRAPS);
     let (code, v) = json_of(&["check", path_str(&file), "--json"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_eq!(v["ok"], false);
     assert_eq!(v["trapped"], true);
     assert!(v["trap"]
@@ -719,7 +754,7 @@ fn check_garbage_is_not_admitted() {
     let dir = TempDir::new().unwrap();
     let file = write(&dir, "garbage.wasm", b"\x7fELF\x02\x01\x01\x00garbage");
     let (code, v) = json_of(&["check", path_str(&file), "--json"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert_eq!(v["ok"], false);
     assert_eq!(v["instantiated"], false);
     assert_eq!(v["checks"][0]["name"], "validates");
@@ -727,7 +762,7 @@ fn check_garbage_is_not_admitted() {
     pluginhost()
         .args(["check", path_str(&file)])
         .assert()
-        .code(1)
+        .code(3)
         .stderr(predicate::str::contains("panicked").not())
         .stdout(predicate::str::ends_with("NOT ADMITTED\n"));
 }
@@ -826,4 +861,416 @@ fn run_refuses_programs_under_the_root() {
     assert_eq!(v["result"], -1);
     assert_eq!(v["allowed"]["process.exec"], 0);
     assert_eq!(v["denials"]["process.exec"], 1);
+}
+
+// ---------------------------------------------------------------- files, digests, grants, logs
+
+/// Logs one line at each level, then returns 0.
+const LOGS: &str = r#"(module
+  (import "pluginhost" "log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "zero one two three four")
+  (func (export "run") (result i32)
+    (drop (call $log (i32.const 0) (i32.const 0) (i32.const 4)))
+    (drop (call $log (i32.const 1) (i32.const 5) (i32.const 3)))
+    (drop (call $log (i32.const 2) (i32.const 9) (i32.const 3)))
+    (drop (call $log (i32.const 3) (i32.const 13) (i32.const 5)))
+    (drop (call $log (i32.const 4) (i32.const 19) (i32.const 4)))
+    (i32.const 0)))"#;
+
+/// Grows memory one page at a time until refused, then returns 0 (a memory hog that the gate
+/// would otherwise admit).
+const MEMHOG: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "run") (result i32)
+    (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+    (i32.const 0)))"#;
+
+#[test]
+fn bad_files_each_get_their_own_message() {
+    let dir = TempDir::new().unwrap();
+    let full = wasm(HELLO);
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("empty.wasm", Vec::new(), "empty: 0 bytes"),
+        (
+            "random.bin",
+            b"\x7fELF\x02\x01\x01\x00\x93\x12\xfe".to_vec(),
+            "not a WebAssembly module: it starts with the bytes 7f 45 4c 46",
+        ),
+        (
+            "truncated.wasm",
+            full[..full.len() - 3].to_vec(),
+            "truncated module",
+        ),
+        (
+            "nomemory.wasm",
+            wasm(r#"(module (func (export "run") (result i32) (i32.const 0)))"#),
+            "exports no linear memory named `memory`",
+        ),
+    ];
+    for (name, bytes, message) in cases {
+        let file = write(&dir, name, &bytes);
+        let (code, v) = run_json(&file, &[]);
+        assert_eq!(code, 3, "{name}: {v}");
+        assert_failed_with(&v, "invalid_module");
+        let error = v["error"].as_str().unwrap();
+        assert!(error.contains(message), "{name}: {error}");
+        assert!(!error.contains("WebAssembly text"), "{name}: {error}");
+        pluginhost()
+            .args(["run", path_str(&file)])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(message).and(predicate::str::contains("\n").count(1)));
+    }
+}
+
+#[test]
+fn sha256_is_printed_and_checked() {
+    let dir = TempDir::new().unwrap();
+    let binary = wasm(HELLO);
+    let file = write(&dir, "hello.wasm", &binary);
+    // SHA-256 of the module, computed independently of the CLI.
+    let expected = {
+        use std::process::Command as Std;
+        let out = Std::new("sha256sum").arg(&file).output();
+        match out {
+            Ok(out) if out.status.success() => {
+                String::from_utf8(out.stdout).unwrap()[..64].to_string()
+            }
+            _ => return, // no sha256sum on this machine
+        }
+    };
+    let (code, v) = json_of(&["inspect", path_str(&file), "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["sha256"], expected);
+    pluginhost()
+        .args(["inspect", path_str(&file)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("sha256: {expected}")));
+    pluginhost()
+        .args(["check", path_str(&file)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("sha256: {expected}")));
+    let (code, v) = run_json(&file, &["--sha256", &expected.to_uppercase()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["sha256"], expected);
+    let wrong = "0".repeat(64);
+    let (code, v) = run_json(&file, &["--sha256", &wrong]);
+    assert_eq!(code, 3);
+    assert_failed_with(&v, "sha256_mismatch");
+    assert_eq!(v["output_hex"], "", "nothing ran");
+    let (code, v) = json_of(&["check", path_str(&file), "--json", "--sha256", &wrong]);
+    assert_eq!(code, 3);
+    assert_eq!(v["ok"], false);
+    pluginhost()
+        .args(["run", path_str(&file), "--sha256", "abc"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("64 hexadecimal digits"));
+}
+
+#[test]
+fn a_grant_may_name_one_file() {
+    let dir = TempDir::new().unwrap();
+    let root = TempDir::new().unwrap();
+    fs::create_dir(root.path().join("data")).unwrap();
+    let root_arg = path_str(root.path());
+    let exact = write(&dir, "x.wat", fs_writer("/data/x"));
+    let (code, v) = run_json(&exact, &["--grant", "fs.write=/data/x", "--root", root_arg]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(fs::read(root.path().join("data/x")).unwrap(), b"hi");
+    // A sibling, and a path under the file's name, are not that file.
+    for other in ["/data/x.tmp", "/data/y"] {
+        let file = write(&dir, "other.wat", fs_writer(other));
+        let (code, v) = run_json(&file, &["--grant", "fs.write=/data/x", "--root", root_arg]);
+        assert_eq!(code, 1, "{other}: {v}");
+        assert_eq!(v["result"], -1, "{other}: DENIED");
+        assert_eq!(v["denied"][0]["target"], other);
+    }
+    assert!(!root.path().join("data/y").exists());
+}
+
+#[test]
+fn grants_file_same_format_as_the_agent_policy() {
+    let dir = TempDir::new().unwrap();
+    let root = TempDir::new().unwrap();
+    fs::create_dir(root.path().join("data")).unwrap();
+    let root_arg = path_str(root.path());
+    let file = write(&dir, "w.wat", fs_writer("/data/x"));
+    let single = write(
+        &dir,
+        "grants.toml",
+        "grants = [\"fs.write=/data\"]\nfuel = 5_000_000\n",
+    );
+    let (code, v) = run_json(&file, &["--grants", path_str(&single), "--root", root_arg]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["allowed"]["fs.write"], 1);
+    // A whole policy: the [[plugin]] whose file is the module's name is used.
+    let policy = write(
+        &dir,
+        "policy.toml",
+        "[agent]\nidentity = \"x\"\n\n[[plugin]]\nfile = \"other.wasm\"\nrole = \"extra\"\n\
+         grants = [\"fs.write=/elsewhere\"]\n\n[[plugin]]\nfile = \"w.wat\"\nrole = \"deploy\"\n\
+         grants = [\"fs.write=/data\"]\nfuel = 1_000\n",
+    );
+    let (code, v) = run_json(&file, &["--grants", path_str(&policy), "--root", root_arg]);
+    assert_eq!(code, 4, "its fuel applies: {v}");
+    assert_failed_with(&v, "fuel_exhausted");
+    let (code, v) = run_json(
+        &file,
+        &[
+            "--grants",
+            path_str(&policy),
+            "--root",
+            root_arg,
+            "--fuel",
+            "1000000",
+        ],
+    );
+    assert_eq!(code, 0, "--fuel wins over the file: {v}");
+    // Errors are usage errors naming the file.
+    let bad = write(&dir, "bad.toml", "grants = [\"fs.write=data\"]\n");
+    let unknown = write(&dir, "unknown.toml", "grant = [\"fs.write=/data\"]\n");
+    for (path, message) in [
+        (&bad, "invalid path prefix"),
+        (&unknown, "unknown field"),
+        (&dir.path().join("missing.toml"), "cannot open --grants"),
+    ] {
+        pluginhost()
+            .args([
+                "run",
+                path_str(&file),
+                "--grants",
+                path_str(path),
+                "--root",
+                root_arg,
+            ])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
+    let other = write(&dir, "nothere.wat", fs_writer("/data/x"));
+    pluginhost()
+        .args([
+            "run",
+            path_str(&other),
+            "--grants",
+            path_str(&policy),
+            "--root",
+            root_arg,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no [[plugin]] with file = \"nothere.wat\"",
+        ));
+}
+
+#[test]
+fn grants_wider_than_the_manifest_are_warned_about_and_refused_with_strict() {
+    let dir = TempDir::new().unwrap();
+    let root = TempDir::new().unwrap();
+    fs::create_dir(root.path().join("data")).unwrap();
+    let root_arg = path_str(root.path());
+    // Asks for fs.write=/data, imports fs_write, does nothing.
+    let file = write(
+        &dir,
+        "demo.wat",
+        INSPECTED.replace(
+            "  (import \"env\" \"mystery\" (func $m (param i32) (result i32)))\n",
+            "",
+        ),
+    );
+    let (code, v) = run_json(&file, &["--grant", "fs.write=/", "--root", root_arg]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["fs.write=/ reaches beyond what the manifest asks (fs.write=/data)"])
+    );
+    pluginhost()
+        .args([
+            "run",
+            path_str(&file),
+            "--grant",
+            "fs.write=/",
+            "--root",
+            root_arg,
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: grant fs.write=/ reaches beyond what the manifest asks (fs.write=/data)",
+        ));
+    let (code, v) = run_json(
+        &file,
+        &[
+            "--grant",
+            "fs.write=/",
+            "--grant",
+            "fs.read=/data",
+            "--root",
+            root_arg,
+            "--strict",
+        ],
+    );
+    assert_eq!(code, 3);
+    assert_failed_with(&v, "grant_excess");
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("the manifest does not ask for fs.read"));
+    // The same or narrower is fine, strict or not.
+    let (code, v) = run_json(
+        &file,
+        &[
+            "--grant",
+            "fs.write=/data/x",
+            "--root",
+            root_arg,
+            "--strict",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    // check lints the grant too (the gate itself runs under an empty grant).
+    let (code, v) = json_of(&["check", path_str(&file), "--json", "--grant", "fs.write=/"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+    let (code, v) = json_of(&[
+        "check",
+        path_str(&file),
+        "--json",
+        "--grant",
+        "fs.write=/",
+        "--strict",
+    ]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["ok"], false);
+}
+
+#[test]
+fn guest_logs_are_shown_with_the_plugin_name_and_level() {
+    let dir = TempDir::new().unwrap();
+    let named = LOGS.replace(
+        "(memory (export \"memory\") 1)",
+        "(@custom \"pluginhost.manifest\" \"abi=1\\nname=chatty\\nversion=1\\nkind=other\\n\")\n  (memory (export \"memory\") 1)",
+    );
+    let file = write(&dir, "logs.wat", named);
+    pluginhost()
+        .args(["run", path_str(&file)])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("[chatty] error: zero\n")
+                .and(predicate::str::contains("[chatty] warn: one\n"))
+                .and(predicate::str::contains("[chatty] info: two\n"))
+                .and(predicate::str::contains("three").not())
+                .and(predicate::str::contains("four").not()),
+        );
+    pluginhost()
+        .args(["run", path_str(&file), "--log-level", "trace"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("[chatty] debug: three\n")
+                .and(predicate::str::contains("[chatty] trace: four\n")),
+        );
+    pluginhost()
+        .args(["run", path_str(&file), "--log-level", "off"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    pluginhost()
+        .args(["check", path_str(&file), "--log-level", "warn"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("[chatty] warn: one\n")
+                .and(predicate::str::contains("two").not()),
+        );
+    let (code, v) = run_json(&file, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["logs"].as_array().unwrap().len(),
+        5,
+        "JSON keeps every line: {v}"
+    );
+    assert_eq!(
+        v["logs"][3],
+        serde_json::json!({"level": "debug", "message": "three"})
+    );
+    let (_, v) = json_of(&["check", path_str(&file), "--json"]);
+    assert_eq!(v["logs"].as_array().unwrap().len(), 5);
+    pluginhost()
+        .args(["run", path_str(&file), "--log-level", "loud"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn check_reports_resources_and_limits_hit() {
+    let dir = TempDir::new().unwrap();
+    let file = write(&dir, "memhog.wat", MEMHOG);
+    let (code, v) = json_of(&["check", path_str(&file), "--json", "--memory", "262144"]);
+    assert_eq!(code, 0, "a finding, not a refusal: {v}");
+    let r = &v["resources"];
+    assert_eq!(r["memory_bytes"], 262_144);
+    assert_eq!(r["memory_limit"], 262_144);
+    assert_eq!(r["memory_grows_refused"], 1);
+    assert_eq!(r["limits_hit"], serde_json::json!(["memory"]));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f.as_str().unwrap().starts_with("hit the memory limit")));
+    pluginhost()
+        .args(["check", path_str(&file), "--memory", "262144"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("LIMIT HIT")
+                .and(predicate::str::contains("hit the memory limit")),
+        );
+    let (code, v) = json_of(&[
+        "check",
+        path_str(&file),
+        "--json",
+        "--memory",
+        "262144",
+        "--strict",
+    ]);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["ok"], false);
+    // check takes --fuel and --input like run.
+    let (code, v) = json_of(&["check", path_str(&file), "--json", "--fuel", "50"]);
+    assert_eq!(code, 3);
+    assert_eq!(v["fuel_exhausted"], true);
+    let echo = write(&dir, "echo.wat", ECHO);
+    let input = write(&dir, "in.bin", b"12345");
+    let (code, v) = json_of(&[
+        "check",
+        path_str(&echo),
+        "--json",
+        "--input",
+        path_str(&input),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(v["resources"]["output_bytes"], 5);
+}
+
+#[test]
+fn exit_codes_are_in_every_help() {
+    for sub in ["run", "check", "inspect", "new"] {
+        pluginhost()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains("Exit status:")
+                    .and(predicate::str::contains("  3  refused"))
+                    .and(predicate::str::contains("  4  stopped")),
+            );
+    }
 }

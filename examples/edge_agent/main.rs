@@ -50,7 +50,7 @@ use pluginhost::proto::reload::{ReloadRequest, ReloadResponse};
 use pluginhost::proto::Response;
 use pluginhost::{
     Backends, CallCounts, Capability, CommandRunner, ConformanceReport, DialTarget, DirFilesystem,
-    Grant, Host, HostConfig, HostName, LoadError, Plugin,
+    Grant, Host, HostConfig, HostName, LimitHit, LoadError, Plugin,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -186,23 +186,50 @@ struct Admitted {
 
 impl Admitted {
     /// Sends one request and returns the plugin's response, or why there is none.
+    ///
+    /// A failure of any kind (a failure response, a non-zero status, a trap, fuel) is an error
+    /// and is what the plugin's row then says: a plugin that failed is never shown as fine.
     fn call<Req: Serialize, Resp: DeserializeOwned>(
         &mut self,
         request: &Req,
     ) -> Result<Resp, String> {
-        match self
-            .host
-            .invoke_typed::<Req, Response<Resp>>(&mut self.plugin, "run", request)
-        {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(failure)) => Err(format!(
-                "{} failed: {}: {}",
-                self.file,
-                failure.code,
-                printable(&failure.message)
-            )),
-            Err(e) => Err(format!("{}: {e}", self.file)),
+        let result =
+            match self
+                .host
+                .invoke_typed::<Req, Response<Resp>>(&mut self.plugin, "run", request)
+            {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(failure)) => Err(format!(
+                    "{} failed: {}: {}",
+                    self.file,
+                    failure.code,
+                    printable(&failure.message)
+                )),
+                Err(e) => Err(format!("{} failed: {e} [{}]", self.file, e.kind())),
+            };
+        let denied: Vec<String> = self
+            .plugin
+            .denials()
+            .targets()
+            .map(|d| printable(&d.to_string()))
+            .collect();
+        if let Err(e) = &result {
+            self.outcome = e.clone();
+            self.summary = if denied.is_empty() {
+                "FAILED".to_string()
+            } else {
+                format!("FAILED: denied {}", denied.join(", "))
+            };
+            for line in self.plugin.logs().iter() {
+                println!(
+                    "           [{}] {}: {}",
+                    self.plugin.name(),
+                    line.level,
+                    printable(line.message)
+                );
+            }
         }
+        result
     }
 }
 
@@ -479,13 +506,24 @@ fn admit(
             row,
         );
     };
-    let beyond = entry.beyond_manifest(manifest);
-    if !beyond.is_empty() {
-        row.outcome = "refused: policy grants more than the manifest asks".into();
+    let hit = report.limits_hit();
+    if !hit.is_empty() {
+        // The gate admits a plugin that merely reached a limit; this agent does not.
+        let names: Vec<&str> = hit.iter().map(|h| h.name()).collect();
+        row.outcome = format!("{note}gate: hit the {} limit", names.join(", "));
+        let findings: Vec<&String> = report
+            .findings
+            .iter()
+            .filter(|f| f.starts_with("hit the"))
+            .collect();
         return (
             Err(format!(
-                "the policy grants {}, which the manifest does not ask for",
-                beyond.join(", ")
+                "hit a limit under the gate: {}",
+                findings
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )),
             row,
         );
@@ -497,6 +535,18 @@ fn admit(
             return (Err(e), row);
         }
     };
+    let beyond: Vec<String> = grant
+        .excess(manifest)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !beyond.is_empty() {
+        row.outcome = "refused: policy grants more than the manifest asks".into();
+        return (
+            Err(format!("the policy's grant {}", beyond.join("; "))),
+            row,
+        );
+    }
     let fuel = entry.fuel.unwrap_or(default_fuel);
     let host = Host::with_backends(HostConfig::default().with_fuel(fuel), backends.clone());
     match host.load(wasm, grant) {
@@ -756,7 +806,7 @@ fn check_chain(
     })
 }
 
-/// The containment drill: `hostile-exfiltrate` and `hostile-memhog`.
+/// The containment drill: `hostile-exfiltrate`, `hostile-memhog` and `hostile-growloop`.
 #[allow(clippy::too_many_arguments)]
 fn drill(
     state: &Path,
@@ -840,6 +890,28 @@ fn drill(
         before.len(),
         if unchanged { "none changed" } else { "CHANGED" }
     );
+    let named: Vec<String> = plugin
+        .denials()
+        .targets()
+        .take(4)
+        .map(|d| printable(&d.to_string()))
+        .collect();
+    println!(
+        "    first denials: {}{}",
+        named.join(", "),
+        if plugin.denials().targets().count() > named.len() {
+            ", ..."
+        } else {
+            ""
+        }
+    );
+    checks.check(
+        plugin
+            .denials()
+            .targets()
+            .any(|d| d.capability == Capability::FsRead && d.target() == "/keys/device.key"),
+        "the denial of /keys/device.key is named",
+    );
     println!(
         "    requests that reached a back-end: {} dials, {} program runs; denied per capability: {}",
         network.dials() - dials,
@@ -882,8 +954,26 @@ fn drill(
         ),
     });
 
-    // hostile-memhog: does nothing privileged (so the gate would pass it); the memory limit
-    // stops it.
+    // hostile-memhog: does nothing privileged, so the gate's checks all pass; its resource
+    // findings say it hit the memory limit (and the admission above refuses that).
+    let gate = Host::new(HostConfig::default());
+    let report = gate.conformance(pluginhost_bundled::HOSTILE_MEMHOG);
+    let memory_finding = report
+        .findings
+        .iter()
+        .find(|f| f.starts_with("hit the memory limit"))
+        .cloned();
+    println!(
+        "  hostile_memhog.wasm through the gate: checks {}; {}",
+        if report.ok() { "all pass" } else { "FAIL" },
+        memory_finding
+            .as_deref()
+            .unwrap_or("NO memory-limit finding")
+    );
+    checks.check(
+        report.limits_hit().contains(&LimitHit::Memory) && memory_finding.is_some(),
+        "the gate reports that memhog hit the memory limit",
+    );
     let config = HostConfig::default();
     let limit_mib = config.limits.memory_bytes >> 20;
     let host = Host::new(config);
@@ -916,6 +1006,49 @@ fn drill(
         fuel: stats.fuel_used,
         calls: Row::from_counts(&stats.calls),
         outcome: format!("contained: memory limit {limit_mib} MiB held, grow to 4 GiB refused"),
+    });
+
+    // hostile-growloop: a million memory.grow calls, the loop that overflowed the native stack of
+    // release builds (and so killed the agent) before wasmi's grow handlers were patched. The gate
+    // judges it without dying; with fuel to spare it runs to its end on a flat native stack.
+    let wasm = pluginhost_bundled::HOSTILE_GROWLOOP;
+    let report = Host::new(HostConfig::default()).conformance(wasm);
+    let stopped_by_fuel = !report.ok() && report.fuel_exhausted;
+    println!(
+        "  hostile_growloop.wasm (no grant): the gate ran it to the end of its fuel ({}): {}",
+        group(report.fuel_used),
+        if stopped_by_fuel {
+            "not admitted, agent alive"
+        } else {
+            "NOT stopped by fuel"
+        }
+    );
+    checks.check(
+        stopped_by_fuel,
+        "growloop was stopped by the gate's fuel budget",
+    );
+    let host = Host::new(HostConfig::default().with_fuel(200_000_000));
+    let mut plugin = host
+        .load(wasm, Grant::none())
+        .map_err(|e| format!("growloop: {e}"))?;
+    let finished = host.invoke(&mut plugin, "run", b"");
+    let text = finished
+        .as_ref()
+        .map(|out| String::from_utf8_lossy(out).trim_end().to_string())
+        .unwrap_or_else(|e| e.to_string());
+    println!("  hostile_growloop.wasm with 200,000,000 fuel: {text}");
+    checks.check(
+        finished.is_ok(),
+        format!("growloop ran to its end on a flat native stack: {text}"),
+    );
+    let stats = plugin.stats();
+    rows.push(Row {
+        file: "hostile_growloop.wasm".into(),
+        role: "drill",
+        admission: "drill",
+        fuel: stats.fuel_used,
+        calls: Row::from_counts(&stats.calls),
+        outcome: "contained: 1,000,000 grows, native stack flat, fuel-bounded".into(),
     });
     Ok(())
 }

@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use pluginhost::proto::Manifest;
-use pluginhost::{Capability, Grant, GuestPath, HostPattern};
+use pluginhost::Grant;
 use serde::Deserialize;
 
 /// The whole file.
@@ -110,42 +109,4 @@ impl PluginPolicy {
                 .map_err(|e| format!("grant `{spec}`: {e}"))
         })
     }
-
-    /// The policy's grants that the plugin's manifest does not ask for (each must be the same
-    /// as, or narrower than, a request for the same capability). An operator may grant less
-    /// than a manifest asks, never more.
-    pub fn beyond_manifest(&self, manifest: &Manifest) -> Vec<String> {
-        self.grants
-            .iter()
-            .filter(|spec| !covered(spec, manifest))
-            .cloned()
-            .collect()
-    }
-}
-
-fn covered(spec: &str, manifest: &Manifest) -> bool {
-    let Some((capability, scope)) = spec.split_once('=') else {
-        return false;
-    };
-    let Ok(capability) = capability.trim().parse::<Capability>() else {
-        return false;
-    };
-    let scope = scope.trim();
-    manifest
-        .requests
-        .iter()
-        .filter(|r| r.capability == capability.name())
-        .any(|r| {
-            if capability.takes_paths() {
-                match (GuestPath::parse_str(scope), GuestPath::parse_str(&r.scope)) {
-                    (Ok(granted), Ok(asked)) => granted.starts_with(&asked),
-                    _ => false,
-                }
-            } else {
-                matches!(
-                    (HostPattern::parse(scope), HostPattern::parse(&r.scope)),
-                    (Ok(granted), Ok(asked)) if granted == asked
-                )
-            }
-        })
 }

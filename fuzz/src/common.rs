@@ -157,22 +157,20 @@ pub fn grant_from_byte(b: u8) -> (pluginhost::Grant, Model) {
 
 /// Small limits: bounded memory and time for every fuzz input.
 pub fn small_limits() -> Limits {
-    Limits {
-        memory_bytes: 1 << 20,
-        table_elements: 1_000,
-        module_bytes: 256 << 10,
-        max_recursion_depth: 128,
-        input_bytes: 4 << 10,
-        output_bytes: 4 << 10,
-        log_bytes: 1 << 10,
-        log_message_bytes: 256,
-        call_bytes: 4 << 10,
-        path_bytes: 256,
-        argv_bytes: 512,
-        argv_items: 16,
-        net_handles: 2,
-        ..Limits::EMBEDDED
-    }
+    Limits::EMBEDDED
+        .with_memory_bytes(1 << 20)
+        .with_table_elements(1_000)
+        .with_module_bytes(256 << 10)
+        .with_max_recursion_depth(128)
+        .with_input_bytes(4 << 10)
+        .with_output_bytes(4 << 10)
+        .with_log_bytes(1 << 10)
+        .with_log_message_bytes(256)
+        .with_call_bytes(4 << 10)
+        .with_path_bytes(256)
+        .with_argv_bytes(512)
+        .with_argv_items(16)
+        .with_net_handles(2)
 }
 
 /// A host configuration with `fuel` per invocation and [`small_limits`].

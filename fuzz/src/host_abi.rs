@@ -753,31 +753,29 @@ fn run_input(input: &Input) -> Option<(&'static str, bool)> {
     // Limits.
     let (call, pathb, argv, items, log_msg, log_total, handles, out_extra) = input.limits;
     let snapshot = name != "output_write";
-    let limits = pluginhost::Limits {
-        memory_bytes: max_pages * PAGE,
-        input_bytes: 1 << 20,
-        output_bytes: if snapshot {
+    let limits = common::small_limits()
+        .with_memory_bytes(max_pages * PAGE)
+        .with_input_bytes(1 << 20)
+        .with_output_bytes(if snapshot {
             2 * size
         } else {
             pick_limit(out_extra, 4096).min(2 * size)
-        },
-        call_bytes: pick_limit(call, 4096),
-        path_bytes: pick_limit(pathb, 256).min(path::MAX),
-        argv_bytes: pick_limit(argv, 512),
-        argv_items: if items < 0xc0 {
+        })
+        .with_call_bytes(pick_limit(call, 4096))
+        .with_path_bytes(pick_limit(pathb, 256).min(path::MAX))
+        .with_argv_bytes(pick_limit(argv, 512))
+        .with_argv_items(if items < 0xc0 {
             16
         } else {
             usize::from(items % 72)
-        },
-        log_message_bytes: pick_limit(log_msg, 256),
-        log_bytes: pick_limit(log_total, 1024),
-        net_handles: if handles < 0xc0 {
+        })
+        .with_log_message_bytes(pick_limit(log_msg, 256))
+        .with_log_bytes(pick_limit(log_total, 1024))
+        .with_net_handles(if handles < 0xc0 {
             2
         } else {
             usize::from(handles % 3)
-        },
-        ..common::small_limits()
-    };
+        });
     let config = HostConfig::DEFAULT
         .with_fuel(10_000_000)
         .with_limits(limits);

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// Obtain a certificate for a CSR. Answered with `Response<IssueResponse>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Names are not on the postcard wire; a self-describing format (JSON on the command line)
+// refuses a field the message does not have.
+#[serde(deny_unknown_fields)]
 pub struct IssueRequest {
     /// The PKCS#10 certificate signing request, PEM (`-----BEGIN CERTIFICATE REQUEST-----`).
     /// Never a private key: plugins refuse requests that contain one.

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 /// Write a certificate chain to `<target_dir>/<file_name>`. Answered with
 /// `Response<DeployResponse>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Names are not on the postcard wire; a self-describing format (JSON on the command line)
+// refuses a field the message does not have.
+#[serde(deny_unknown_fields)]
 pub struct DeployRequest {
     /// The chain to deploy, PEM. Certificates only: connectors refuse a private key here.
     pub chain_pem: String,

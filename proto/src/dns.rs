@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 /// Publish the TXT record `_acme-challenge.<fqdn>. <ttl> IN TXT "<value>"` in `zone`. Answered
 /// with `Response<PublishTxtResponse>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Names are not on the postcard wire; a self-describing format (JSON on the command line)
+// refuses a field the message does not have.
+#[serde(deny_unknown_fields)]
 pub struct PublishTxtRequest {
     /// The zone that holds the record, e.g. `example.com` (a trailing dot is allowed).
     pub zone: String,

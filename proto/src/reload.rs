@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Run `program` with `args` (no shell, empty environment). Answered with
 /// `Response<ReloadResponse>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Names are not on the postcard wire; a self-describing format (JSON on the command line)
+// refuses a field the message does not have.
+#[serde(deny_unknown_fields)]
 pub struct ReloadRequest {
     /// The absolute guest path of the program, e.g. `/usr/sbin/reload-service`. It becomes
     /// `argv[0]`; the operator's `process.exec` grant decides whether it may run.

@@ -12,7 +12,7 @@ use super::{guest, ErrorCode};
 use crate::backend::{BackendError, Filesystem};
 use crate::capability::Capability;
 use crate::grant::GuestPath;
-use crate::runtime::{BlockingBudget, HostState, Limits};
+use crate::runtime::{BlockingBudget, HostState, Limits, Target};
 
 /// Base fuel of every `fs_*` call (plus bytes).
 pub(crate) const FS_FUEL: u64 = 1_000;
@@ -37,12 +37,19 @@ fn read_path(
         .map_err(|_| CallFault::Code(ErrorCode::Invalid))
 }
 
-/// Refuses the call at once (counted) if `capability` was not granted at all.
-fn require(state: &mut HostState, call: Gated) -> Result<(), CallFault> {
+/// Refuses the call at once (counted, with the guest's path bytes as its target) if
+/// `capability` was not granted at all.
+fn require(
+    state: &mut HostState,
+    call: Gated,
+    memory: &[u8],
+    (ptr, len): (i32, i32),
+) -> Result<(), CallFault> {
     if state.grant.allows(call.0) {
         Ok(())
     } else {
-        state.record(call, false);
+        let raw = guest::slice(memory, ptr, len, state.limits.path_bytes).unwrap_or(&[]);
+        state.record(call, false, Target::Bytes(raw));
         Err(ErrorCode::Denied.into())
     }
 }
@@ -105,11 +112,14 @@ fn with_admitted_path<R>(
     path: (i32, i32),
     body: impl FnOnce(&mut [u8], Admitted<'_>) -> Result<R, Refusal>,
 ) -> Result<R, CallFault> {
-    require(state, call)?;
+    require(state, call, memory, path)?;
     read_path(memory, state.limits.path_bytes, path, &mut state.paths[0])?;
     let path = &state.paths[0];
     let scope = state.grant.admit_path(call.0, path);
-    state.ledger.record(&state.name, call, scope.is_some());
+    let target = Target::Text(path.as_str());
+    state
+        .ledger
+        .record(&state.name, call, scope.is_some(), target);
     let scope = scope.ok_or(CallFault::Code(ErrorCode::Denied))?;
     let admitted = Admitted {
         scope,
@@ -121,7 +131,9 @@ fn with_admitted_path<R>(
     match body(memory, admitted) {
         Ok(value) => Ok(value),
         Err(Refusal::Call(fault)) => Err(fault),
-        Err(Refusal::Backend(error)) => Err(state.ledger.backend_fault(call)(error)),
+        Err(Refusal::Backend(error)) => {
+            Err(state.ledger.backend_fault(&state.name, call, target)(error))
+        }
     }
 }
 
@@ -207,7 +219,7 @@ pub(crate) fn fs_rename(
     to_len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, _meter| {
-        require(state, FS_RENAME)?;
+        require(state, FS_RENAME, memory, (from_ptr, from_len))?;
         let limit = state.limits.path_bytes;
         let [from, to] = &mut state.paths;
         read_path(memory, limit, (from_ptr, from_len), from)?;
@@ -216,15 +228,21 @@ pub(crate) fn fs_rename(
         let from_scope = state.grant.admit_path(Capability::FsWrite, from);
         let to_scope = state.grant.admit_path(Capability::FsWrite, to);
         let (Some(from_scope), Some(to_scope)) = (from_scope, to_scope) else {
-            state.ledger.record(&state.name, FS_RENAME, false);
+            // The target named is the path the grant refused (the source if both were).
+            let refused = if from_scope.is_none() { from } else { to };
+            let target = Target::Text(refused.as_str());
+            state.ledger.record(&state.name, FS_RENAME, false, target);
             return Err(ErrorCode::Denied.into());
         };
-        state.ledger.record(&state.name, FS_RENAME, true);
+        state
+            .ledger
+            .record(&state.name, FS_RENAME, true, Target::None);
         let filesystem = &state.backends.filesystem;
         let renamed = state
             .blocking
             .run(|_| filesystem.rename(from_scope, from, to_scope, to))?;
-        renamed.map_err(state.ledger.backend_fault(FS_RENAME))?;
+        let target = Target::Text(to.as_str());
+        renamed.map_err(state.ledger.backend_fault(&state.name, FS_RENAME, target))?;
         Ok(0)
     })
 }

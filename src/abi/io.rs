@@ -5,7 +5,7 @@ use wasmi::Caller;
 use super::call::{with_memory, with_state};
 use super::fuel::CallFault;
 use super::{guest, ErrorCode};
-use crate::runtime::HostState;
+use crate::runtime::{HostState, LogLevel};
 
 /// Base fuel of `input_len`.
 pub(crate) const INPUT_LEN_FUEL: u64 = 8;
@@ -58,7 +58,11 @@ pub(crate) fn output_write(
             .limits
             .output_bytes
             .saturating_sub(state.invocation.output.len());
-        let bytes = guest::slice(memory, src, len, room)?;
+        let bytes = guest::slice(memory, src, len, room).inspect_err(|code| {
+            if *code == ErrorCode::Limit {
+                state.invocation.output_refused = state.invocation.output_refused.saturating_add(1);
+            }
+        })?;
         meter.charge_bytes(bytes.len())?;
         let output = &mut state.invocation.output;
         let needed = output.len() + bytes.len();
@@ -83,19 +87,26 @@ pub(crate) fn log(
     len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, LOG_FUEL, |memory, state, meter| {
-        if !(0..=4).contains(&level) {
-            return Err(ErrorCode::Invalid.into());
-        }
+        let level = LogLevel::from_abi(level).ok_or(ErrorCode::Invalid)?;
         let room = state
             .limits
             .log_bytes
             .saturating_sub(state.invocation.log_bytes);
         let cap = room.min(state.limits.log_message_bytes);
-        let bytes = guest::slice(memory, src, len, cap)?;
+        let bytes = guest::slice(memory, src, len, cap).inspect_err(|code| {
+            if *code == ErrorCode::Limit {
+                state.invocation.log_refused = state.invocation.log_refused.saturating_add(1);
+            }
+        })?;
         meter.charge_bytes(bytes.len())?;
         let text = core::str::from_utf8(bytes).map_err(|_| ErrorCode::Invalid)?;
         state.invocation.log_bytes += bytes.len();
+        state
+            .invocation
+            .logs
+            .push(level, text, state.limits.log_bytes);
         let plugin = state.name.as_str();
+        let level = level.to_abi();
         match level {
             0 => host_log!(error, "plugin {}: {}", plugin, text),
             1 => host_log!(warn, "plugin {}: {}", plugin, text),

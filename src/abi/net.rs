@@ -12,7 +12,7 @@ use super::fuel::CallFault;
 use super::{guest, ErrorCode};
 use crate::capability::Capability;
 use crate::grant::DialTarget;
-use crate::runtime::HostState;
+use crate::runtime::{HostState, Target};
 
 /// Base fuel of `net_dial`.
 pub(crate) const DIAL_FUEL: u64 = 10_000;
@@ -21,13 +21,25 @@ pub(crate) const IO_FUEL: u64 = 500;
 /// Base fuel of `net_close`.
 pub(crate) const CLOSE_FUEL: u64 = 100;
 
-fn require(state: &mut HostState, import: &'static str) -> Result<(), CallFault> {
+/// Refuses the call (counted as a denial of `target`) unless `net.dial` was granted.
+fn require(
+    state: &mut HostState,
+    import: &'static str,
+    target: Target<'_>,
+) -> Result<(), CallFault> {
     if state.grant.allows(Capability::NetDial) {
         Ok(())
     } else {
-        state.record((Capability::NetDial, import), false);
+        state.record((Capability::NetDial, import), false, target);
         Err(ErrorCode::Denied.into())
     }
+}
+
+/// Counts a `net_send` or `net_recv` on an open connection as an allowed call: its target (a
+/// connection the grant admitted when it was dialled) is admitted. A call on a handle that is
+/// not open is refused with `BAD_HANDLE` (and counted as refused), not as allowed.
+fn count_allowed(state_ledger: &mut crate::runtime::Ledger, name: &str, import: &'static str) {
+    state_ledger.record(name, (Capability::NetDial, import), true, Target::None);
 }
 
 /// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
@@ -38,12 +50,19 @@ pub(crate) fn net_dial(
     port: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, DIAL_FUEL, |memory, state, _meter| {
-        require(state, "net_dial")?;
+        let port = guest::unsigned(port);
+        if !state.grant.allows(Capability::NetDial) {
+            let raw = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES);
+            require(state, "net_dial", Target::Dial(raw.unwrap_or(&[]), port))?;
+        }
         let host = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES)?;
-        let target =
-            DialTarget::from_guest(host, guest::unsigned(port)).map_err(|_| ErrorCode::Invalid)?;
+        let target = DialTarget::from_guest(host, port).map_err(|_| ErrorCode::Invalid)?;
         let admitted = state.grant.admit_dial(&target);
-        state.record((Capability::NetDial, "net_dial"), admitted);
+        state.record(
+            (Capability::NetDial, "net_dial"),
+            admitted,
+            Target::Dial(host, port),
+        );
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
@@ -54,11 +73,11 @@ pub(crate) fn net_dial(
         let dialled = state
             .blocking
             .run(|timeout| network.dial(&target, timeout))?;
-        let connection = dialled.map_err(
-            state
-                .ledger
-                .backend_fault((Capability::NetDial, "net_dial")),
-        )?;
+        let connection = dialled.map_err(state.ledger.backend_fault(
+            &state.name,
+            (Capability::NetDial, "net_dial"),
+            Target::Dial(host, port),
+        ))?;
         Ok(state.handles.insert(connection)?)
     })
 }
@@ -71,9 +90,10 @@ pub(crate) fn net_send(
     len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require(state, "net_send")?;
+        require(state, "net_send", Target::None)?;
         let data = guest::slice(memory, src, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
+        count_allowed(&mut state.ledger, &state.name, "net_send");
         meter.charge_bytes(data.len())?;
         let sent = state
             .blocking
@@ -91,9 +111,10 @@ pub(crate) fn net_recv(
     len: i32,
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, IO_FUEL, |memory, state, meter| {
-        require(state, "net_recv")?;
+        require(state, "net_recv", Target::None)?;
         let range = guest::range(memory, dst, len, state.limits.call_bytes)?;
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
+        count_allowed(&mut state.ledger, &state.name, "net_recv");
         meter.charge_bytes(range.len())?;
         let buf = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
         let received = state
@@ -107,7 +128,8 @@ pub(crate) fn net_recv(
 /// `net_close(handle) -> i32`: closes the connection; 0.
 pub(crate) fn net_close(caller: Caller<'_, HostState>, handle: i32) -> Result<i32, wasmi::Error> {
     super::call::with_state(caller, CLOSE_FUEL, |state| {
-        require(state, "net_close")?;
+        // Not counted as an allowed call: it only releases a handle.
+        require(state, "net_close", Target::None)?;
         if state.handles.remove(handle) {
             Ok(0)
         } else {

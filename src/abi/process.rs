@@ -15,7 +15,7 @@ use super::fuel::CallFault;
 use super::{guest, ErrorCode};
 use crate::capability::Capability;
 use crate::grant::GuestPath;
-use crate::runtime::HostState;
+use crate::runtime::{HostState, Target};
 
 /// Base fuel of `process_exec` (plus bytes).
 pub(crate) const EXEC_FUEL: u64 = 100_000;
@@ -44,7 +44,15 @@ pub(crate) fn process_exec(
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, EXEC_FUEL, |memory, state, meter| {
         if !state.grant.allows(Capability::ProcessExec) {
-            state.record((Capability::ProcessExec, "process_exec"), false);
+            // The target named is argv[0] as the guest wrote it.
+            let raw =
+                guest::slice(memory, argv_ptr, argv_len, state.limits.argv_bytes).unwrap_or(&[]);
+            let program = raw.split(|b| *b == 0).next().unwrap_or(&[]);
+            state.record(
+                (Capability::ProcessExec, "process_exec"),
+                false,
+                Target::Bytes(program),
+            );
             return Err(ErrorCode::Denied.into());
         }
         let argv_range = guest::range(memory, argv_ptr, argv_len, state.limits.argv_bytes)?;
@@ -63,7 +71,11 @@ pub(crate) fn process_exec(
         let grant = &state.grant;
         let admitted = grant.admit_path(Capability::ProcessExec, &path).is_some()
             && !grant.is_writable_area(&path);
-        state.record((Capability::ProcessExec, "process_exec"), admitted);
+        state.record(
+            (Capability::ProcessExec, "process_exec"),
+            admitted,
+            Target::Text(program),
+        );
         if !admitted {
             return Err(ErrorCode::Denied.into());
         }
@@ -73,11 +85,11 @@ pub(crate) fn process_exec(
         let ran = state
             .blocking
             .run(|timeout| runner.run(&argv, stdout, timeout))?;
-        let result = ran.map_err(
-            state
-                .ledger
-                .backend_fault((Capability::ProcessExec, "process_exec")),
-        )?;
+        let result = ran.map_err(state.ledger.backend_fault(
+            &state.name,
+            (Capability::ProcessExec, "process_exec"),
+            Target::Text(program),
+        ))?;
         status.copy_from_slice(&result.status.to_le_bytes());
         let written = 4 + result.stdout_len.min(stdout.len());
         i32::try_from(written).map_err(|_| CallFault::Code(ErrorCode::Limit))

@@ -2,6 +2,9 @@
 //! its base fuel cost. A plugin's linker is built from this table restricted to its grant, and
 //! from nothing else.
 
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 use wasmi::Linker;
@@ -191,4 +194,21 @@ pub(crate) fn find(module: &str, name: &str) -> Option<(usize, &'static HostFunc
         .iter()
         .enumerate()
         .find(|(_, f)| f.name == name)
+}
+
+/// Formats a function type as `(i32, i32) -> i32`.
+pub(crate) fn func_signature(ty: &wasmi::FuncType) -> String {
+    let list = |types: &[wasmi::ValType]| {
+        types
+            .iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let results = ty.results();
+    match results.len() {
+        0 => format!("({})", list(ty.params())),
+        1 => format!("({}) -> {}", list(ty.params()), list(results)),
+        _ => format!("({}) -> ({})", list(ty.params()), list(results)),
+    }
 }

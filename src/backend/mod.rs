@@ -158,12 +158,20 @@ pub trait Network: Send + Sync {
 /// What a finished program returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct ProcessOutput {
     /// The exit status; a program killed by a signal reports `-1`.
     pub status: i32,
     /// How many bytes of standard output were copied into the caller's buffer (the rest, if any,
     /// was discarded).
     pub stdout_len: usize,
+}
+
+impl ProcessOutput {
+    /// A program that exited with `status` and wrote `stdout_len` bytes into the buffer.
+    pub const fn new(status: i32, stdout_len: usize) -> Self {
+        ProcessOutput { status, stdout_len }
+    }
 }
 
 /// A runner for checked argument vectors.
@@ -223,7 +231,11 @@ impl ProcessRunner for Unavailable {
 }
 
 /// The back-ends a host hands a plugin's privileged requests to.
+///
+/// Built with [`Backends::unavailable`] and the `with_*` methods; new back-ends may be added in
+/// later versions.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Backends {
     /// Serves `fs_read`, `fs_size`, `fs_write` and `fs_rename`.
     pub filesystem: Arc<dyn Filesystem>,

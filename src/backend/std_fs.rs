@@ -17,11 +17,14 @@ use crate::grant::GuestPath;
 /// outside the root nor a sibling of the scope, and a link renamed onto a prefix is never
 /// followed.
 ///
+/// A scope may also name one file (a single-file grant such as `/certs/site.pem`): a request
+/// for exactly that path opens the scope's parent directory the same way and uses the file in
+/// it, refusing it if it is a symbolic link ([`BackendError::Denied`]).
+///
 /// Only regular files are read, sized or overwritten; a directory, FIFO, socket or device is
 /// [`BackendError::Io`]. Files are opened without blocking (`O_NONBLOCK`, and `O_NOCTTY`) and
 /// checked on the opened descriptor, so a FIFO or device renamed onto the path at any moment is
-/// refused, never waited on. The scope directory itself is never a file: a request naming it is
-/// [`BackendError::Denied`]. Parent directories are never created.
+/// refused, never waited on. Parent directories are never created.
 ///
 /// **Hard links.** A hard link cannot be told apart from the file it names, which may lie outside
 /// the root. So a file with more than one link is [`BackendError::Denied`]: never written
@@ -64,17 +67,15 @@ impl DirFilesystem {
         self
     }
 
-    /// Runs `f` on the directory of `scope`, opened beneath the root.
-    fn in_scope<R>(
+    /// Runs `f` on the directory named by `components`, opened beneath the root one component
+    /// at a time without following links.
+    fn in_dir<'a, R>(
         &self,
-        scope: &GuestPath,
+        components: impl Iterator<Item = &'a str>,
         f: impl FnOnce(&Dir) -> Result<R, BackendError>,
     ) -> Result<R, BackendError> {
-        if scope.is_root() {
-            return f(&self.root);
-        }
         let mut dir: Option<Dir> = None;
-        for component in scope.components() {
+        for component in components {
             let parent = dir.as_ref().unwrap_or(&self.root);
             let next = open_dir_nofollow(parent, component)?;
             dir = Some(next);
@@ -82,6 +83,42 @@ impl DirFilesystem {
         match dir {
             Some(dir) => f(&dir),
             None => f(&self.root),
+        }
+    }
+
+    /// Runs `f` on the directory `path` is resolved in and its name relative to it: the scope
+    /// directory and the rest of the path, or, when `path` is the scope itself (a single-file
+    /// grant), the scope's parent directory and its last component, which must not be a link.
+    fn resolve<R>(
+        &self,
+        scope: &GuestPath,
+        path: &GuestPath,
+        f: impl FnOnce(&Dir, &str) -> Result<R, BackendError>,
+    ) -> Result<R, BackendError> {
+        match path.strip_prefix(scope) {
+            Some(rel) if !rel.is_empty() => self.in_dir(scope.components(), |dir| f(dir, rel)),
+            Some(_) => {
+                // `/` is never a file.
+                let (parent, name) = scope
+                    .as_str()
+                    .rsplit_once('/')
+                    .filter(|(_, name)| !name.is_empty())
+                    .ok_or(BackendError::Denied)?;
+                let parents = parent.split('/').filter(|c| !c.is_empty());
+                self.in_dir(parents, |dir| {
+                    match dir.symlink_metadata(name) {
+                        Ok(meta) if meta.file_type().is_symlink() => {
+                            return Err(BackendError::Denied)
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(map_io(e)),
+                    }
+                    f(dir, name)
+                })
+            }
+            // A path outside its scope is a caller bug: refused.
+            None => Err(BackendError::Denied),
         }
     }
 }
@@ -128,14 +165,6 @@ fn link_count(metadata: &Metadata) -> u64 {
 #[cfg(not(unix))]
 fn link_count(_: &Metadata) -> u64 {
     1
-}
-
-/// The part of `path` below `scope`, refusing the scope itself and paths outside it.
-fn relative<'a>(scope: &GuestPath, path: &'a GuestPath) -> Result<&'a str, BackendError> {
-    match path.strip_prefix(scope) {
-        Some(rel) if !rel.is_empty() => Ok(rel),
-        _ => Err(BackendError::Denied),
-    }
 }
 
 /// Maps a host I/O error: cap-std reports escape attempts as `PermissionDenied`.
@@ -195,9 +224,8 @@ impl Filesystem for DirFilesystem {
         path: &GuestPath,
         dst: &mut [u8],
     ) -> Result<u64, BackendError> {
-        let rel = relative(scope, path)?;
         let hard_links = self.read_hard_linked_files;
-        self.in_scope(scope, |dir| {
+        self.resolve(scope, path, |dir, rel| {
             // A first look by path, so that a FIFO or device there is normally never opened at
             // all (opening one can wake a process waiting on it) ...
             usable_file(&dir.metadata(rel).map_err(map_io)?, hard_links)?;
@@ -220,8 +248,7 @@ impl Filesystem for DirFilesystem {
     }
 
     fn size(&self, scope: &GuestPath, path: &GuestPath) -> Result<u64, BackendError> {
-        let rel = relative(scope, path)?;
-        self.in_scope(scope, |dir| {
+        self.resolve(scope, path, |dir, rel| {
             // A stat opens nothing, so it cannot block; its answer is the result.
             let metadata = dir.metadata(rel).map_err(map_io)?;
             usable_file(&metadata, self.read_hard_linked_files)?;
@@ -230,8 +257,7 @@ impl Filesystem for DirFilesystem {
     }
 
     fn write(&self, scope: &GuestPath, path: &GuestPath, data: &[u8]) -> Result<(), BackendError> {
-        let rel = relative(scope, path)?;
-        self.in_scope(scope, |dir| {
+        self.resolve(scope, path, |dir, rel| {
             // A first look by path (see `read`); a missing file is created below.
             match dir.metadata(rel) {
                 Ok(metadata) => usable_file(&metadata, false)?,
@@ -253,10 +279,8 @@ impl Filesystem for DirFilesystem {
         to_scope: &GuestPath,
         to: &GuestPath,
     ) -> Result<(), BackendError> {
-        let from_rel = relative(from_scope, from)?;
-        let to_rel = relative(to_scope, to)?;
-        self.in_scope(from_scope, |from_dir| {
-            self.in_scope(to_scope, |to_dir| {
+        self.resolve(from_scope, from, |from_dir, from_rel| {
+            self.resolve(to_scope, to, |to_dir, to_rel| {
                 // A hard link is not moved either: renamed into a place another program serves
                 // or reads, it would hand over the file it names. (By path: rename has no
                 // descriptor form; the window is only open to whoever can make links here.)
@@ -374,13 +398,14 @@ mod tests {
         let f = fixture();
         let data = p("/data");
         let mut buf = [0u8; 4];
-        assert_eq!(f.fs.read(&data, &data, &mut buf), Err(BackendError::Denied));
-        assert_eq!(f.fs.write(&data, &data, b"x"), Err(BackendError::Denied));
-        assert_eq!(f.fs.size(&data, &data), Err(BackendError::Denied));
-        assert_eq!(
-            f.fs.rename(&data, &p("/data/a.txt"), &data, &data),
-            Err(BackendError::Denied)
-        );
+        // A directory scope named as a file is a directory: not a file.
+        assert_eq!(f.fs.read(&data, &data, &mut buf), Err(BackendError::Io));
+        assert_eq!(f.fs.write(&data, &data, b"x"), Err(BackendError::Io));
+        assert_eq!(f.fs.size(&data, &data), Err(BackendError::Io));
+        assert!(f.fs.rename(&data, &p("/data/a.txt"), &data, &data).is_err());
+        assert!(f.root.join("data/a.txt").is_file());
+        // The root is never a file.
+        assert_eq!(f.fs.size(&p("/"), &p("/")), Err(BackendError::Denied));
         // A path outside the scope (a caller bug) is refused.
         assert_eq!(
             f.fs.size(&data, &p("/other/sibling.txt")),
@@ -390,6 +415,61 @@ mod tests {
         assert_eq!(f.fs.size(&p("/"), &data), Err(BackendError::Io));
         assert_eq!(f.fs.read(&p("/"), &data, &mut buf), Err(BackendError::Io));
         assert_eq!(f.fs.write(&p("/"), &data, b"x"), Err(BackendError::Io));
+    }
+
+    #[test]
+    fn a_scope_may_name_one_file() {
+        let f = fixture();
+        let file = p("/data/a.txt");
+        let mut buf = [0u8; 16];
+        assert_eq!(f.fs.read(&file, &file, &mut buf).unwrap(), 11);
+        assert_eq!(f.fs.size(&file, &file).unwrap(), 11);
+        f.fs.write(&file, &file, b"new").unwrap();
+        assert_eq!(fs::read(f.root.join("data/a.txt")).unwrap(), b"new");
+        // A file that does not exist yet is created in the scope's directory.
+        let new = p("/data/new.pem");
+        f.fs.write(&new, &new, b"pem").unwrap();
+        assert_eq!(fs::read(f.root.join("data/new.pem")).unwrap(), b"pem");
+        // Renamed onto from another scope.
+        f.fs.rename(&p("/data"), &p("/data/new.pem"), &file, &file)
+            .unwrap();
+        assert_eq!(fs::read(f.root.join("data/a.txt")).unwrap(), b"pem");
+        // The file's directory must exist; it is not created.
+        let nested = p("/missing/x.pem");
+        assert_eq!(
+            f.fs.write(&nested, &nested, b"x"),
+            Err(BackendError::NotFound)
+        );
+    }
+
+    #[test]
+    fn a_single_file_scope_never_follows_a_link() {
+        let f = fixture();
+        // A link in the file's place, to a sibling in the same directory and out of the root.
+        symlink("sibling.txt", f.root.join("other/link.txt")).unwrap();
+        symlink(f.outside.join("secret"), f.root.join("other/abs.txt")).unwrap();
+        let mut buf = [0u8; 16];
+        for name in ["/other/link.txt", "/other/abs.txt"] {
+            let file = p(name);
+            assert_eq!(f.fs.read(&file, &file, &mut buf), Err(BackendError::Denied));
+            assert_eq!(
+                f.fs.write(&file, &file, b"pwned"),
+                Err(BackendError::Denied)
+            );
+            assert_eq!(f.fs.size(&file, &file), Err(BackendError::Denied));
+        }
+        assert_eq!(
+            fs::read(f.root.join("other/sibling.txt")).unwrap(),
+            b"sibling"
+        );
+        assert_eq!(fs::read(f.outside.join("secret")).unwrap(), b"secret");
+        // A linked directory above the file is refused too.
+        symlink(&f.outside, f.root.join("data/out")).unwrap();
+        let through = p("/data/out/secret");
+        assert_eq!(
+            f.fs.read(&through, &through, &mut buf),
+            Err(BackendError::Denied)
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::capability::{Capability, CapabilitySet};
 mod net;
 mod path;
 
-pub use net::{DialTarget, HostError, HostName, HostPattern};
+pub use net::{DialTarget, HostError, HostName, HostPattern, MAX_HOST_BYTES, MAX_LABEL_BYTES};
 pub use path::{GuestPath, PathError, MAX_PATH_BYTES};
 
 /// The longest host a guest may pass to `net_dial`, in bytes (a 253-byte name, a trailing dot,

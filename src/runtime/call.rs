@@ -189,6 +189,7 @@ impl<'a> Call<'a> {
         match fault {
             Fault::FuelExhausted => {
                 stats.fuel_exhausted += 1;
+                self.plugin.last_fuel_exhausted = true;
                 InvokeError::FuelExhausted {
                     fuel_used: self.used,
                 }

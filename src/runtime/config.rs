@@ -5,8 +5,20 @@
 use core::time::Duration;
 
 /// Resource limits for every plugin a host loads. All are on by default.
+///
+/// Start from [`Limits::DEFAULT`] or [`Limits::EMBEDDED`] and change fields with the `with_*`
+/// builders (`const fn`, so a configuration can live in a `static`) or by assignment; new
+/// fields may be added in later versions.
+///
+/// ```
+/// use pluginhost::Limits;
+///
+/// static LIMITS: Limits = Limits::EMBEDDED.with_memory_bytes(64 << 10).with_net_handles(1);
+/// assert_eq!(LIMITS.memory_bytes, 64 << 10);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Limits {
     /// Most bytes of one plugin's linear memory (initial size and growth).
     pub memory_bytes: usize,
@@ -104,14 +116,44 @@ impl Limits {
         // One plugin at a time usually has the whole device: give it back sooner.
         blocking_time: Duration::from_secs(10),
     };
+}
 
-    /// These limits with `blocking_time` as the most time one invocation may spend blocked in
-    /// back-end calls.
-    #[must_use]
-    pub const fn with_blocking_time(mut self, blocking_time: Duration) -> Self {
-        self.blocking_time = blocking_time;
-        self
-    }
+/// `const fn` builders, one per field: `with_NAME(self, value) -> Self`.
+macro_rules! limit_setters {
+    ($($setter:ident => $field:ident: $ty:ty;)*) => {
+        impl Limits {
+            $(
+                #[doc = concat!("These limits with [`", stringify!($field), "`](Limits::", stringify!($field), ") set to `value`.")]
+                #[must_use]
+                pub const fn $setter(mut self, value: $ty) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+limit_setters! {
+        with_memory_bytes => memory_bytes: usize;
+        with_table_elements => table_elements: usize;
+        with_instances => instances: usize;
+        with_tables => tables: usize;
+        with_memories => memories: usize;
+        with_module_bytes => module_bytes: usize;
+        with_strict_module_limits => strict_module_limits: bool;
+        with_max_recursion_depth => max_recursion_depth: usize;
+        with_max_locals_per_function => max_locals_per_function: u32;
+        with_input_bytes => input_bytes: usize;
+        with_output_bytes => output_bytes: usize;
+        with_log_bytes => log_bytes: usize;
+        with_log_message_bytes => log_message_bytes: usize;
+        with_call_bytes => call_bytes: usize;
+        with_path_bytes => path_bytes: usize;
+        with_argv_bytes => argv_bytes: usize;
+        with_argv_items => argv_items: usize;
+        with_net_handles => net_handles: usize;
+        with_blocking_time => blocking_time: Duration;
 }
 
 impl Default for Limits {
@@ -124,20 +166,37 @@ impl Default for Limits {
 /// [`HOST_FUNCTIONS`](crate::HOST_FUNCTIONS)) plus one unit per `bytes_per_fuel` bytes moved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct HostCallCosts {
     /// Bytes moved per unit of fuel (at least 1).
     pub bytes_per_fuel: u64,
 }
 
+impl HostCallCosts {
+    /// The defaults: one unit of fuel per 8 bytes moved.
+    pub const DEFAULT: HostCallCosts = HostCallCosts { bytes_per_fuel: 8 };
+
+    /// These costs with `bytes` bytes moved per unit of fuel (at least 1 is used).
+    #[must_use]
+    pub const fn with_bytes_per_fuel(mut self, bytes: u64) -> Self {
+        self.bytes_per_fuel = bytes;
+        self
+    }
+}
+
 impl Default for HostCallCosts {
     fn default() -> Self {
-        HostCallCosts { bytes_per_fuel: 8 }
+        HostCallCosts::DEFAULT
     }
 }
 
 /// Configuration of a [`Host`](crate::Host).
+///
+/// Start from [`HostConfig::DEFAULT`] and change it with the `with_*` builders (`const fn`);
+/// new fields may be added in later versions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct HostConfig {
     /// Fuel for every invocation (and for a start function at load). Never carried over.
     pub fuel_per_invocation: u64,
@@ -155,7 +214,7 @@ impl HostConfig {
         fuel_per_invocation: 10_000_000,
         max_concurrent: 4,
         limits: Limits::DEFAULT,
-        costs: HostCallCosts { bytes_per_fuel: 8 },
+        costs: HostCallCosts::DEFAULT,
     };
 
     /// This configuration with another fuel budget.
@@ -176,6 +235,13 @@ impl HostConfig {
     #[must_use]
     pub const fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// This configuration with other host-call costs.
+    #[must_use]
+    pub const fn with_costs(mut self, costs: HostCallCosts) -> Self {
+        self.costs = costs;
         self
     }
 }

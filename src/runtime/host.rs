@@ -120,6 +120,7 @@ impl Host {
             .ok_or_else(|| InvokeError::NoEntry { name: entry.into() })?;
         plugin.store.data_mut().begin_invocation(input);
         plugin.stats.invocations += 1;
+        plugin.last_fuel_exhausted = false;
         Ok(Call::new(plugin, permit, func))
     }
 

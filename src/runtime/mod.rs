@@ -9,6 +9,7 @@ mod error;
 mod fault;
 mod handles;
 mod host;
+mod logs;
 mod plugin;
 mod pool;
 mod prescan;
@@ -19,15 +20,23 @@ pub use call::{Call, Completion, Step};
 pub use config::{HostCallCosts, HostConfig, Limits};
 pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
+pub use logs::{GuestLogs, LogLevel, LogLine, LogLines, UnknownLogLevel};
 pub use plugin::Plugin;
-pub use stats::{CallCounts, Denial, DenialLog, HostStats, PluginStats};
+#[cfg(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process"))]
+pub(crate) use stats::Target;
+pub use stats::{
+    CallCounts, Denial, DenialLog, DeniedTarget, HostStats, PluginStats, Usage, DENIED_TARGETS,
+    DENIED_TARGET_BYTES,
+};
 
 #[cfg(feature = "cap-fs")]
 pub(crate) use blocking::BlockingBudget;
-pub(crate) use plugin::compile;
+pub(crate) use plugin::{compile, engine_config};
 pub(crate) use state::HostState;
+#[cfg(feature = "cap-net")]
+pub(crate) use state::Ledger;
 
 /// The name from a module's manifest, if it has a valid one.
 fn manifest_name(module: &wasmi::Module) -> Option<String> {
-    crate::inspect::manifest_of(module)?.ok().map(|m| m.name)
+    crate::manifest::manifest_of(module)?.ok().map(|m| m.name)
 }

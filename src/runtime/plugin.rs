@@ -12,8 +12,9 @@ use wasmi::{
 use super::config::{HostConfig, Limits};
 use super::error::LoadError;
 use super::fault::{compile_error, load_error};
+use super::logs::GuestLogs;
 use super::state::{HostState, Ledger};
-use super::stats::{DenialLog, PluginStats};
+use super::stats::{DenialLog, PluginStats, Usage};
 use crate::abi;
 use crate::backend::Backends;
 use crate::grant::Grant;
@@ -42,6 +43,8 @@ pub struct Plugin {
     entry: Option<(String, TypedFunc<(), i32>)>,
     pub(crate) fuel_budget: u64,
     pub(crate) stats: PluginStats,
+    /// Whether the last invocation was stopped by its fuel budget.
+    pub(crate) last_fuel_exhausted: bool,
 }
 
 impl core::fmt::Debug for Plugin {
@@ -77,11 +80,62 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
             limit: config.limits.module_bytes,
         });
     }
+    check_header(wasm)?;
     // wasmi's strict limits allow at most 10,000 functions.
     let max_functions = config.limits.strict_module_limits.then_some(10_000);
     super::prescan::check_module(wasm, config.limits.max_locals_per_function, max_functions)?;
     let engine = Engine::new(&engine_config(&config.limits));
-    Module::new(&engine, wasm).map_err(|e| compile_error(&e))
+    Module::new(&engine, wasm).map_err(|e| match compile_error(&e) {
+        // The validator reads section by section: running out of bytes means the file was cut.
+        LoadError::InvalidModule(message) if message.contains("unexpected end") => {
+            LoadError::InvalidModule(alloc::format!(
+                "truncated module ({} bytes): {message}",
+                wasm.len()
+            ))
+        }
+        other => other,
+    })
+}
+
+/// Refuses, each with its own message, what is not a WebAssembly module at all: no bytes,
+/// bytes without the `\0asm` magic, a header cut short, or another binary-format version (such
+/// as a component).
+fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
+    let invalid = |message: String| Err(LoadError::InvalidModule(message));
+    if wasm.is_empty() {
+        return invalid(String::from("empty: 0 bytes, not a WebAssembly module"));
+    }
+    let magic = b"\0asm";
+    if !wasm.starts_with(magic) && !magic.starts_with(wasm) {
+        let mut shown = String::new();
+        for byte in wasm.iter().take(4) {
+            let _ = core::fmt::Write::write_fmt(&mut shown, format_args!("{byte:02x} "));
+        }
+        return invalid(alloc::format!(
+            "not a WebAssembly module: it starts with the bytes {}, not the magic \\0asm (00 61 73 6d)",
+            shown.trim_end()
+        ));
+    }
+    if wasm.len() < 8 {
+        return invalid(alloc::format!(
+            "truncated module: {} bytes, shorter than the 8-byte header",
+            wasm.len()
+        ));
+    }
+    match wasm.get(4..8) {
+        Some([1, 0, 0, 0]) => Ok(()),
+        Some([_, _, layer_lo, layer_hi]) if [*layer_lo, *layer_hi] != [0, 0] => invalid(
+            String::from("a WebAssembly component, not a core module: plugins are core modules"),
+        ),
+        Some(version) => invalid(alloc::format!(
+            "unsupported WebAssembly binary version {} (this host reads version 1)",
+            u16::from_le_bytes([
+                version.first().copied().unwrap_or(0),
+                version.get(1).copied().unwrap_or(0)
+            ])
+        )),
+        None => invalid(String::from("truncated module header")),
+    }
 }
 
 /// Checks every import against the capability table (and, in [`LinkMode::Granted`], the grant),
@@ -104,7 +158,7 @@ fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostSta
             return Err(LoadError::ImportSignature {
                 import: entry.name,
                 expected: entry.signature().to_string(),
-                found: crate::inspect::signature(ty),
+                found: abi::func_signature(ty),
             });
         }
         if let (LinkMode::Granted, Some(capability)) = (mode, entry.capability) {
@@ -155,6 +209,7 @@ impl Plugin {
             entry: None,
             fuel_budget: config.fuel_per_invocation,
             stats: PluginStats::default(),
+            last_fuel_exhausted: false,
         };
         plugin.instantiate()?;
         Ok(plugin)
@@ -164,7 +219,7 @@ impl Plugin {
     /// budget.
     fn instantiate(&mut self) -> Result<(), LoadError> {
         let budget = self.fuel_budget;
-        self.store.limiter(|state| &mut state.store_limits);
+        self.store.limiter(|state| &mut state.limiter);
         self.store.data_mut().fuel.begin_slice(budget, budget);
         self.store
             .set_fuel(budget)
@@ -242,6 +297,31 @@ impl Plugin {
     /// Denied calls per import since the plugin was loaded.
     pub fn denials(&self) -> &DenialLog {
         &self.store.data().ledger.denials
+    }
+
+    /// The log lines the plugin wrote in its last invocation (kept until the next one starts,
+    /// also when it trapped or ran out of fuel).
+    pub fn logs(&self) -> &GuestLogs {
+        &self.store.data().invocation.logs
+    }
+
+    /// What the plugin's last invocation consumed: fuel, linear memory, refused grows, output
+    /// and log bytes. Compare it with the host's [`Limits`] to see which it reached.
+    pub fn usage(&self) -> Usage {
+        let state = self.store.data();
+        let invocation = &state.invocation;
+        Usage {
+            fuel_used: self.stats.last_fuel_used,
+            fuel_budget: self.fuel_budget,
+            fuel_exhausted: self.last_fuel_exhausted,
+            memory_bytes: self.memory_size(),
+            memory_grows_refused: state.limiter.memory_refused,
+            table_grows_refused: state.limiter.table_refused,
+            output_bytes: invocation.output_bytes.max(invocation.output.len()),
+            output_refused: invocation.output_refused,
+            log_bytes: invocation.log_bytes,
+            log_refused: invocation.log_refused,
+        }
     }
 
     /// The current size of the plugin's exported linear memory in bytes (0 without one).

@@ -5,22 +5,94 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Memory, StoreLimits, StoreLimitsBuilder};
+use wasmi::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmi_core::LimiterError;
 
 use super::blocking::BlockingBudget;
 use super::config::{HostCallCosts, Limits};
 use super::handles::HandleTable;
-use super::stats::{CallCounts, DenialLog};
+use super::logs::GuestLogs;
+use super::stats::{CallCounts, DenialLog, Target};
 use crate::abi::{CallFault, ErrorCode};
 use crate::backend::{BackendError, Backends};
 use crate::capability::Capability;
 use crate::grant::{Grant, GuestPath};
 
-/// Per-invocation buffers; cleared when an invocation starts and ends.
+/// Per-invocation buffers; cleared when an invocation starts and ends (the logs and counters
+/// are kept until the next one starts).
 pub(crate) struct Invocation {
     pub(crate) input: Vec<u8>,
     pub(crate) output: Vec<u8>,
     pub(crate) log_bytes: usize,
+    /// The log lines, bounded by `Limits::log_bytes`.
+    pub(crate) logs: GuestLogs,
+    /// Bytes the last invocation wrote with `output_write` (the output itself is handed out).
+    pub(crate) output_bytes: usize,
+    /// `output_write` calls refused with `LIMIT`.
+    pub(crate) output_refused: u64,
+    /// `log` calls refused with `LIMIT`.
+    pub(crate) log_refused: u64,
+}
+
+/// The store's resource limiter: wasmi's [`StoreLimits`], counting the grows it refuses.
+#[derive(Debug)]
+pub(crate) struct GrowthLimiter {
+    limits: StoreLimits,
+    pub(crate) memory_refused: u64,
+    pub(crate) table_refused: u64,
+}
+
+impl ResourceLimiter for GrowthLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if !allowed {
+            self.memory_refused = self.memory_refused.saturating_add(1);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        let allowed = self.limits.table_growing(current, desired, maximum)?;
+        if !allowed {
+            self.table_refused = self.table_refused.saturating_add(1);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(
+        &mut self,
+        error: &wasmi::errors::MemoryError,
+    ) -> Result<(), LimiterError> {
+        self.memory_refused = self.memory_refused.saturating_add(1);
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: &wasmi::errors::TableError) -> Result<(), LimiterError> {
+        self.table_refused = self.table_refused.saturating_add(1);
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 /// Fuel bookkeeping of the running slice, read by host calls to charge against the whole
@@ -74,38 +146,62 @@ pub(crate) struct Ledger {
     allow(dead_code)
 )]
 impl Ledger {
-    /// Counts one gated call of `import` (needing `capability`) by `plugin` as allowed or denied.
+    /// Counts one gated call of `import` (needing `capability`) by `plugin` as allowed or denied;
+    /// a denial is recorded with its `target`.
     pub(crate) fn record(
         &mut self,
         plugin: &str,
         (capability, import): (Capability, &'static str),
         allowed: bool,
+        target: Target<'_>,
     ) {
         self.counts.record(capability, allowed);
         if !allowed {
-            self.denials.record(capability, import);
-            host_log!(
-                debug,
-                "plugin {}: denied {} ({})",
-                plugin,
-                import,
-                capability
-            );
+            self.deny(plugin, capability, import, target);
         }
+    }
+
+    /// Records a denial (not counted as allowed before).
+    fn deny(
+        &mut self,
+        plugin: &str,
+        capability: Capability,
+        import: &'static str,
+        target: Target<'_>,
+    ) {
+        self.denials.record(capability, import, target);
+        host_log!(
+            debug,
+            "plugin {}: denied {} ({})",
+            plugin,
+            import,
+            capability
+        );
         #[cfg(not(any(feature = "log", feature = "defmt")))]
         let _ = plugin;
     }
 
     /// Maps a back-end failure of an admitted call to the guest's code; a back-end denial turns
-    /// the call's count into a denial.
-    pub(crate) fn backend_fault(
-        &mut self,
+    /// the call's count into a denial of `target`.
+    pub(crate) fn backend_fault<'a>(
+        &'a mut self,
+        plugin: &'a str,
         (capability, import): (Capability, &'static str),
-    ) -> impl FnOnce(BackendError) -> CallFault + '_ {
+        target: Target<'a>,
+    ) -> impl FnOnce(BackendError) -> CallFault + 'a {
         move |error| {
             if error == BackendError::Denied {
                 self.counts.revoke(capability);
-                self.denials.record(capability, import);
+                self.denials.record(capability, import, target);
+                host_log!(
+                    debug,
+                    "plugin {}: back-end denied {} ({})",
+                    plugin,
+                    import,
+                    capability
+                );
+                #[cfg(not(any(feature = "log", feature = "defmt")))]
+                let _ = plugin;
             }
             CallFault::Code(ErrorCode::from(error))
         }
@@ -119,7 +215,7 @@ pub(crate) struct HostState {
     pub(crate) backends: Backends,
     pub(crate) limits: Limits,
     pub(crate) costs: HostCallCosts,
-    pub(crate) store_limits: StoreLimits,
+    pub(crate) limiter: GrowthLimiter,
     pub(crate) memory: Option<Memory>,
     pub(crate) invocation: Invocation,
     pub(crate) handles: HandleTable,
@@ -154,14 +250,18 @@ impl HostState {
             name,
             grant,
             backends,
-            store_limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .table_elements(limits.table_elements)
-                .instances(limits.instances)
-                .tables(limits.tables)
-                .memories(limits.memories)
-                .trap_on_grow_failure(false)
-                .build(),
+            limiter: GrowthLimiter {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(limits.memory_bytes)
+                    .table_elements(limits.table_elements)
+                    .instances(limits.instances)
+                    .tables(limits.tables)
+                    .memories(limits.memories)
+                    .trap_on_grow_failure(false)
+                    .build(),
+                memory_refused: 0,
+                table_refused: 0,
+            },
             handles: HandleTable::new(limits.net_handles),
             blocking,
             limits,
@@ -171,6 +271,10 @@ impl HostState {
                 input: Vec::new(),
                 output: Vec::new(),
                 log_bytes: 0,
+                logs: GuestLogs::default(),
+                output_bytes: 0,
+                output_refused: 0,
+                log_refused: 0,
             },
             fuel: FuelAccount::default(),
             ledger,
@@ -183,9 +287,15 @@ impl HostState {
         not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
         allow(dead_code)
     )]
-    /// Counts one gated call of `import` (needing `capability`) as allowed or denied.
-    pub(crate) fn record(&mut self, call: (Capability, &'static str), allowed: bool) {
-        self.ledger.record(&self.name, call, allowed);
+    /// Counts one gated call of `import` (needing `capability`) as allowed or denied; a denial
+    /// is recorded with its `target`.
+    pub(crate) fn record(
+        &mut self,
+        call: (Capability, &'static str),
+        allowed: bool,
+        target: Target<'_>,
+    ) {
+        self.ledger.record(&self.name, call, allowed, target);
     }
 
     /// Prepares the buffers for a new invocation.
@@ -194,6 +304,12 @@ impl HostState {
         self.invocation.input.extend_from_slice(input);
         self.invocation.output.clear();
         self.invocation.log_bytes = 0;
+        self.invocation.logs.clear();
+        self.invocation.output_bytes = 0;
+        self.invocation.output_refused = 0;
+        self.invocation.log_refused = 0;
+        self.limiter.memory_refused = 0;
+        self.limiter.table_refused = 0;
         self.handles.close_all();
         self.blocking.reset();
     }
@@ -204,6 +320,7 @@ impl HostState {
         // Keep the input buffer's capacity for the next invocation (it is bounded by
         // `Limits::input_bytes`); the output is handed to the caller.
         self.invocation.input.clear();
+        self.invocation.output_bytes = self.invocation.output.len();
         core::mem::take(&mut self.invocation.output)
     }
 }

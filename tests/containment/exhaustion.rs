@@ -435,7 +435,9 @@ fn case_16_handles_capped_forged_and_closed_are_bad_handle() {
         [b, b, b],
         "handles die with their invocation"
     );
-    assert_counts(&plugin, [(0, 0), (0, 0), (101, 0), (0, 0)]);
+    // 101 dials and the one send on an open connection; every call on a forged, closed or
+    // stale handle is BAD_HANDLE (refused), not allowed.
+    assert_counts(&plugin, [(0, 0), (0, 0), (102, 0), (0, 0)]);
     assert!(denials(&plugin).is_empty());
     assert_eq!(plugin.stats().refused, (100 - cap as u64) + 9 + 3);
 

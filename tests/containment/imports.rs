@@ -346,7 +346,7 @@ fn case_32_trap_rebuilds_instance() {
         (10, 6, 4, 4)
     );
     // Counters survive rebuilds.
-    assert_counts(&plugin, [(0, 0), (4, 0), (4, 0), (0, 0)]);
+    assert_counts(&plugin, [(0, 0), (4, 0), (8, 0), (0, 0)]);
     assert_eq!(
         count(&sb, &mut other),
         102,

@@ -12,6 +12,7 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use pluginhost::probe_native_stack;
 use pluginhost::proto::deploy::{DeployRequest, DeployResponse};
 use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse};
 use pluginhost::proto::{FailureCode, Response};
@@ -40,9 +41,17 @@ static GROW: &[u8] = wasm!("grow");
 static BIGMEM: &[u8] = wasm!("bigmem");
 static RECURSE: &[u8] = wasm!("recurse");
 static STARTLOOP: &[u8] = wasm!("startloop");
+static GROWLOOPS: &[u8] = wasm!("growloops");
+static GROWSTART: &[u8] = wasm!("growstart");
 
 /// Fuel per invocation on the device.
 const FUEL: u64 = 2_000_000;
+/// Operations of each class the native-stack probe runs.
+const PROBE_OPERATIONS: u32 = 1_000;
+/// Grows per grow loop.
+const GROW_ITERATIONS: u32 = 100_000;
+/// Fuel for a grow loop (about 37 fuel per grow) and for the start function's 400,000 grows.
+const GROW_FUEL: u64 = 20_000_000;
 /// Fuel per slice in the interleaved run.
 const SLICE: u64 = 20_000;
 /// Main-loop iterations of other work between two turns of plugin slices.
@@ -321,6 +330,72 @@ fn main() -> ! {
         println!("aborting: further guest code would overrun the native stack");
         suite.finish();
     }
+
+    // Every operation class, measured by the library's probe: a class that nests native frames
+    // reports its bytes here (1,000 operations of ~100 bytes fit in the stack) instead of
+    // overrunning it in the cases below.
+    suite.case("native_stack_probe_every_class", || {
+        pluginhost_firmware::paint_stack();
+        let report = probe_native_stack(PROBE_OPERATIONS).map_err(|e| format!("probe: {e}"))?;
+        for class in report.classes() {
+            println!(
+                "STACK probe {}: {} bytes over {} operations",
+                class.class, class.growth_bytes, class.operations
+            );
+        }
+        let (used, size) = pluginhost_firmware::stack_high_water();
+        println!(
+            "STACK probe of every class: native high-water {} of {} bytes",
+            used, size
+        );
+        ensure!(
+            report.is_flat(),
+            "some operation class grows the native stack"
+        );
+        Ok(())
+    });
+
+    // A hundred thousand grows of each kind, in exported functions and in a start function: with
+    // an unpatched wasmi each would have nested a native frame (megabytes of stack).
+    suite.case("grow_loops_native_stack_flat", || {
+        let host = Host::new(config().with_fuel(GROW_FUEL));
+        let input = GROW_ITERATIONS.to_le_bytes();
+        for entry in [
+            "memory_grow",
+            "memory_grow_fail",
+            "table_grow",
+            "table_grow_fail",
+        ] {
+            pluginhost_firmware::paint_stack();
+            let mut plugin = host
+                .load(GROWLOOPS, Grant::none())
+                .map_err(|e| format!("load: {e}"))?;
+            let result = host.call(&mut plugin, entry, &input);
+            let (used, size) = pluginhost_firmware::stack_high_water();
+            println!(
+                "STACK {} x {}: native high-water {} of {} bytes",
+                GROW_ITERATIONS, entry, used, size
+            );
+            ensure!(result.is_ok(), "{entry}: {result:?}");
+            ensure!(
+                used < 64 * 1024,
+                "{entry}: native stack reached {used} bytes"
+            );
+        }
+        pluginhost_firmware::paint_stack();
+        let loaded = host.load(GROWSTART, Grant::none());
+        let (used, size) = pluginhost_firmware::stack_high_water();
+        println!(
+            "STACK 4 x 100000 grows in a start function: native high-water {} of {} bytes",
+            used, size
+        );
+        ensure!(loaded.is_ok(), "start function: {:?}", loaded.err());
+        ensure!(
+            used < 64 * 1024,
+            "start function: native stack reached {used} bytes"
+        );
+        Ok(())
+    });
 
     // --- Conformance gate on the real plugins ---------------------------------------------------
     for (name, wasm) in [

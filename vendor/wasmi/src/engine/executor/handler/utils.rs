@@ -810,7 +810,33 @@ where
     Inst: LoadEntity<Table, Entity = TableEntity>,
 {
     let index = get_value(index, args.sp, args.ireg, args.freg32, args.freg64);
-    let table = args.fetch_table(store, table);
+    resolve_indirect_func_outlined(store, args.instance, table, index, func_type)
+}
+
+/// The out-of-line part of [`resolve_indirect_func`].
+///
+/// # Note
+///
+/// The resolution passes the address of a local (`&Func`) to the store. Done inside an
+/// indirect-call handler, that stack slot would stay live until the handler returns, so LLVM
+/// could not turn the handler's final `dispatch!` into a sibling call wherever the store's
+/// resolution is not inlined (seen on `thumbv7em-none-eabihf` at `opt-level = "s"`): every
+/// executed `call_indirect` would nest one native frame. Taking plain values and returning a
+/// plain value keeps the escaped address in this frame, which has returned before the dispatch.
+#[inline(never)]
+fn resolve_indirect_func_outlined<Table>(
+    store: &mut PrunedStore,
+    instance: Inst,
+    table: Table,
+    index: u64,
+    func_type: ir::FuncType,
+) -> Result<(Func, NonNull<FuncEntity>), TrapCode>
+where
+    Inst: LoadEntity<Table, Entity = TableEntity>,
+{
+    // SAFETY: `table` stems from a Wasmi IR operator and thus addresses a table entry of
+    //         `instance` whose cache was warmed at instantiation (as for `Args::fetch_table`).
+    let table = unsafe { instance.load_entity_mut(store, table) };
     let rawref = table.get(index).ok_or(TrapCode::TableOutOfBounds)?;
     debug_assert!(matches!(rawref.ty(), RefType::Func));
     let funcref = <Nullable<Func>>::from_raw_parts(rawref.raw(), &*store);
