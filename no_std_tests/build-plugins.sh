@@ -18,4 +18,4 @@ cd "$root/plugins"
 RUSTFLAGS="-C link-arg=-zstack-size=$stack" \
     cargo build --release --locked --target wasm32-unknown-unknown \
     --target-dir "$here/target/plugins" \
-    -p connector-file-deploy -p dns-zonefile
+    -p connector-file-deploy -p dns-zonefile -p dns-rfc2136

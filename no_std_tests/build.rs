@@ -30,7 +30,7 @@ REGION_ALIAS(\"REGION_STACK\", RAM);
 ";
 
 /// The real plugins the firmware bundles (crate file names in `plugins/`).
-const PLUGINS: &[&str] = &["connector_file_deploy", "dns_zonefile"];
+const PLUGINS: &[&str] = &["connector_file_deploy", "dns_zonefile", "dns_rfc2136"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Checks built plugins against guest ABI v1, with no dependencies beyond Python 3.
+"""Checks built plugins against the guest ABI (v2), with no dependencies beyond Python 3.
 
-For each .wasm given: every import is a function from module "pluginhost", is one of the ABI v1
+For each .wasm given: every import is a function from module "pluginhost", is one of the ABI's
 imports, and has its exact signature; `memory` and `run: () -> i32` are exported; there is exactly
-one "pluginhost.manifest" custom section, UTF-8, with `abi=1`. Prints one line per file and exits
-non-zero if any check fails.
+one "pluginhost.manifest" custom section, UTF-8, whose `abi=N` is a version this ABI knows and at
+least the version that added each import. Prints one line per file and exits non-zero if any check
+fails.
 """
 import sys
 
@@ -23,7 +24,13 @@ ABI = {
     "net_recv": ([I32] * 3, [I32]),
     "net_close": ([I32], [I32]),
     "process_exec": ([I32] * 4, [I32]),
+    # ABI v2.
+    "random_fill": ([I32] * 2, [I32]),
+    "clock_now": ([I32] * 2, [I32]),
 }
+ABI_VERSION = 2
+# The version that added each import (1 unless listed).
+SINCE = {"random_fill": 2, "clock_now": 2}
 # rustc always exports these two immutable globals from wasm32-unknown-unknown cdylibs.
 TOLERATED_EXPORTS = {"__heap_base", "__data_end"}
 
@@ -110,7 +117,7 @@ def inspect(path):
         elif kind != "func":
             problems.append(f"imports a {kind} pluginhost.{field}")
         elif field not in ABI:
-            problems.append(f"imports pluginhost.{field}, which is not in ABI v1")
+            problems.append(f"imports pluginhost.{field}, which is not in ABI v{ABI_VERSION}")
         elif tuple(map(tuple, types[type_index])) != tuple(map(tuple, ABI[field])):
             problems.append(f"pluginhost.{field} has the wrong signature {types[type_index]}")
     names = {name: (kind, index) for name, kind, index in exports}
@@ -135,8 +142,13 @@ def inspect(path):
             manifest = manifests[0].decode("utf-8")
         except UnicodeDecodeError:
             problems.append("manifest is not UTF-8")
-        if "abi=1" not in manifest.split("\n"):
-            problems.append("manifest lacks abi=1")
+        abis = [line[4:] for line in manifest.split("\n") if line.startswith("abi=")]
+        abi = int(abis[0]) if len(abis) == 1 and abis[0].isdigit() else None
+        needed = max([SINCE.get(f, 1) for _, f, _, _ in func_imports] + [1])
+        if abi is None or not 1 <= abi <= ABI_VERSION:
+            problems.append(f"manifest lacks abi=1..{ABI_VERSION}")
+        elif abi < needed:
+            problems.append(f"manifest declares abi={abi}, its imports need {needed}")
     info = {
         "imports": [f for _, f, _, _ in func_imports],
         "manifest": manifest,

@@ -250,7 +250,22 @@ fn manifest_findings(report: &mut ConformanceReport, info: &ModuleInfo) {
                 .filter(|c| !asked.contains(*c))
                 .map(Capability::name)
                 .collect();
-            if missing.is_empty() {
+            let (needed, import) = info.abi_needed();
+            if manifest.abi < needed {
+                let import = import.unwrap_or("an import");
+                report.findings.push(format!(
+                    "imports {import} (ABI {needed}), but the manifest declares abi={}",
+                    manifest.abi
+                ));
+                report.check(
+                    "manifest",
+                    false,
+                    format!(
+                        "manifest declares abi={}, its imports need ABI {needed}",
+                        manifest.abi
+                    ),
+                );
+            } else if missing.is_empty() {
                 report.check(
                     "manifest",
                     true,

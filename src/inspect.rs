@@ -66,6 +66,22 @@ impl ModuleInfo {
         self.imports.iter().filter_map(|i| i.capability).collect()
     }
 
+    /// The oldest guest ABI version that offers every listed import (1 for none), and the first
+    /// import that needs it.
+    pub fn abi_needed(&self) -> (u32, Option<&str>) {
+        self.imports
+            .iter()
+            .filter(|i| i.listed)
+            .filter_map(|i| abi::find(&i.module, &i.name).map(|(_, f)| (f.since, f.name)))
+            .fold((1, None), |(v, n), (since, name)| {
+                if since > v {
+                    (since, Some(name))
+                } else {
+                    (v, n)
+                }
+            })
+    }
+
     /// Whether it exports a function `name` with the entry signature `() -> i32`.
     pub fn exports_entry(&self, name: &str) -> bool {
         self.exports

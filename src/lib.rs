@@ -28,7 +28,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`InstantClock`]; `Send + Sync` use from threads works without it too |
+//! | `std` | yes | [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`OsEntropy`], [`SystemClock`], [`InstantClock`]; `Send + Sync` use from threads works without it too |
 //! | `log` | yes | host and guest log lines go to the [`log`](https://docs.rs/log) crate |
 //! | `defmt` | no | host and guest log lines go to `defmt` (firmware); cannot be combined with `log` |
 //! | `cap-fs` | yes | the `fs_*` host functions (`fs.read`, `fs.write`) |
@@ -63,12 +63,12 @@ mod stack_probe;
 
 pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
 pub use backend::{
-    BackendError, Backends, Connection, Filesystem, MemoryFilesystem, MemoryNetwork,
+    BackendError, Backends, Connection, EntropySource, Filesystem, MemoryFilesystem, MemoryNetwork,
     MemoryProcessRunner, MemoryService, MonotonicClock, Network, ProcessOutput, ProcessRunner,
-    Unavailable,
+    Unavailable, WallClock,
 };
 #[cfg(feature = "std")]
-pub use backend::{CommandRunner, DirFilesystem, InstantClock, TcpNetwork};
+pub use backend::{CommandRunner, DirFilesystem, InstantClock, OsEntropy, SystemClock, TcpNetwork};
 pub use capability::{Capability, CapabilitySet, UnknownCapability};
 pub use conformance::{Attempt, Check, ConformanceReport, LimitHit, Resources};
 pub use grant::{

@@ -1108,3 +1108,288 @@ fn ungated_calls_are_not_counted() {
     assert_counts(&plugin, [(0, 0); 4]);
     assert!(plugin.denials().is_empty());
 }
+
+// --- ABI v2: random_fill / clock_now (ungated) ---------------------------------------------------
+
+fn host_with_system(
+    config: HostConfig,
+    entropy: Arc<dyn pluginhost::EntropySource>,
+    clock: Arc<dyn pluginhost::WallClock>,
+) -> Host {
+    Host::with_backends(
+        config,
+        Backends::unavailable()
+            .with_entropy(entropy)
+            .with_wall_clock(clock),
+    )
+}
+
+#[test]
+fn random_fill_writes_exactly_its_range_and_returns_len() {
+    let entropy = PatternEntropy::new(0x40);
+    let host = host_with_system(
+        HostConfig::default(),
+        entropy.clone(),
+        Arc::new(FixedClock(0)),
+    );
+    let mut fx = Fixture::new();
+    // A guard byte pattern around the destination shows nothing else is touched.
+    let before = fx.put([0xAA; 8]);
+    let dst = fx.reserve(40);
+    let after = fx.put([0xBB; 8]);
+    let empty = fx.reserve(8);
+    fx.call("random_fill", &[dst.ptr, 33])
+        .call("random_fill", &[empty.ptr, 0])
+        .emit(before)
+        .emit(dst)
+        .emit(after)
+        .emit(empty);
+    let (plugin, out) = fx.load_and_run(&host, Grant::none());
+    assert_eq!(out.codes, [33, 0]);
+    let mut expected = vec![0xAA; 8];
+    expected.extend(entropy.pattern(33));
+    expected.extend([0; 7]);
+    expected.extend([0xBB; 8]);
+    expected.extend([0; 8]);
+    assert_eq!(out.emitted, expected);
+    // Ungated: nothing counted, nothing denied, nothing refused.
+    assert_counts(&plugin, [(0, 0); 4]);
+    assert!(plugin.denials().is_empty());
+    assert_eq!(plugin.stats().refused, 0);
+}
+
+#[test]
+fn random_fill_from_the_os_differs_between_calls() {
+    // std's default back-ends draw from the OS.
+    let host = Host::new(HostConfig::default());
+    let mut fx = Fixture::new();
+    let a = fx.reserve(32);
+    let b = fx.reserve(32);
+    fx.call("random_fill", &[a.ptr, 32])
+        .call("random_fill", &[b.ptr, 32])
+        .emit(a)
+        .emit(b);
+    let (mut plugin, out) = fx.load_and_run(&host, Grant::none());
+    assert_eq!(out.codes, [32, 32]);
+    let (x, y) = out.emitted.split_at(32);
+    assert_ne!(x, y);
+    assert_ne!(x, [0; 32]);
+    // A second invocation gets other bytes: never a fixed seed.
+    let again = fx.run(&host, &mut plugin);
+    assert_ne!(again.emitted, out.emitted);
+}
+
+#[test]
+fn random_fill_hostile_ranges_are_refused_before_the_source_is_asked() {
+    let entropy = PatternEntropy::new(1);
+    let host = host_with_system(
+        config_with(|l| l.call_bytes = 1024),
+        entropy.clone(),
+        Arc::new(FixedClock(0)),
+    );
+    let mut fx = Fixture::new();
+    let dst = fx.put([0x77; 8]);
+    let big = fx.reserve(1025);
+    fx.call("random_fill", &[-16, 64]) // 0xFFFF_FFF0: wraps in 32 bits
+        .call("random_fill", &[PAGE as i32 - 4, 8]) // ends past memory
+        .call("random_fill", &[dst.ptr, -1]) // 4 GiB - 1
+        .call("random_fill", &[dst.ptr, PAGE as i32]) // out of bounds and over the cap: INVALID
+        .call("random_fill", &[dst.ptr, 1025]) // in bounds, over the per-call cap
+        .call("random_fill", &[big.ptr, 1024]) // exactly the cap
+        .emit(dst);
+    let (plugin, out) = fx.load_and_run(&host, Grant::none());
+    assert_eq!(out.codes[..5], [INVALID, INVALID, INVALID, INVALID, LIMIT]);
+    assert_eq!(out.codes[5], 1024);
+    assert_eq!(out.emitted, [0x77; 8], "refused calls write nothing");
+    assert_eq!(
+        entropy.requests(),
+        1,
+        "only the good call reached the source"
+    );
+    assert_eq!(plugin.stats().refused, 5);
+    assert!(plugin.denials().is_empty());
+}
+
+#[test]
+fn random_fill_without_a_source_or_with_a_failing_one_is_io_and_writes_nothing() {
+    let no_source = host_with_system(
+        HostConfig::default(),
+        Arc::new(pluginhost::Unavailable),
+        Arc::new(FixedClock(0)),
+    );
+    let failing = PatternEntropy::failing_after(5);
+    let dies_midway = host_with_system(
+        HostConfig::default(),
+        failing.clone(),
+        Arc::new(FixedClock(0)),
+    );
+    for host in [&no_source, &dies_midway] {
+        let mut fx = Fixture::new();
+        let dst = fx.put([0x5A; 16]);
+        fx.call("random_fill", &[dst.ptr, 16]).emit(dst);
+        let (plugin, out) = fx.load_and_run(host, Grant::none());
+        assert_eq!(out.codes, [IO]);
+        assert_eq!(out.emitted, [0x5A; 16], "a failed call writes nothing");
+        assert_eq!(plugin.stats().refused, 1);
+    }
+    assert_eq!(failing.requests(), 1);
+}
+
+#[test]
+fn clock_now_writes_seconds_little_endian() {
+    for seconds in [1_700_000_000i64, 0, -1, i64::MAX, i64::MIN] {
+        let host = host_with_system(
+            HostConfig::default(),
+            PatternEntropy::new(0),
+            Arc::new(FixedClock(seconds)),
+        );
+        let mut fx = Fixture::new();
+        let exact = fx.reserve(8);
+        let wide = fx.put([0xCC; 16]);
+        fx.call("clock_now", &[exact.ptr, 8])
+            .call("clock_now", &[wide.ptr, 16])
+            .emit(exact)
+            .emit(wide);
+        let (plugin, out) = fx.load_and_run(&host, Grant::none());
+        assert_eq!(out.codes, [8, 8]);
+        let mut expected = seconds.to_le_bytes().to_vec();
+        expected.extend(seconds.to_le_bytes());
+        expected.extend([0xCC; 8]); // only 8 bytes of a longer buffer are written
+        assert_eq!(out.emitted, expected, "{seconds}");
+        assert_counts(&plugin, [(0, 0); 4]);
+    }
+}
+
+#[test]
+fn clock_now_refuses_short_or_hostile_buffers_and_a_missing_clock() {
+    let host = host_with_system(
+        HostConfig::default(),
+        PatternEntropy::new(0),
+        Arc::new(FixedClock(42)),
+    );
+    let mut fx = Fixture::new();
+    let dst = fx.put([0x11; 8]);
+    fx.call("clock_now", &[dst.ptr, 7])
+        .call("clock_now", &[dst.ptr, 0])
+        .call("clock_now", &[PAGE as i32 - 4, 8])
+        .call("clock_now", &[-4, 8])
+        .call("clock_now", &[dst.ptr, -1])
+        .emit(dst);
+    let (plugin, out) = fx.load_and_run(&host, Grant::none());
+    assert_eq!(out.codes, [INVALID; 5]);
+    assert_eq!(out.emitted, [0x11; 8]);
+    assert_eq!(plugin.stats().refused, 5);
+
+    let no_clock = host_with_system(
+        HostConfig::default(),
+        PatternEntropy::new(0),
+        Arc::new(pluginhost::Unavailable),
+    );
+    let mut fx = Fixture::new();
+    let dst = fx.put([0x22; 8]);
+    fx.call("clock_now", &[dst.ptr, 8]).emit(dst);
+    let (_, out) = fx.load_and_run(&no_clock, Grant::none());
+    assert_eq!(out.codes, [IO]);
+    assert_eq!(out.emitted, [0x22; 8]);
+}
+
+#[test]
+fn system_calls_are_not_privileged_for_the_gate() {
+    let mut fx = Fixture::new();
+    let dst = fx.reserve(16);
+    fx.call("random_fill", &[dst.ptr, 16])
+        .call("clock_now", &[dst.ptr, 8]);
+    let host = Host::new(HostConfig::default());
+    let report = host.conformance(&fx.wasm());
+    assert!(report.attempted.is_empty(), "{:?}", report.attempted);
+    assert_eq!(report.privileged_operations(), 0);
+    assert!(report.declared.is_empty());
+    let check = |name: &str| {
+        report
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name} check"))
+            .passed
+    };
+    assert!(check("no_privileged_operations"));
+    assert!(check("runs"));
+    // The gate gives them the host's entropy and clock: `run` got 8 from clock_now.
+    assert_eq!(report.status, Some(8));
+}
+
+/// A module importing `imports` with a manifest declaring `abi`.
+fn with_manifest(abi: &str, imports: &[&str]) -> Vec<u8> {
+    let mut wat = String::from("(module\n");
+    for name in imports {
+        wat.push_str(&support::wat::import_line(name));
+        wat.push('\n');
+    }
+    wat.push_str(
+        "(memory (export \"memory\") 1)\n(func (export \"run\") (result i32) (i32.const 0)))",
+    );
+    let text = format!("abi={abi}\nname=m\nversion=1\nkind=other\n");
+    support::modules::with_named_section(
+        support::wat::wasm(&wat),
+        "pluginhost.manifest",
+        text.as_bytes(),
+    )
+}
+
+#[test]
+fn a_manifest_needing_a_newer_abi_is_refused_and_older_ones_load() {
+    let host = Host::new(HostConfig::default());
+    assert_eq!(pluginhost::ABI_VERSION, 2);
+    for abi in ["1", "2"] {
+        let plugin = host
+            .load(&with_manifest(abi, &["input_len"]), Grant::none())
+            .unwrap_or_else(|e| panic!("abi={abi}: {e}"));
+        assert_eq!(plugin.name(), "m");
+    }
+    for (abi, value) in [("3", 3u32), ("4294967295", u32::MAX), ("0", 0)] {
+        let err = host
+            .load(&with_manifest(abi, &["random_fill"]), Grant::none())
+            .expect_err("a newer ABI is refused");
+        assert_eq!(
+            err,
+            pluginhost::LoadError::UnsupportedAbi {
+                abi: value,
+                supported: 2
+            }
+        );
+        assert_eq!(err.kind(), "unsupported_abi");
+        assert!(
+            err.to_string().contains(&format!("guest ABI {value}")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn the_gate_flags_a_manifest_declaring_an_older_abi_than_its_imports_need() {
+    let host = Host::new(HostConfig::default());
+    let passed = |wasm: &[u8]| {
+        let report = host.conformance(wasm);
+        let manifest = report.checks.iter().find(|c| c.name == "manifest").cloned();
+        (manifest.expect("manifest check").passed, report.findings)
+    };
+    let (ok, findings) = passed(&with_manifest("1", &["random_fill", "input_len"]));
+    assert!(!ok);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("random_fill (ABI 2)") && f.contains("abi=1")),
+        "{findings:?}"
+    );
+    assert!(passed(&with_manifest("2", &["random_fill", "clock_now"])).0);
+    assert!(passed(&with_manifest("1", &["input_len"])).0);
+    // The table says which version added each function.
+    for f in pluginhost::HOST_FUNCTIONS {
+        let expected = if ["random_fill", "clock_now"].contains(&f.name) {
+            2
+        } else {
+            1
+        };
+        assert_eq!(f.since, expected, "{}", f.name);
+    }
+}

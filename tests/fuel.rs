@@ -96,6 +96,30 @@ fn output_write_is_charged_its_base_plus_one_per_8_bytes() {
 }
 
 #[test]
+fn random_fill_is_charged_its_base_plus_one_per_8_bytes_and_clock_now_its_base() {
+    let host = big_budget_host();
+    let grant = Grant::none();
+    let imports = format!("{}\n{}", import_of("random_fill"), import_of("clock_now"));
+    const N: u32 = 50;
+    for k in [0u64, 1, 8, 9, 4096] {
+        let call = format!("(drop (call $random_fill (i32.const 0) (i32.const {k})))");
+        let drop = format!("(drop (i32.const 0)) (drop (i32.const {k}))");
+        let with_call = fuel_of_iterations(&host, &grant, &imports, &call, N);
+        let without = fuel_of_iterations(&host, &grant, &imports, &drop, N);
+        let expected = u64::from(N) * (base_fuel("random_fill") + k.div_ceil(8) + WASMI_CALL_FUEL);
+        assert_eq!(with_call - without, expected, "random_fill of {k} bytes");
+    }
+    let call = "(drop (call $clock_now (i32.const 0) (i32.const 8)))";
+    let drop = "(drop (i32.const 0)) (drop (i32.const 8))";
+    let with_call = fuel_of_iterations(&host, &grant, &imports, call, N);
+    let without = fuel_of_iterations(&host, &grant, &imports, drop, N);
+    assert_eq!(
+        with_call - without,
+        u64::from(N) * (base_fuel("clock_now") + WASMI_CALL_FUEL)
+    );
+}
+
+#[test]
 fn the_per_byte_charge_is_exact_and_independent_of_wasm_costs() {
     // Same fixture, only the length differs: the difference is the per-byte charge alone.
     let host = big_budget_host();

@@ -30,6 +30,8 @@ const ALLOWED_CRATES: &[&str] = &[
     "cap_std",
     // Open flags for `DirFilesystem` (already in the tree through cap-std).
     "rustix",
+    // `OsEntropy` (std): the OS's random generator for `random_fill`. Generates bytes, holds none.
+    "getrandom",
     "pluginhost_proto",
     // Dev-dependencies, used only by `#[cfg(test)]` modules.
     "tempfile",
@@ -74,10 +76,15 @@ const ALLOWED_DEPENDENCIES: &[&str] = &[
     "byteorder",
     "cap-primitives",
     "cap-std",
+    // getrandom's platform switch (no code of its own).
+    "cfg-if",
     "cobs",
     "embedded-io",
     "errno",
     "fs-set-times",
+    // `OsEntropy` (std): the OS's generator behind `random_fill`. It hands out random bytes and
+    // keeps none: no key, no signer.
+    "getrandom",
     "hash32",
     "heapless",
     "io-extras",

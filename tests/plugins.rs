@@ -348,7 +348,7 @@ fn real_plugins_pass_the_conformance_gate() {
         PluginKind,
         &'static [(&'static str, &'static str)],
     );
-    let expected: [Expected; 4] = [
+    let expected: [Expected; 5] = [
         (
             "ca-acme-lite",
             bundled::CA_ACME_LITE,
@@ -372,6 +372,15 @@ fn real_plugins_pass_the_conformance_gate() {
             bundled::DNS_ZONEFILE,
             PluginKind::DnsProvider,
             &[("fs.read", "/zones"), ("fs.write", "/zones")],
+        ),
+        (
+            "dns-rfc2136",
+            bundled::DNS_RFC2136,
+            PluginKind::DnsProvider,
+            &[
+                ("fs.read", "/secrets/tsig"),
+                ("net.dial", "dns-primary.local:53"),
+            ],
         ),
     ];
     for (name, wasm, kind, requests) in expected {
@@ -1008,6 +1017,8 @@ fn every_bundled_module_is_tested_here() {
             "connector_file_deploy.wasm",
             "connector_service_reload.wasm",
             "dns_zonefile.wasm",
+            // The gate above; its protocol against knotd in tests/dns_rfc2136.rs.
+            "dns_rfc2136.wasm",
             "hostile_exfiltrate.wasm",
             "hostile_spin.wasm",
             "hostile_memhog.wasm",

@@ -51,6 +51,12 @@ pub const CONNECTOR_SERVICE_RELOAD: &[u8] = module!("connector_service_reload.wa
 /// `Result<dns::PublishTxtResponse, _>`.
 pub const DNS_ZONEFILE: &[u8] = module!("dns_zonefile.wasm");
 
+/// `dns-rfc2136` (kind `dns`, asks `fs.read=/secrets/tsig`, `net.dial=dns-primary.local:53`):
+/// adds or removes an ACME `dns-01` TXT record on an authoritative server by RFC 2136 dynamic
+/// update over TCP, signed with the TSIG key in `tsig_key_file`. `dns::UpdateTxtRequest` →
+/// `Result<dns::UpdateTxtResponse, _>`.
+pub const DNS_RFC2136: &[u8] = module!("dns_rfc2136.wasm");
+
 /// `hostile-exfiltrate` (kind `other`, asks only `fs.write=/scratch`): **hostile**. Tries to
 /// read the device key, write outside its grant, dial and run a shell; must be refused by the
 /// conformance gate and contained by any grant.
@@ -69,11 +75,12 @@ pub const HOSTILE_MEMHOG: &[u8] = module!("hostile_memhog.wasm");
 /// its wasmi was patched. The fuel budget stops it; the host's native stack stays flat.
 pub const HOSTILE_GROWLOOP: &[u8] = module!("hostile_growloop.wasm");
 
-static ALL: [(&str, &[u8]); 8] = [
+static ALL: [(&str, &[u8]); 9] = [
     ("ca_acme_lite.wasm", CA_ACME_LITE),
     ("connector_file_deploy.wasm", CONNECTOR_FILE_DEPLOY),
     ("connector_service_reload.wasm", CONNECTOR_SERVICE_RELOAD),
     ("dns_zonefile.wasm", DNS_ZONEFILE),
+    ("dns_rfc2136.wasm", DNS_RFC2136),
     ("hostile_exfiltrate.wasm", HOSTILE_EXFILTRATE),
     ("hostile_spin.wasm", HOSTILE_SPIN),
     ("hostile_memhog.wasm", HOSTILE_MEMHOG),

@@ -92,8 +92,8 @@ pub const SCRIPT_DATA: &[(u32, &str)] = &[
 pub const SCRIPT_AT: u32 = 1024;
 
 /// A module that runs its input as a script of host calls: records of five little-endian `i32`
-/// (`selector, a, b, c, d`); selector `% 14` picks `HOST_FUNCTIONS[selector]` called with the
-/// first arguments, or 13 for `memory.grow(a)`. The results (4 bytes each) are written to the
+/// (`selector, a, b, c, d`); selector `% (n + 1)` (`n` host functions) picks
+/// `HOST_FUNCTIONS[selector]` called with the first arguments, or `n` for `memory.grow(a)`. The results (4 bytes each) are written to the
 /// output at the end; `run` returns 0. Paths, hosts and argument vectors the back-ends know are
 /// in data segments ([`SCRIPT_DATA`]); the script itself lands at [`SCRIPT_AT`].
 pub fn script_module() -> &'static [u8] {

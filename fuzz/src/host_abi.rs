@@ -467,6 +467,8 @@ enum Pass {
     NetRecv(Range<usize>),
     NetClose,
     Exec(Vec<String>, Range<usize>),
+    RandomFill(Range<usize>),
+    ClockNow(usize),
 }
 
 struct Env<'a> {
@@ -585,6 +587,14 @@ fn expect(name: &str, a: [i32; 4], env: &Env<'_>) -> Result<Pass, Vec<i32>> {
             Some(Pass::NetClose)
         }
         "process_exec" => exec_model(env, &mut f, a),
+        "random_fill" => f.range(env, a[0], a[1], l.call_bytes).map(Pass::RandomFill),
+        "clock_now" => match f.range(env, a[0], a[1], usize::MAX) {
+            Some(r) if r.len() < 8 => {
+                f.0.push(INVALID);
+                None
+            }
+            r => r.map(|r| Pass::ClockNow(r.start)),
+        },
         other => panic!("no model for host function {other}"),
     };
     match pass {
@@ -1044,6 +1054,25 @@ fn check_pass(
                 }
                 unchanged_fs();
             }
+        }
+        Pass::RandomFill(dst) => {
+            assert_eq!(r, dst.len() as i32, "random_fill count");
+            only_within(before, after, dst.clone(), name);
+            assert_eq!(
+                &after[dst.clone()],
+                &common::entropy_pattern(dst.len())[..],
+                "random_fill bytes"
+            );
+        }
+        Pass::ClockNow(at) => {
+            assert_eq!(r, 8, "clock_now");
+            let w = *at..*at + 8;
+            only_within(before, after, w.clone(), name);
+            assert_eq!(
+                &after[w],
+                &common::CLOCK_SECONDS.to_le_bytes(),
+                "clock_now bytes"
+            );
         }
         Pass::NetDial(served) => {
             assert_eq!(memory.net.dial_count(), dials + 1, "net_dial did not dial");

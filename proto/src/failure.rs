@@ -29,11 +29,40 @@ pub enum FailureCode {
     Protocol,
     /// The plugin failed in a way that is its own fault.
     Internal,
+    /// (ABI 2) The remote service did not accept the plugin's credentials or authority: a wrong
+    /// TSIG key, an ACME account it does not know or that may not order these names.
+    Unauthorized,
+    /// (ABI 2) The remote service refused this request for good, as it stands: a name, CSR, key
+    /// or update it will not accept (ACME `rejectedIdentifier`, `badCSR`, `caa`; DNS `REFUSED`).
+    /// Retrying the same request will not help.
+    Rejected,
+    /// (ABI 2) The remote service refused for now: too many requests (ACME `rateLimited`, HTTP
+    /// 429). The message says when to retry if the service said so.
+    RateLimited,
+    /// (ABI 2) The remote service could not validate control of a name: an ACME challenge
+    /// (`http-01`, `dns-01`) failed (`incorrectResponse`, `dns`, `connection`, ...).
+    ChallengeFailed,
 }
 
 impl FailureCode {
+    /// Every code, in wire order.
+    pub const ALL: [FailureCode; 12] = [
+        FailureCode::BadRequest,
+        FailureCode::Denied,
+        FailureCode::NotFound,
+        FailureCode::Io,
+        FailureCode::Limit,
+        FailureCode::Upstream,
+        FailureCode::Protocol,
+        FailureCode::Internal,
+        FailureCode::Unauthorized,
+        FailureCode::Rejected,
+        FailureCode::RateLimited,
+        FailureCode::ChallengeFailed,
+    ];
+
     /// A short lower-case name: `bad-request`, `denied`, `not-found`, `io`, `limit`, `upstream`,
-    /// `protocol`, `internal`.
+    /// `protocol`, `internal`, `unauthorized`, `rejected`, `rate-limited`, `challenge-failed`.
     pub const fn name(self) -> &'static str {
         match self {
             FailureCode::BadRequest => "bad-request",
@@ -44,6 +73,10 @@ impl FailureCode {
             FailureCode::Upstream => "upstream",
             FailureCode::Protocol => "protocol",
             FailureCode::Internal => "internal",
+            FailureCode::Unauthorized => "unauthorized",
+            FailureCode::Rejected => "rejected",
+            FailureCode::RateLimited => "rate-limited",
+            FailureCode::ChallengeFailed => "challenge-failed",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Messages and manifest format shared by `pluginhost` and its guest plugins (guest ABI v1).
+//! Messages and manifest format shared by `pluginhost` and its guest plugins (guest ABI v2).
 //!
 //! Everything a certificate authority plugin, a deployment connector and a DNS provider exchange
 //! with the host is defined here, once. Both sides encode these types with
@@ -12,15 +12,18 @@
 //! | file connector ([`PluginKind::Connector`]) | [`deploy::DeployRequest`] | `Response<`[`deploy::DeployResponse`]`>` |
 //! | reload connector ([`PluginKind::Connector`]) | [`reload::ReloadRequest`] | `Response<`[`reload::ReloadResponse`]`>` |
 //! | DNS provider ([`PluginKind::DnsProvider`]) | [`dns::PublishTxtRequest`] | `Response<`[`dns::PublishTxtResponse`]`>` |
+//! | DNS provider, dynamic update ([`PluginKind::DnsProvider`]) | [`dns::UpdateTxtRequest`] | `Response<`[`dns::UpdateTxtResponse`]`>` |
 //!
 //! A plugin's kind says which family it belongs to; which message pair a given connector speaks is
 //! part of the operator's configuration for that plugin.
 //!
 //! # Wire stability
 //! postcard encodes structs as their fields in declaration order and enums by variant index, with
-//! no names on the wire. The order of fields and variants in this crate is therefore part of ABI v1:
-//! new fields or variants are a new ABI version (new variants may be appended to an enum only if
-//! every decoder can tolerate them). The golden-byte tests in this crate pin the encoding.
+//! no names on the wire. The order of fields and variants in this crate is therefore part of the
+//! ABI: new fields or variants are a new ABI version (new variants may be appended to an enum only
+//! if every decoder can tolerate them: a plugin built for ABI 1 never sends the failure codes ABI 2
+//! appended, and a host refuses a plugin whose manifest needs a newer ABI than its own). The
+//! golden-byte tests in this crate pin the encoding.
 //!
 //! The plugin manifest ([`Manifest`]) has a text encoding instead, so a plugin can embed it at
 //! compile time in the custom section named [`MANIFEST_SECTION`].
@@ -41,6 +44,7 @@ pub mod reload;
 pub use failure::{FailureCode, PluginFailure, Response};
 pub use manifest::{
     Manifest, ManifestError, ManifestGrant, PluginKind, ABI_VERSION, MANIFEST_SECTION,
+    MIN_ABI_VERSION,
 };
 
 #[cfg(test)]

@@ -17,8 +17,10 @@
 //! * `abi`, `name`, `version` and `kind` appear exactly once each, in any order; `grant` zero to
 //!   [`MAX_GRANTS`] times. No other keys, no empty lines, no comments, no spaces around `=`, no
 //!   control characters (so no `\r` or tab).
-//! * `abi`: decimal without leading zeros; only [`ABI_VERSION`] is accepted
-//!   ([`ManifestError::UnsupportedAbi`] otherwise, reported before any other error).
+//! * `abi`: the guest ABI version the plugin needs, decimal without leading zeros, from
+//!   [`MIN_ABI_VERSION`] to [`ABI_VERSION`] ([`ManifestError::UnsupportedAbi`] otherwise,
+//!   reported before any other error, so a host can say "needs ABI 3" rather than "unknown key").
+//!   Versions only add host functions: a plugin built for ABI 1 runs on every later host.
 //! * `name`: 1 to [`MAX_NAME_BYTES`] of `a-z 0-9 . _ -`, starting with a letter or digit.
 //! * `version`: 1 to [`MAX_VERSION_BYTES`] of `A-Z a-z 0-9 . _ - +`.
 //! * `kind`: `ca`, `connector`, `dns` or `other`.
@@ -39,8 +41,14 @@ use core::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The guest ABI version this crate describes.
-pub const ABI_VERSION: u32 = 1;
+/// The guest ABI version this crate describes: the newest a manifest may declare.
+///
+/// v2 added the ungated host functions `random_fill` and `clock_now`, and the
+/// [`FailureCode`](crate::FailureCode)s after `Internal`.
+pub const ABI_VERSION: u32 = 2;
+
+/// The oldest guest ABI version a manifest may declare.
+pub const MIN_ABI_VERSION: u32 = 1;
 
 /// The name of the WebAssembly custom section that holds the manifest text.
 pub const MANIFEST_SECTION: &str = "pluginhost.manifest";
@@ -148,7 +156,8 @@ pub enum ManifestError {
     TooLarge,
     /// There are more than [`MAX_GRANTS`] `grant` lines.
     TooManyGrants,
-    /// The `abi` is well-formed but not [`ABI_VERSION`].
+    /// The `abi` is well-formed but outside [`MIN_ABI_VERSION`]`..=`[`ABI_VERSION`]: the plugin
+    /// needs a newer host (or names no real version).
     UnsupportedAbi {
         /// The version the manifest names.
         abi: u32,
@@ -267,7 +276,12 @@ impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())?;
         match *self {
-            ManifestError::UnsupportedAbi { abi } => write!(f, " ({abi}; expected {ABI_VERSION})"),
+            ManifestError::UnsupportedAbi { abi } => {
+                write!(
+                    f,
+                    " ({abi}; this host supports {MIN_ABI_VERSION} to {ABI_VERSION})"
+                )
+            }
             ManifestError::MissingKey { key } => write!(f, " (`{key}`)"),
             _ => match self.line() {
                 Some(line) if line > 0 => write!(f, " (line {line})"),
@@ -299,6 +313,7 @@ impl Manifest {
                 continue;
             };
             match key {
+                "abi" => manifest.abi = parse_u32(value.as_bytes(), 0, value.len()).unwrap_or(0),
                 "name" => manifest.name = String::from(value),
                 "version" => manifest.version = String::from(value),
                 "kind" => {
@@ -376,7 +391,7 @@ pub const fn validate(text: &str) -> Result<(), ManifestError> {
         let end = line_end(b, pos);
         if starts_with_at(b, pos, end, b"abi=") {
             if let Some(abi) = parse_u32(b, pos + 4, end) {
-                if abi != ABI_VERSION {
+                if abi < MIN_ABI_VERSION || abi > ABI_VERSION {
                     return Err(ManifestError::UnsupportedAbi { abi });
                 }
             }
@@ -920,10 +935,23 @@ mod tests {
     }
 
     #[test]
+    fn every_supported_abi_parses_and_keeps_its_version() {
+        for abi in MIN_ABI_VERSION..=ABI_VERSION {
+            let m = Manifest::parse(&format!("abi={abi}\nname=a\nversion=1\nkind=ca")).unwrap();
+            assert_eq!(m.abi, abi);
+            assert_eq!(Manifest::parse(&m.to_text()), Ok(m));
+        }
+    }
+
+    #[test]
     fn unsupported_abi_wins() {
         assert_eq!(
-            err("name=A B\nabi=2\nfuture=yes"),
-            ManifestError::UnsupportedAbi { abi: 2 }
+            err("name=A B\nabi=3\nfuture=yes"),
+            ManifestError::UnsupportedAbi { abi: 3 }
+        );
+        assert_eq!(
+            err("abi=4294967295\nname=a\nversion=1\nkind=ca"),
+            ManifestError::UnsupportedAbi { abi: u32::MAX }
         );
         assert_eq!(
             err("abi=0\nname=a\nversion=1\nkind=ca"),
@@ -966,8 +994,8 @@ mod tests {
             "manifest grant scope is malformed (line 5)"
         );
         assert_eq!(
-            ManifestError::UnsupportedAbi { abi: 2 }.to_string(),
-            "manifest names an unsupported abi version (2; expected 1)"
+            ManifestError::UnsupportedAbi { abi: 3 }.to_string(),
+            "manifest names an unsupported abi version (3; this host supports 1 to 2)"
         );
         assert_eq!(
             ManifestError::MissingKey { key: "kind" }.to_string(),

@@ -1,4 +1,4 @@
-//! Golden-byte tests: the postcard encoding of every message is part of ABI v1.
+//! Golden-byte tests: the postcard encoding of every message is part of the ABI.
 
 use alloc::string::String;
 use alloc::vec;
@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::ca::{IssueRequest, IssueResponse};
 use crate::deploy::{DeployRequest, DeployResponse};
-use crate::dns::{PublishTxtRequest, PublishTxtResponse};
+use crate::dns::{
+    PublishTxtRequest, PublishTxtResponse, TxtChange, UpdateTxtRequest, UpdateTxtResponse,
+};
 use crate::reload::{ReloadRequest, ReloadResponse};
 use crate::{FailureCode, PluginFailure, Response};
 
@@ -118,10 +120,32 @@ fn dns_messages() {
         }),
         &[0, 1, b'r'],
     );
+    check(
+        UpdateTxtRequest {
+            change: TxtChange::Remove,
+            zone: s("z"),
+            fqdn: s("f"),
+            value: s("v"),
+            ttl: 60,
+            server_host: s("ns"),
+            server_port: 53,
+            tsig_key_file: s("/k"),
+        },
+        &[
+            1, 1, b'z', 1, b'f', 1, b'v', 60, 2, b'n', b's', 53, 2, b'/', b'k',
+        ],
+    );
+    check::<Response<UpdateTxtResponse>>(
+        Ok(UpdateTxtResponse {
+            record_line: s("r"),
+        }),
+        &[0, 1, b'r'],
+    );
 }
 
 #[test]
 fn failures() {
+    // ABI 1's codes keep their indices; ABI 2 appended the last four.
     let codes = [
         FailureCode::BadRequest,
         FailureCode::Denied,
@@ -131,7 +155,12 @@ fn failures() {
         FailureCode::Upstream,
         FailureCode::Protocol,
         FailureCode::Internal,
+        FailureCode::Unauthorized,
+        FailureCode::Rejected,
+        FailureCode::RateLimited,
+        FailureCode::ChallengeFailed,
     ];
+    assert_eq!(codes, FailureCode::ALL);
     for (index, code) in codes.into_iter().enumerate() {
         let mut bytes: Vec<u8> = vec![1, index as u8, 2, b'n', b'o'];
         check::<Response<DeployResponse>>(Err(PluginFailure::new(code, "no")), &bytes);
@@ -139,7 +168,7 @@ fn failures() {
         assert!(postcard::from_bytes::<Response<DeployResponse>>(&bytes).is_err());
     }
     // An unknown failure code does not decode.
-    assert!(postcard::from_bytes::<PluginFailure>(&[8, 0]).is_err());
+    assert!(postcard::from_bytes::<PluginFailure>(&[12, 0]).is_err());
 }
 
 #[test]

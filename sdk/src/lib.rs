@@ -1,4 +1,5 @@
-//! Guest-side SDK for `pluginhost` plugins (guest ABI v1).
+//! Guest-side SDK for `pluginhost` plugins (guest ABI v2; plugins that use only ABI v1's calls
+//! still declare `abi=1` and run on every host).
 //!
 //! A plugin is a `cdylib` for `wasm32-unknown-unknown` that imports host functions from the
 //! module `"pluginhost"` and exports `memory` and `run: () -> i32`. This crate wraps the imports
@@ -53,8 +54,10 @@ pub mod log;
 mod macros;
 pub mod net;
 pub mod process;
+pub mod random;
 mod rt;
 mod sys;
+pub mod time;
 
 pub use error::Error;
 pub use io::{
@@ -69,8 +72,8 @@ pub mod __private {
 
     use crate::Error;
 
-    // The text the `manifest!` macro writes starts with `abi=1`.
-    const _: () = assert!(pluginhost_proto::ABI_VERSION == 1);
+    // The `manifest!` macro accepts `abi:` up to the version the proto crate describes.
+    const _: () = assert!(pluginhost_proto::ABI_VERSION == 2);
 
     /// The body of the exported `run`: 0 on `Ok`, the error's (non-zero) exit code on `Err`.
     pub fn run<F: FnOnce() -> Result<(), Error>>(handler: F) -> i32 {

@@ -29,6 +29,7 @@ macro_rules! entry {
 ///
 /// ```ignore
 /// pluginhost_sdk::manifest! {
+///     abi: 2,                          // optional: 1 unless the plugin uses ABI v2 calls
 ///     name: "connector-file-deploy",
 ///     version: env!("CARGO_PKG_VERSION"),
 ///     kind: connector,                 // ca | connector | dns | other
@@ -39,7 +40,9 @@ macro_rules! entry {
 /// ```
 ///
 /// `name` and each capability and scope are string literals; `version` is a string literal or a
-/// macro that expands to one (`env!`); `grants` may be left out.
+/// macro that expands to one (`env!`); `grants` may be left out. `abi` is the guest ABI version
+/// the plugin needs: leave it out (1) unless it calls [`random`](crate::random) or
+/// [`time`](crate::time), which need 2. A host older than `abi` refuses to load the plugin.
 #[macro_export]
 macro_rules! manifest {
     (
@@ -49,9 +52,25 @@ macro_rules! manifest {
         $(, grants: [ $( $capability:literal => $scope:literal ),* $(,)? ] )?
         $(,)?
     ) => {
+        $crate::manifest! {
+            abi: 1,
+            name: $name,
+            version: $version,
+            kind: $kind
+            $(, grants: [ $( $capability => $scope ),* ] )?
+        }
+    };
+    (
+        abi: $abi:literal,
+        name: $name:literal,
+        version: $version:expr,
+        kind: $kind:ident
+        $(, grants: [ $( $capability:literal => $scope:literal ),* $(,)? ] )?
+        $(,)?
+    ) => {
         /// This plugin's manifest text, as embedded in the `pluginhost.manifest` custom section.
         pub const MANIFEST_TEXT: &str = concat!(
-            "abi=1\n",
+            "abi=", stringify!($abi), "\n",
             "name=", $name, "\n",
             "version=", $version, "\n",
             "kind=", stringify!($kind), "\n",
@@ -124,6 +143,16 @@ mod tests {
         crate::manifest! { name: "bare", version: "1", kind: other }
     }
 
+    mod v2 {
+        crate::manifest! {
+            abi: 2,
+            name: "v2",
+            version: "1",
+            kind: ca,
+            grants: ["net.dial" => "ca.example:443"],
+        }
+    }
+
     fn ok() -> Result<(), crate::Error> {
         Ok(())
     }
@@ -152,6 +181,13 @@ mod tests {
         );
         let m = crate::proto::Manifest::parse(sample::MANIFEST_TEXT).expect("valid");
         assert_eq!(m.kind, crate::proto::PluginKind::DnsProvider);
+        assert_eq!(m.abi, 1);
+        assert_eq!(
+            v2::MANIFEST_TEXT,
+            "abi=2\nname=v2\nversion=1\nkind=ca\ngrant=net.dial=ca.example:443\n"
+        );
+        let m = crate::proto::Manifest::parse(v2::MANIFEST_TEXT).expect("valid");
+        assert_eq!(m.abi, 2);
     }
 
     #[test]

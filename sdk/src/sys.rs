@@ -1,9 +1,10 @@
-//! The raw ABI v1 imports: the only `unsafe` code in the SDK.
+//! The raw ABI imports (v1, and v2's `random_fill` and `clock_now`): the only `unsafe` code in the
+//! SDK.
 //!
 //! Each import is wrapped in a safe function that takes Rust slices. Pointers and lengths are
 //! `u32` values carried in `i32`; a slice's address and length always fit on wasm32.
 //!
-//! The soundness argument for every call is the same and rests on the host keeping ABI v1: the
+//! The soundness argument for every call is the same and rests on the host keeping the ABI: the
 //! host reads guest memory only inside `[ptr, ptr + len)` of the slices passed as sources, writes
 //! only inside `[dst, dst + dst_len)` of the slice passed as destination, keeps no pointer after
 //! the call returns, and does not unwind into the guest. A `&[u8]`/`&mut [u8]` borrowed for the
@@ -32,6 +33,9 @@ mod imports {
         pub fn net_recv(handle: i32, dst: i32, len: i32) -> i32;
         pub fn net_close(handle: i32) -> i32;
         pub fn process_exec(argv: i32, argv_len: i32, dst: i32, dst_len: i32) -> i32;
+        // ABI v2.
+        pub fn random_fill(dst: i32, len: i32) -> i32;
+        pub fn clock_now(dst: i32, len: i32) -> i32;
     }
 }
 
@@ -82,6 +86,12 @@ mod imports {
         NO_HOST
     }
     pub unsafe fn process_exec(_: i32, _: i32, _: i32, _: i32) -> i32 {
+        NO_HOST
+    }
+    pub unsafe fn random_fill(_: i32, _: i32) -> i32 {
+        NO_HOST
+    }
+    pub unsafe fn clock_now(_: i32, _: i32) -> i32 {
         NO_HOST
     }
 }
@@ -192,4 +202,16 @@ pub(crate) fn process_exec(argv: &[u8], dst: &mut [u8]) -> i32 {
             len(dst.len()),
         )
     }
+}
+
+pub(crate) fn random_fill(dst: &mut [u8]) -> i32 {
+    // SAFETY: the host writes at most `dst.len()` bytes into `dst`, which is exclusively borrowed
+    // for the call (module docs).
+    unsafe { imports::random_fill(addr(dst.as_mut_ptr()), len(dst.len())) }
+}
+
+pub(crate) fn clock_now(dst: &mut [u8; 8]) -> i32 {
+    // SAFETY: the host writes at most 8 bytes into `dst`, which is exclusively borrowed for the
+    // call (module docs).
+    unsafe { imports::clock_now(addr(dst.as_mut_ptr()), len(dst.len())) }
 }

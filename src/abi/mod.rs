@@ -1,4 +1,5 @@
-//! Guest ABI v1: error codes, the static capability table, and the host functions behind it.
+//! The guest ABI (v2): error codes, the static capability table, and the host functions behind
+//! it. v2 only adds functions (`random_fill`, `clock_now`): every v1 plugin loads unchanged.
 //!
 //! See `docs/abi.md` for the guest's view. Every host function takes and returns `i32`; pointers
 //! and lengths are `u32` carried in `i32` and never sign-extended.
@@ -6,6 +7,8 @@
 use core::fmt;
 
 mod call;
+mod clock;
+mod entropy;
 #[cfg(feature = "cap-fs")]
 mod fs;
 mod fuel;
@@ -24,8 +27,9 @@ pub use table::{HostFunction, HOST_FUNCTIONS};
 /// The import module every host function lives in.
 pub const ABI_MODULE: &str = "pluginhost";
 
-/// The version of the guest ABI this host implements.
-pub const ABI_VERSION: u32 = 1;
+/// The version of the guest ABI this host implements. A host of version N runs plugins built
+/// for any version 1..=N; a manifest declaring a newer version is refused at load.
+pub const ABI_VERSION: u32 = pluginhost_proto::ABI_VERSION;
 
 /// The signature every entry point (`run` and any other invoked export) must have.
 pub const ENTRY_SIGNATURE: &str = "() -> i32";

@@ -23,6 +23,9 @@ pub struct HostFunction {
     pub capability: Option<Capability>,
     /// The fuel every call costs before any per-byte cost.
     pub base_fuel: u64,
+    /// The ABI version that added it: a plugin importing it needs a host of at least that
+    /// version (and should declare it as `abi=` in its manifest).
+    pub since: u32,
     link: fn(&mut Linker<HostState>, &'static str) -> Result<(), wasmi::Error>,
 }
 
@@ -52,6 +55,7 @@ impl fmt::Debug for HostFunction {
             .field("signature", &self.signature())
             .field("capability", &self.capability)
             .field("base_fuel", &self.base_fuel)
+            .field("since", &self.since)
             .finish()
     }
 }
@@ -72,11 +76,15 @@ impl fmt::Display for Signature {
 
 macro_rules! host_function {
     ($name:ident, $params:expr, $capability:expr, $fuel:expr, $func:path) => {
+        host_function!($name, $params, $capability, $fuel, $func, since 1)
+    };
+    ($name:ident, $params:expr, $capability:expr, $fuel:expr, $func:path, since $since:literal) => {
         HostFunction {
             name: stringify!($name),
             params: $params,
             capability: $capability,
             base_fuel: $fuel,
+            since: $since,
             link: |linker, name| {
                 linker
                     .func_wrap(ABI_MODULE, name, $func)
@@ -182,6 +190,22 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
         Some(Capability::ProcessExec),
         super::process::EXEC_FUEL,
         super::process::process_exec
+    ),
+    host_function!(
+        random_fill,
+        2,
+        None,
+        super::entropy::RANDOM_FILL_FUEL,
+        super::entropy::random_fill,
+        since 2
+    ),
+    host_function!(
+        clock_now,
+        2,
+        None,
+        super::clock::CLOCK_NOW_FUEL,
+        super::clock::clock_now,
+        since 2
     ),
 ];
 

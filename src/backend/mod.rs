@@ -13,7 +13,10 @@
 //!
 //! Shipped implementations: [`MemoryFilesystem`], [`MemoryNetwork`] and [`MemoryProcessRunner`]
 //! (tests, firmware) everywhere, [`Unavailable`] (refuses everything), and with the `std` feature
-//! [`DirFilesystem`], [`TcpNetwork`] and [`CommandRunner`].
+//! [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`OsEntropy`] and [`SystemClock`].
+//!
+//! Two back-ends serve ungated host calls: an [`EntropySource`] (`random_fill`) and a
+//! [`WallClock`] (`clock_now`). Neither is a capability: see `docs/abi.md` for why.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -30,6 +33,8 @@ mod std_fs;
 mod std_net;
 #[cfg(feature = "std")]
 mod std_process;
+#[cfg(feature = "std")]
+mod std_system;
 
 pub use memory::{MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, MemoryService};
 #[cfg(feature = "std")]
@@ -41,6 +46,8 @@ pub use std_fs::DirFilesystem;
 pub use std_net::TcpNetwork;
 #[cfg(feature = "std")]
 pub use std_process::CommandRunner;
+#[cfg(feature = "std")]
+pub use std_system::{OsEntropy, SystemClock};
 
 /// Why a back-end refused or failed an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,6 +200,30 @@ pub trait ProcessRunner: Send + Sync {
     ) -> Result<ProcessOutput, BackendError>;
 }
 
+/// A source of cryptographically secure random bytes: serves `random_fill`.
+///
+/// Plugins use these bytes for keys and nonces, so an implementation must draw them from a
+/// cryptographically secure generator seeded from real entropy (the OS's `getrandom`, a hardware
+/// TRNG), never from a fixed or guessable seed.
+pub trait EntropySource: Send + Sync {
+    /// Fills all of `dst` with fresh random bytes.
+    ///
+    /// # Errors
+    /// When no entropy is available (the guest sees `IO`; nothing is written to its memory).
+    fn fill(&self, dst: &mut [u8]) -> Result<(), BackendError>;
+}
+
+/// A wall clock: serves `clock_now`.
+///
+/// Only whole seconds reach a plugin; an implementation need not be more precise.
+pub trait WallClock: Send + Sync {
+    /// Whole seconds since the Unix epoch (1970-01-01T00:00:00Z), UTC, negative before it.
+    ///
+    /// # Errors
+    /// When the time is not known (the guest sees `IO`).
+    fn unix_seconds(&self) -> Result<i64, BackendError>;
+}
+
 /// A back-end that refuses every operation with [`BackendError::Unsupported`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Unavailable;
@@ -230,6 +261,18 @@ impl ProcessRunner for Unavailable {
     }
 }
 
+impl EntropySource for Unavailable {
+    fn fill(&self, _: &mut [u8]) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported)
+    }
+}
+
+impl WallClock for Unavailable {
+    fn unix_seconds(&self) -> Result<i64, BackendError> {
+        Err(BackendError::Unsupported)
+    }
+}
+
 /// The back-ends a host hands a plugin's privileged requests to.
 ///
 /// Built with [`Backends::unavailable`] and the `with_*` methods; new back-ends may be added in
@@ -243,21 +286,33 @@ pub struct Backends {
     pub network: Arc<dyn Network>,
     /// Serves `process_exec`.
     pub process: Arc<dyn ProcessRunner>,
+    /// Serves `random_fill` (ungated).
+    pub entropy: Arc<dyn EntropySource>,
+    /// Serves `clock_now` (ungated).
+    pub wall_clock: Arc<dyn WallClock>,
     /// Measures the time each invocation spends blocked in the back-ends above
-    /// ([`Limits::blocking_time`](crate::Limits)). Without one, the host cannot measure: each
-    /// blocking call is still given the whole remaining budget as its timeout, and a call that
-    /// times out is taken to have used all of it (see `docs/limits.md`).
+    /// ([`Limits::blocking_time`](crate::Limits)); not a time of day, never shown to plugins.
+    /// Without one, the host cannot measure: each blocking call is still given the whole
+    /// remaining budget as its timeout, and a call that times out is taken to have used all of it
+    /// (see `docs/limits.md`).
     pub monotonic_clock: Option<Arc<dyn MonotonicClock>>,
 }
 
 impl Backends {
-    /// Back-ends that refuse everything: a plugin's granted calls still fail (with `IO`). The
-    /// monotonic clock is `InstantClock` with the `std` feature, none without.
+    /// Back-ends that refuse every privileged operation: a plugin's granted calls still fail
+    /// (with `IO`). The ungated ones are the platform's: with the `std` feature the OS's
+    /// entropy ([`OsEntropy`]) and clock ([`SystemClock`]); without it none (`random_fill` and
+    /// `clock_now` fail with `IO` until the embedder supplies them with
+    /// [`Backends::with_entropy`] and [`Backends::with_wall_clock`]). The monotonic clock that
+    /// measures blocked time is `InstantClock` with the `std` feature, none without
+    /// ([`Backends::with_monotonic_clock`]).
     pub fn unavailable() -> Self {
         Backends {
             filesystem: Arc::new(Unavailable),
             network: Arc::new(Unavailable),
             process: Arc::new(Unavailable),
+            entropy: default_entropy(),
+            wall_clock: default_wall_clock(),
             monotonic_clock: default_monotonic_clock(),
         }
     }
@@ -283,6 +338,20 @@ impl Backends {
         self
     }
 
+    /// These back-ends with the entropy source replaced (`Arc::new(Unavailable)` for none).
+    #[must_use]
+    pub fn with_entropy(mut self, entropy: Arc<dyn EntropySource>) -> Self {
+        self.entropy = entropy;
+        self
+    }
+
+    /// These back-ends with the wall clock replaced (`Arc::new(Unavailable)` for none).
+    #[must_use]
+    pub fn with_wall_clock(mut self, wall_clock: Arc<dyn WallClock>) -> Self {
+        self.wall_clock = wall_clock;
+        self
+    }
+
     /// These back-ends measuring blocked time with `clock`.
     #[must_use]
     pub fn with_monotonic_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
@@ -297,6 +366,26 @@ impl Backends {
         self.monotonic_clock = None;
         self
     }
+}
+
+#[cfg(feature = "std")]
+fn default_entropy() -> Arc<dyn EntropySource> {
+    Arc::new(OsEntropy)
+}
+
+#[cfg(not(feature = "std"))]
+fn default_entropy() -> Arc<dyn EntropySource> {
+    Arc::new(Unavailable)
+}
+
+#[cfg(feature = "std")]
+fn default_wall_clock() -> Arc<dyn WallClock> {
+    Arc::new(SystemClock)
+}
+
+#[cfg(not(feature = "std"))]
+fn default_wall_clock() -> Arc<dyn WallClock> {
+    Arc::new(Unavailable)
 }
 
 #[cfg(feature = "std")]

@@ -92,6 +92,14 @@ pub enum LoadError {
     InvalidModule(String),
     /// The module exceeds the strict module limits (functions, globals, segments, ...).
     ModuleLimit(String),
+    /// The manifest declares a guest ABI version this host does not implement (newer than
+    /// [`ABI_VERSION`](crate::ABI_VERSION), or 0): the plugin needs a newer host.
+    UnsupportedAbi {
+        /// The version the manifest declares.
+        abi: u32,
+        /// The newest version this host implements.
+        supported: u32,
+    },
     /// An import the capability table does not list.
     UnknownImport {
         /// The import's module name.
@@ -136,7 +144,7 @@ pub enum LoadError {
 
 impl LoadError {
     /// The kind as used in machine-readable output: `not_granted`, `unknown_import`,
-    /// `invalid_module`, `limit`, `fuel_exhausted`, `timeout` or `trap`.
+    /// `unsupported_abi`, `invalid_module`, `limit`, `fuel_exhausted`, `timeout` or `trap`.
     pub fn kind(&self) -> &'static str {
         match self {
             LoadError::ModuleTooLarge { .. }
@@ -146,6 +154,7 @@ impl LoadError {
             | LoadError::ImportSignature { .. }
             | LoadError::Engine(_) => "invalid_module",
             LoadError::UnknownImport { .. } => "unknown_import",
+            LoadError::UnsupportedAbi { .. } => "unsupported_abi",
             LoadError::NotGranted { .. } => "not_granted",
             LoadError::StartFuelExhausted { .. } => "fuel_exhausted",
             LoadError::StartTimedOut { .. } => "timeout",
@@ -162,6 +171,10 @@ impl fmt::Display for LoadError {
             }
             LoadError::InvalidModule(e) => write!(f, "invalid module: {e}"),
             LoadError::ModuleLimit(e) => write!(f, "module exceeds a module limit: {e}"),
+            LoadError::UnsupportedAbi { abi, supported } => write!(
+                f,
+                "manifest needs guest ABI {abi}; this host implements 1 to {supported}"
+            ),
             LoadError::UnknownImport { module, name } => {
                 write!(
                     f,

@@ -1,7 +1,5 @@
 //! The runtime: host, plugins, invocations, fuel, the invocation pool and statistics.
 
-use alloc::string::String;
-
 mod blocking;
 mod call;
 mod config;
@@ -35,8 +33,3 @@ pub(crate) use plugin::{compile, engine_config};
 pub(crate) use state::HostState;
 #[cfg(feature = "cap-net")]
 pub(crate) use state::Ledger;
-
-/// The name from a module's manifest, if it has a valid one.
-fn manifest_name(module: &wasmi::Module) -> Option<String> {
-    crate::manifest::manifest_of(module)?.ok().map(|m| m.name)
-}

@@ -18,6 +18,7 @@ use super::stats::{DenialLog, PluginStats, Usage};
 use crate::abi;
 use crate::backend::Backends;
 use crate::grant::Grant;
+use pluginhost_proto::manifest::ManifestError;
 
 /// How a plugin's linker is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,8 +191,18 @@ impl Plugin {
         mode: LinkMode,
     ) -> Result<Plugin, LoadError> {
         let module = compile(config, wasm)?;
+        let name = match crate::manifest::manifest_of(&module) {
+            Some(Ok(manifest)) => manifest.name,
+            Some(Err(ManifestError::UnsupportedAbi { abi })) => {
+                return Err(LoadError::UnsupportedAbi {
+                    abi,
+                    supported: abi::ABI_VERSION,
+                })
+            }
+            // A missing or otherwise invalid manifest does not stop a load (the gate reports it).
+            Some(Err(_)) | None => String::from("plugin"),
+        };
         let linker = link(&module, &grant, mode)?;
-        let name = super::manifest_name(&module).unwrap_or_else(|| String::from("plugin"));
         let state = HostState::new(
             name,
             Arc::new(grant),

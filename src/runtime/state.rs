@@ -227,8 +227,7 @@ pub(crate) struct HostState {
     )]
     pub(crate) blocking: BlockingBudget,
     pub(crate) ledger: Ledger,
-    /// A reusable buffer for `fs_read` (at most `Limits::call_bytes`).
-    #[cfg_attr(not(feature = "cap-fs"), allow(dead_code))]
+    /// A reusable buffer for `fs_read` and `random_fill` (at most `Limits::call_bytes`).
     pub(crate) scratch: Vec<u8>,
     /// Reusable buffers for a host call's guest paths (`fs_rename` takes two), so a gated call
     /// parses its path without allocating.

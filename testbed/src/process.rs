@@ -66,7 +66,14 @@ pub fn wait_for_port(port: u16, limit: Duration) -> io::Result<()> {
     ))
 }
 
-/// A server process this test started; dropping it kills and reaps exactly that pid.
+/// How long [`Server`]'s drop waits for a process to exit after `SIGTERM`.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A server process this test started; dropping it stops and reaps exactly that pid.
+///
+/// The drop sends `SIGTERM` and waits up to 5 s, so a server that has children of its own
+/// (nginx's workers) stops them before it exits; only then, or if the signal cannot be sent,
+/// `SIGKILL`.
 pub struct Server {
     name: String,
     child: Child,
@@ -100,10 +107,30 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            if let Err(e) = self.child.kill() {
-                eprintln!("stopping {} (pid {}): {e}", self.name, self.child.id());
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let pid = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(pid) = pid {
+            if rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok() {
+                let start = Instant::now();
+                while start.elapsed() < STOP_GRACE {
+                    if !matches!(self.child.try_wait(), Ok(None)) {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(10));
+                }
             }
+        }
+        eprintln!(
+            "{} (pid {}) did not stop on SIGTERM: killing it",
+            self.name,
+            self.child.id()
+        );
+        if let Err(e) = self.child.kill() {
+            eprintln!("stopping {} (pid {}): {e}", self.name, self.child.id());
         }
         let _ = self.child.wait();
     }

@@ -1,8 +1,12 @@
-//! Test back-ends: a filesystem that records its requests, an echoing service.
+//! Test back-ends: a filesystem that records its requests, an echoing service, entropy and
+//! clocks with known answers.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use pluginhost::{BackendError, Filesystem, GuestPath, MemoryFilesystem, MemoryService};
+use pluginhost::{
+    BackendError, EntropySource, Filesystem, GuestPath, MemoryFilesystem, MemoryService, WallClock,
+};
 
 /// A [`MemoryFilesystem`] that records every request reaching it.
 #[derive(Default)]
@@ -81,5 +85,65 @@ impl MemoryService for Echo {
         let mut out = self.0.as_bytes().to_vec();
         out.extend_from_slice(request);
         out
+    }
+}
+
+/// An entropy source with a known answer: byte `i` of each request is `seed + i` (wrapping), so a
+/// test sees exactly which bytes reached guest memory. Counts its requests. (For the ABI's
+/// plumbing only: real embedders use a real generator.)
+pub struct PatternEntropy {
+    pub seed: u8,
+    pub requests: AtomicUsize,
+    /// With `Some(n)`, writes the first `n` bytes and then fails (a source that dies midway).
+    pub fail_after: Option<usize>,
+}
+
+impl PatternEntropy {
+    pub fn new(seed: u8) -> Arc<PatternEntropy> {
+        Arc::new(PatternEntropy {
+            seed,
+            requests: AtomicUsize::new(0),
+            fail_after: None,
+        })
+    }
+
+    pub fn failing_after(n: usize) -> Arc<PatternEntropy> {
+        Arc::new(PatternEntropy {
+            seed: 1,
+            requests: AtomicUsize::new(0),
+            fail_after: Some(n),
+        })
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// The bytes a request of `len` gets.
+    pub fn pattern(&self, len: usize) -> Vec<u8> {
+        (0..len).map(|i| self.seed.wrapping_add(i as u8)).collect()
+    }
+}
+
+impl EntropySource for PatternEntropy {
+    fn fill(&self, dst: &mut [u8]) -> Result<(), BackendError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let n = self.fail_after.unwrap_or(dst.len()).min(dst.len());
+        for (i, b) in dst.iter_mut().take(n).enumerate() {
+            *b = self.seed.wrapping_add(i as u8);
+        }
+        match self.fail_after {
+            Some(_) => Err(BackendError::Io),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A wall clock stopped at a known second.
+pub struct FixedClock(pub i64);
+
+impl WallClock for FixedClock {
+    fn unix_seconds(&self) -> Result<i64, BackendError> {
+        Ok(self.0)
     }
 }

@@ -53,3 +53,13 @@ pub fn with_custom_section(mut module: Vec<u8>, len: usize) -> Vec<u8> {
     section(0, &body, &mut module);
     module
 }
+
+/// `module` with a custom section `name` holding `data` appended (e.g. a manifest).
+pub fn with_named_section(mut module: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(name.len() + data.len() + 5);
+    leb_u32(u32::try_from(name.len()).expect("name fits u32"), &mut body);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
+    section(0, &body, &mut module);
+    module
+}

@@ -14,11 +14,14 @@ use alloc::vec::Vec;
 
 use pluginhost::probe_native_stack;
 use pluginhost::proto::deploy::{DeployRequest, DeployResponse};
-use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse};
+use pluginhost::proto::dns::{
+    PublishTxtRequest, PublishTxtResponse, TxtChange, UpdateTxtRequest, UpdateTxtResponse,
+};
 use pluginhost::proto::{FailureCode, Response};
 use pluginhost::{
-    Backends, Capability, Completion, Grant, Host, HostConfig, InvokeError, Limits, LoadError,
-    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Step, Trap,
+    BackendError, Backends, Capability, Completion, EntropySource, Grant, Host, HostConfig,
+    InvokeError, Limits, LoadError, MemoryFilesystem, MemoryNetwork, MemoryProcessRunner,
+    MemoryService, Step, Trap, WallClock,
 };
 use pluginhost_firmware::{ensure, println, Suite, HEAP};
 
@@ -31,6 +34,7 @@ macro_rules! wasm {
 // Real plugins from plugins/ (built for the device by build-plugins.sh).
 static FILE_DEPLOY: &[u8] = wasm!("connector_file_deploy");
 static DNS_ZONEFILE: &[u8] = wasm!("dns_zonefile");
+static DNS_RFC2136: &[u8] = wasm!("dns_rfc2136");
 // WAT fixtures (fixtures/*.wat, converted by build.rs on the build machine).
 static COMPUTE: &[u8] = wasm!("compute");
 static SPIN: &[u8] = wasm!("spin");
@@ -113,6 +117,76 @@ fn dns_input() -> Vec<u8> {
         fqdn: "www.example.com".to_string(),
         value: "gfj9Xq-Mcu_TestToken0123456789abcdefghijkl".to_string(),
         ttl: 120,
+    };
+    postcard::to_allocvec(&request).unwrap_or_default()
+}
+
+/// knotd's answer to an update signed with a wrong secret (captured on loopback): `NOTAUTH`,
+/// TSIG error `BADSIG`, unsigned.
+const KNOT_BADSIG: [u8; 71] = [
+    0x7d, 0x4b, 0xa8, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x07, b'e', b'x',
+    b'a', b'm', b'p', b'l', b'e', 0x04, b't', b'e', b's', b't', 0x00, 0x00, 0x06, 0x00, 0x01,
+    0x08, b'a', b'c', b'm', b'e', b'-', b'k', b'e', b'y', 0x00, 0x00, 0xfa, 0x00, 0xff, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x1d, 0x0b, b'h', b'm', b'a', b'c', b'-', b's', b'h', b'a', b'2',
+    b'5', b'6', 0x00, 0x00, 0x00, 0x6b, 0x14, 0xd6, 0x40, 0x01, 0x2c,
+];
+/// The rest of that answer: MAC size 0, original ID, error BADSIG, no other data.
+const KNOT_BADSIG_TAIL: [u8; 8] = [0x00, 0x00, 0x7d, 0x4b, 0x00, 0x10, 0x00, 0x00];
+
+/// A DNS primary that refuses every update as knotd refuses a wrong TSIG secret: it answers
+/// the framed UPDATE with the captured answer, under the request's message ID.
+struct BadSigPrimary;
+
+impl MemoryService for BadSigPrimary {
+    fn respond(&self, request: &[u8]) -> Vec<u8> {
+        let mut message: Vec<u8> = KNOT_BADSIG.iter().chain(&KNOT_BADSIG_TAIL).copied().collect();
+        if let (Some(id), Some(dst)) = (request.get(2..4), message.get_mut(0..2)) {
+            dst.copy_from_slice(id);
+        }
+        let mut framed = (message.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&message);
+        framed
+    }
+}
+
+/// The test embedder's clock: a fixed time (the device has no RTC here).
+struct TestClock;
+
+impl WallClock for TestClock {
+    fn unix_seconds(&self) -> Result<i64, BackendError> {
+        Ok(1_796_527_680)
+    }
+}
+
+/// The test embedder's entropy: an xorshift stream. Only for this test suite; a real device
+/// uses its TRNG.
+struct TestEntropy(core::sync::atomic::AtomicU32);
+
+impl EntropySource for TestEntropy {
+    fn fill(&self, dst: &mut [u8]) -> Result<(), BackendError> {
+        use core::sync::atomic::Ordering;
+        let mut state = self.0.load(Ordering::Relaxed);
+        for byte in dst {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *byte = state as u8;
+        }
+        self.0.store(state, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn rfc2136_input() -> Vec<u8> {
+    let request = UpdateTxtRequest {
+        change: TxtChange::Add,
+        zone: "example.com".to_string(),
+        fqdn: "www.example.com".to_string(),
+        value: "gfj9Xq-Mcu_TestToken0123456789abcdefghijkl".to_string(),
+        ttl: 120,
+        server_host: "ns.example.com".to_string(),
+        server_port: 53,
+        tsig_key_file: "/secrets/tsig/example.com/update.key".to_string(),
     };
     postcard::to_allocvec(&request).unwrap_or_default()
 }
@@ -401,6 +475,7 @@ fn main() -> ! {
     for (name, wasm) in [
         ("connector_file_deploy", FILE_DEPLOY),
         ("dns_zonefile", DNS_ZONEFILE),
+        ("dns_rfc2136", DNS_RFC2136),
     ] {
         suite.case(&format!("conformance_{name}"), || {
             let host = Host::new(config());
@@ -564,6 +639,39 @@ fn main() -> ! {
         Ok(())
     });
 
+    suite.case("dns_rfc2136_update_refused", || {
+        let fs = Arc::new(MemoryFilesystem::with_capacity(8, 4096));
+        fs.create_dir("/secrets");
+        fs.create_dir("/secrets/tsig");
+        fs.create_dir("/secrets/tsig/example.com");
+        fs.insert(
+            "/secrets/tsig/example.com/update.key",
+            b"hmac-sha256:acme-key:5ZPSyh/sus/PFfffE9uqegKo36cx5FtGtxP/+i2l/4I=\n",
+        );
+        let network = MemoryNetwork::new().with_service("ns.example.com:53", Arc::new(BadSigPrimary));
+        let backends = Backends::unavailable()
+            .with_filesystem(fs)
+            .with_network(Arc::new(network))
+            .with_wall_clock(Arc::new(TestClock))
+            .with_entropy(Arc::new(TestEntropy(core::sync::atomic::AtomicU32::new(0x9E37_79B9))));
+        let done = heap_profile(
+            "dns_rfc2136",
+            DNS_RFC2136,
+            grant(&["fs.read=/secrets/tsig/example.com", "net.dial=ns.example.com:53"]),
+            backends,
+            &rfc2136_input(),
+        )?;
+        ensure!(done.status == 0, "status {}", done.status);
+        let response: Response<UpdateTxtResponse> =
+            postcard::from_bytes(&done.output).map_err(|e| format!("response: {e}"))?;
+        match response {
+            Err(f) if f.code == FailureCode::Unauthorized && f.message.contains("NOTAUTH/BADSIG") => {
+                Ok(())
+            }
+            other => Err(format!("expected an Unauthorized failure, got {other:?}")),
+        }
+    });
+
     // --- Heap profiles of the small WAT plugins -------------------------------------------------
     suite.case("heap_small_plugins", || {
         heap_profile("compute.wat", COMPUTE, Grant::none(), Backends::unavailable(), &[])?;
@@ -585,6 +693,7 @@ fn main() -> ! {
     suite.case("heap_breakdown", || {
         heap_breakdown("connector_file_deploy", FILE_DEPLOY)?;
         heap_breakdown("dns_zonefile", DNS_ZONEFILE)?;
+        heap_breakdown("dns_rfc2136", DNS_RFC2136)?;
         heap_breakdown("compute.wat", COMPUTE)?;
         heap_breakdown("denied.wat", DENIED)
     });
