@@ -28,7 +28,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`OsEntropy`], [`SystemClock`]; `Send + Sync` use from threads works without it too |
+//! | `std` | yes | [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`OsEntropy`], [`SystemClock`], [`InstantClock`]; `Send + Sync` use from threads works without it too |
 //! | `tls` | yes | verified client TLS in [`TcpNetwork`] for `net_dial_tls` (rustls with `ring`; implies `std`; needs a C compiler) |
 //! | `log` | yes | host and guest log lines go to the [`log`](https://docs.rs/log) crate |
 //! | `defmt` | no | host and guest log lines go to `defmt` (firmware); cannot be combined with `log` |
@@ -67,12 +67,12 @@ pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE,
 pub use backend::TlsRootsError;
 pub use backend::{
     BackendError, Backends, Connection, EntropySource, Filesystem, MemoryFilesystem, MemoryNetwork,
-    MemoryProcessRunner, MemoryService, Network, ProcessOutput, ProcessRunner, Unavailable,
-    WallClock,
+    MemoryProcessRunner, MemoryService, MonotonicClock, Network, ProcessOutput, ProcessRunner,
+    Unavailable, WallClock,
 };
 #[cfg(feature = "std")]
 pub use backend::{
-    CommandRunner, DirFilesystem, OsEntropy, Pin, PinError, SystemClock, TcpNetwork,
+    CommandRunner, DirFilesystem, InstantClock, OsEntropy, Pin, PinError, SystemClock, TcpNetwork,
 };
 pub use capability::{Capability, CapabilitySet, UnknownCapability};
 pub use conformance::{Attempt, Check, ConformanceReport, LimitHit, Resources};

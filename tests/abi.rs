@@ -9,6 +9,7 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use pluginhost::{
     BackendError, Backends, Capability, Connection, DialTarget, ErrorCode, Grant, Host, HostConfig,
@@ -735,10 +736,10 @@ struct LiveConnections {
 struct Tracked(Arc<AtomicUsize>);
 
 impl Connection for Tracked {
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+    fn send(&mut self, data: &[u8], _: Duration) -> Result<usize, BackendError> {
         Ok(data.len())
     }
-    fn recv(&mut self, _buf: &mut [u8]) -> Result<usize, BackendError> {
+    fn recv(&mut self, _buf: &mut [u8], _: Duration) -> Result<usize, BackendError> {
         Ok(0)
     }
 }
@@ -750,7 +751,7 @@ impl Drop for Tracked {
 }
 
 impl Network for LiveConnections {
-    fn dial(&self, _target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(&self, _target: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
         self.open.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(Tracked(Arc::clone(&self.open))))

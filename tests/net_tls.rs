@@ -19,6 +19,10 @@ use pluginhost::{
 };
 use pluginhost_testbed::{Leaf, TestCa};
 use support::abi::*;
+
+/// A back-end timeout longer than anything these tests wait for.
+const T: Duration = Duration::from_secs(3600);
+
 use support::checks::*;
 use support::fixture::*;
 use support::hosts::*;
@@ -189,7 +193,10 @@ fn without_trust_anchors_tls_is_unavailable() {
         .pin(pinned("acme.test", 443, 1));
     assert_eq!(net.tls_anchors(), 0);
     let target = DialTarget::parse("acme.test:443").unwrap();
-    assert_eq!(net.dial_tls(&target).err(), Some(BackendError::Unsupported));
+    assert_eq!(
+        net.dial_tls(&target, T).err(),
+        Some(BackendError::Unsupported)
+    );
     let host = host_with_network(HostConfig::default(), Arc::new(net));
     let (fx, _) = dial_tls_fixture("acme.test", 443);
     let (_, out) = fx.load_and_run(&host, grant(&["net.dial=acme.test:443"]));
@@ -301,16 +308,16 @@ fn a_pinned_name_is_never_resolved_and_goes_to_the_pinned_port() {
         .pin(pinned("ca.example", 14000, port));
     assert_eq!(net.pins().len(), 1);
     let mut conn = net
-        .dial(&DialTarget::parse("ca.example:14000").unwrap())
+        .dial(&DialTarget::parse("ca.example:14000").unwrap(), T)
         .unwrap();
-    conn.send(b"hi").unwrap();
+    conn.send(b"hi", T).unwrap();
     let mut buf = [0u8; 2];
-    assert_eq!(conn.recv(&mut buf).unwrap(), 2);
+    assert_eq!(conn.recv(&mut buf, T).unwrap(), 2);
     server.join().unwrap();
     assert_eq!(resolved.load(Ordering::SeqCst), 0);
     // Another port of the same name is not pinned: it is resolved (and fails here).
     assert_eq!(
-        net.dial(&DialTarget::parse("ca.example:443").unwrap())
+        net.dial(&DialTarget::parse("ca.example:443").unwrap(), T)
             .err(),
         Some(BackendError::NotFound)
     );
@@ -322,10 +329,10 @@ fn a_pinned_address_still_passes_the_address_policy() {
     // Loopback not allowed: the pin does not override the policy.
     let net = TcpNetwork::new().pin(pinned("ca.example", 443, 1));
     let target = DialTarget::parse("ca.example:443").unwrap();
-    assert_eq!(net.dial(&target).err(), Some(BackendError::Denied));
+    assert_eq!(net.dial(&target, T).err(), Some(BackendError::Denied));
     let private: Pin = "ca.example:443=10.1.2.3".parse().unwrap();
     let net = TcpNetwork::new().allow_loopback(true).pin(private);
-    assert_eq!(net.dial(&target).err(), Some(BackendError::Denied));
+    assert_eq!(net.dial(&target, T).err(), Some(BackendError::Denied));
     // Through a plugin: the back-end's refusal is counted as a denial.
     let host = host_with_network(HostConfig::default(), Arc::new(net));
     let mut fx = Fixture::new();

@@ -34,6 +34,8 @@ const ALLOWED_CRATES: &[&str] = &[
     "postcard",
     "serde",
     "cap_std",
+    // Open flags for `DirFilesystem` (already in the tree through cap-std).
+    "rustix",
     // `OsEntropy` (std): the OS's random generator for `random_fill`. Generates bytes, holds none.
     "getrandom",
     "pluginhost_proto",

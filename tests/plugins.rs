@@ -242,7 +242,11 @@ impl RoutedNetwork {
 }
 
 impl Network for RoutedNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
         let routed = self
             .routes
@@ -252,7 +256,7 @@ impl Network for RoutedNetwork {
                 host: target.host.clone(),
                 port: *port,
             });
-        self.tcp.dial(routed.as_ref().unwrap_or(target))
+        self.tcp.dial(routed.as_ref().unwrap_or(target), timeout)
     }
 }
 
@@ -286,7 +290,12 @@ struct MappedPrograms {
 }
 
 impl ProcessRunner for MappedPrograms {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         self.runs
             .lock()
             .unwrap()
@@ -300,7 +309,7 @@ impl ProcessRunner for MappedPrograms {
             .ok_or(BackendError::NotFound)??;
         let mut mapped = vec![real];
         mapped.extend_from_slice(args);
-        self.runner.run(&mapped, stdout)
+        self.runner.run(&mapped, stdout, timeout)
     }
 }
 
@@ -847,14 +856,14 @@ struct Tripwire {
 }
 
 impl Network for Tripwire {
-    fn dial(&self, _: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(&self, _: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
         Err(BackendError::Denied)
     }
 }
 
 impl ProcessRunner for Tripwire {
-    fn run(&self, _: &[&str], _: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(&self, _: &[&str], _: &mut [u8], _: Duration) -> Result<ProcessOutput, BackendError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         Err(BackendError::Denied)
     }

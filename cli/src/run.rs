@@ -170,7 +170,8 @@ fn execute(prepared: &Prepared, host: &Host, entry: &str) -> Outcome {
         Ok(plugin) => plugin,
         Err(e) => {
             let fuel = match e {
-                LoadError::StartFuelExhausted { fuel_used } => fuel_used,
+                LoadError::StartFuelExhausted { fuel_used }
+                | LoadError::StartTimedOut { fuel_used } => fuel_used,
                 _ => 0,
             };
             return Outcome::failed(e.kind(), e.to_string(), fuel);

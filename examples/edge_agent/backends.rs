@@ -56,14 +56,22 @@ impl RoutedNetwork {
 }
 
 impl Network for RoutedNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
-        self.tcp.dial(target)
+        self.tcp.dial(target, timeout)
     }
 
-    fn dial_tls(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial_tls(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
-        self.tcp.dial_tls(target)
+        self.tcp.dial_tls(target, timeout)
     }
 }
 
@@ -93,7 +101,12 @@ impl MappedPrograms {
 }
 
 impl ProcessRunner for MappedPrograms {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         let (program, args) = argv.split_first().ok_or(BackendError::NotFound)?;
         let real = self
@@ -106,6 +119,6 @@ impl ProcessRunner for MappedPrograms {
         let mut mapped = Vec::with_capacity(argv.len());
         mapped.push(real);
         mapped.extend_from_slice(args);
-        self.runner.run(&mapped, stdout)
+        self.runner.run(&mapped, stdout, timeout)
     }
 }

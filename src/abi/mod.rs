@@ -21,7 +21,7 @@ mod net;
 mod process;
 mod table;
 
-pub(crate) use fuel::{CallFault, HostFuelExhausted};
+pub(crate) use fuel::{CallFault, HostFuelExhausted, HostTimedOut};
 pub(crate) use table::{find, func_signature};
 pub use table::{HostFunction, HOST_FUNCTIONS};
 

@@ -2,8 +2,9 @@
 //!
 //! `net_dial` and `net_dial_tls` parse the host strictly, check it and the port against the
 //! grant's `host:port` entries, and only then ask the back-end to connect (for TLS: and to verify
-//! the server for that host). Handles are per invocation: every
-//! connection still open when the invocation ends is closed.
+//! the server for that host). Handles are per invocation: every connection still open when the
+//! invocation ends is closed. Dialling, sending and receiving wait at most what is left of the
+//! invocation's blocking time.
 
 use wasmi::Caller;
 
@@ -98,12 +99,14 @@ fn dial(
             return Err(ErrorCode::Limit.into());
         }
         let network = &state.backends.network;
-        let connection = if import == "net_dial_tls" {
-            network.dial_tls(&target)
-        } else {
-            network.dial(&target)
-        }
-        .map_err(state.ledger.backend_fault(
+        let dialled = state.blocking.run(|timeout| {
+            if import == "net_dial_tls" {
+                network.dial_tls(&target, timeout)
+            } else {
+                network.dial(&target, timeout)
+            }
+        })?;
+        let connection = dialled.map_err(state.ledger.backend_fault(
             &state.name,
             (Capability::NetDial, import),
             Target::Dial(host, port),
@@ -125,7 +128,10 @@ pub(crate) fn net_send(
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         count_allowed(&mut state.ledger, &state.name, "net_send");
         meter.charge_bytes(data.len())?;
-        let sent = connection.send(data).map_err(ErrorCode::from)?;
+        let sent = state
+            .blocking
+            .run(|timeout| connection.send(data, timeout))?
+            .map_err(ErrorCode::from)?;
         i32::try_from(sent).map_err(|_| CallFault::Code(ErrorCode::Io))
     })
 }
@@ -144,7 +150,10 @@ pub(crate) fn net_recv(
         count_allowed(&mut state.ledger, &state.name, "net_recv");
         meter.charge_bytes(range.len())?;
         let buf = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
-        let received = connection.recv(buf).map_err(ErrorCode::from)?;
+        let received = state
+            .blocking
+            .run(|timeout| connection.recv(buf, timeout))?
+            .map_err(ErrorCode::from)?;
         i32::try_from(received.min(buf.len())).map_err(|_| CallFault::Code(ErrorCode::Io))
     })
 }

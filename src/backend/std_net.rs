@@ -46,10 +46,13 @@ const MAX_ADDRESSES: usize = 16;
 /// when every resolved address is refused by the policy, [`BackendError::Denied`]; when the
 /// connect timeout passes, [`BackendError::TimedOut`]; a refused connection or any other failure
 /// is [`BackendError::Io`]. Connections time out reads and writes after the I/O timeout
-/// ([`BackendError::TimedOut`]).
+/// ([`BackendError::TimedOut`]). Each dial, send and receive also waits no longer than the
+/// `timeout` the host passes (what is left of the invocation's
+/// [`Limits::blocking_time`](crate::Limits)).
 ///
-/// The default resolver is the system's (`ToSocketAddrs`), which has no timeout of its own;
-/// supply one with [`TcpNetwork::resolve_with`] if that matters.
+/// The default resolver is the system's (`ToSocketAddrs`), which has no timeout of its own and
+/// cannot be given the host's: supply one with [`TcpNetwork::resolve_with`] if that matters (the
+/// host still counts the time it took against the invocation's budget).
 #[derive(Clone)]
 pub struct TcpNetwork {
     connect_timeout: Duration,
@@ -390,9 +393,9 @@ fn map_io(error: &io::Error) -> BackendError {
 }
 
 impl TcpNetwork {
-    /// Resolves (or looks up the pin), applies the policy and connects: a stream with the I/O
-    /// timeouts set.
-    fn connect(&self, target: &DialTarget) -> Result<TcpStream, BackendError> {
+    /// Resolves (or looks up the pin), applies the policy and connects within the shorter of the
+    /// network's connect timeout and `timeout`.
+    fn connect(&self, target: &DialTarget, timeout: Duration) -> Result<TcpStream, BackendError> {
         let candidates = self.resolve(target)?;
         let allowed: Vec<SocketAddr> = candidates
             .into_iter()
@@ -402,18 +405,19 @@ impl TcpNetwork {
         if allowed.is_empty() {
             return Err(BackendError::Denied);
         }
-        let deadline = Instant::now().checked_add(self.connect_timeout);
+        let budget = self.connect_timeout.min(timeout);
+        let deadline = Instant::now().checked_add(budget);
         let mut last = BackendError::TimedOut;
         for addr in allowed {
             let remaining = match deadline {
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => self.connect_timeout,
+                None => budget,
             };
             if remaining.is_zero() {
                 return Err(BackendError::TimedOut);
             }
             match TcpStream::connect_timeout(&addr, remaining) {
-                Ok(stream) => return configure(stream, self.io_timeout),
+                Ok(stream) => return Ok(stream),
                 Err(e) => last = map_io(&e),
             }
         }
@@ -422,30 +426,43 @@ impl TcpNetwork {
 }
 
 impl Network for TcpNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
-        let stream = self.connect(target)?;
-        Ok(Box::new(TcpConnection { stream }))
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
+        let stream = self.connect(target, timeout)?;
+        TcpConnection::open(stream, self.io_timeout)
     }
 
-    fn dial_tls(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial_tls(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
         #[cfg(feature = "tls")]
         {
             let tls = self.tls.as_ref().ok_or(BackendError::Unsupported)?;
-            let stream = self.connect(target)?;
-            tls.handshake(&target.host, stream, self.io_timeout)
+            let start = Instant::now();
+            let stream = self.connect(target, timeout)?;
+            // The handshake gets what the connect left of `timeout`, and at most the network's
+            // I/O timeout; the connection's later calls get their own budgets.
+            let left = timeout.saturating_sub(start.elapsed()).min(self.io_timeout);
+            let stream = configure(stream, left)?;
+            tls.handshake(&target.host, stream, left, self.io_timeout)
         }
         #[cfg(not(feature = "tls"))]
         {
-            let _ = target;
+            let _ = (target, timeout);
             Err(BackendError::Unsupported)
         }
     }
 }
 
-/// Sets a connected stream's timeouts and `TCP_NODELAY`.
-fn configure(stream: TcpStream, io_timeout: Duration) -> Result<TcpStream, BackendError> {
-    // A zero timeout would mean "none" to the socket API, so keep at least 1 ms.
-    let timeout = Some(io_timeout.max(Duration::from_millis(1)));
+/// Sets a connected stream's read and write timeouts to `limit` (see [`socket_timeout`]) and
+/// `TCP_NODELAY`.
+fn configure(stream: TcpStream, limit: Duration) -> Result<TcpStream, BackendError> {
+    let timeout = Some(socket_timeout(limit));
     stream.set_read_timeout(timeout).map_err(|e| map_io(&e))?;
     stream.set_write_timeout(timeout).map_err(|e| map_io(&e))?;
     stream.set_nodelay(true).map_err(|e| map_io(&e))?;
@@ -455,10 +472,43 @@ fn configure(stream: TcpStream, io_timeout: Duration) -> Result<TcpStream, Backe
 /// A TCP connection opened by [`TcpNetwork`].
 struct TcpConnection {
     stream: TcpStream,
+    /// The network's read and write timeout; each call waits for at most this or its own
+    /// `timeout`, whichever is shorter.
+    io_timeout: Duration,
+    /// The read and write timeouts set on the socket now (set again only when they change).
+    read_timeout: Duration,
+    write_timeout: Duration,
+}
+
+/// The socket timeout for a call that may wait `limit`: rounded up to whole milliseconds (so the
+/// socket never gives up before `limit`), and at least 1 ms (zero would mean "none").
+pub(super) fn socket_timeout(limit: Duration) -> Duration {
+    let millis = limit.as_nanos().div_ceil(1_000_000).max(1);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+}
+
+impl TcpConnection {
+    fn open(stream: TcpStream, io_timeout: Duration) -> Result<Box<dyn Connection>, BackendError> {
+        let stream = configure(stream, io_timeout)?;
+        let timeout = socket_timeout(io_timeout);
+        Ok(Box::new(TcpConnection {
+            stream,
+            io_timeout,
+            read_timeout: timeout,
+            write_timeout: timeout,
+        }))
+    }
 }
 
 impl Connection for TcpConnection {
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+    fn send(&mut self, data: &[u8], timeout: Duration) -> Result<usize, BackendError> {
+        let wanted = socket_timeout(self.io_timeout.min(timeout));
+        if wanted != self.write_timeout {
+            self.stream
+                .set_write_timeout(Some(wanted))
+                .map_err(|e| map_io(&e))?;
+            self.write_timeout = wanted;
+        }
         loop {
             match self.stream.write(data) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -467,7 +517,14 @@ impl Connection for TcpConnection {
         }
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError> {
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, BackendError> {
+        let wanted = socket_timeout(self.io_timeout.min(timeout));
+        if wanted != self.read_timeout {
+            self.stream
+                .set_read_timeout(Some(wanted))
+                .map_err(|e| map_io(&e))?;
+            self.read_timeout = wanted;
+        }
         loop {
             match self.stream.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -486,6 +543,9 @@ impl Connection for TcpConnection {
 )]
 mod tests {
     use super::*;
+
+    /// A host budget longer than any timeout these tests set.
+    const T: Duration = Duration::from_secs(3600);
     use std::net::TcpListener;
     use std::string::String;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -519,13 +579,13 @@ mod tests {
         let (port, server) = echo_server();
         let net = TcpNetwork::new().allow_loopback(true);
         let mut conn = net
-            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
             .unwrap();
-        assert_eq!(conn.send(b"ping").unwrap(), 4);
+        assert_eq!(conn.send(b"ping", T).unwrap(), 4);
         let mut got = Vec::new();
         let mut buf = [0u8; 16];
         while got.len() < 4 {
-            let n = conn.recv(&mut buf).unwrap();
+            let n = conn.recv(&mut buf, T).unwrap();
             assert!(n > 0);
             got.extend_from_slice(&buf[..n]);
         }
@@ -540,24 +600,24 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let net = TcpNetwork::new();
         assert_eq!(
-            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
                 .err(),
             Some(BackendError::Denied)
         );
         assert_eq!(
-            net.dial(&target(HostName::Ipv6(Ipv6Addr::LOCALHOST), port))
+            net.dial(&target(HostName::Ipv6(Ipv6Addr::LOCALHOST), port), T)
                 .err(),
             Some(BackendError::Denied)
         );
         let mapped = Ipv4Addr::LOCALHOST.to_ipv6_mapped();
         assert_eq!(
-            net.dial(&target(HostName::Ipv6(mapped), port)).err(),
+            net.dial(&target(HostName::Ipv6(mapped), port), T).err(),
             Some(BackendError::Denied)
         );
         // Even with loopback allowed, 0.0.0.0 (which reaches this machine) is never dialled.
         let net = net.allow_loopback(true);
         assert_eq!(
-            net.dial(&target(HostName::Ipv4(Ipv4Addr::UNSPECIFIED), port))
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::UNSPECIFIED), port), T)
                 .err(),
             Some(BackendError::Denied)
         );
@@ -585,16 +645,16 @@ mod tests {
             .allow_loopback(true)
             .resolve_with(resolver);
         let mut conn = net
-            .dial(&target(HostName::Dns("svc.test".into()), port))
+            .dial(&target(HostName::Dns("svc.test".into()), port), T)
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(
             seen.lock().unwrap().as_slice(),
             &[(String::from("svc.test"), port)]
         );
-        conn.send(b"x").unwrap();
+        conn.send(b"x", T).unwrap();
         let mut buf = [0u8; 1];
-        assert_eq!(conn.recv(&mut buf).unwrap(), 1);
+        assert_eq!(conn.recv(&mut buf, T).unwrap(), 1);
         drop(conn);
         server.join().unwrap();
     }
@@ -612,7 +672,7 @@ mod tests {
             ])
         }));
         assert_eq!(
-            net.dial(&target(HostName::Dns("evil.test".into()), 80))
+            net.dial(&target(HostName::Dns("evil.test".into()), 80), T)
                 .err(),
             Some(BackendError::Denied)
         );
@@ -624,7 +684,7 @@ mod tests {
         let empty = TcpNetwork::new().resolve_with(Arc::new(|_: &str, _: u16| Ok(Vec::new())));
         assert_eq!(
             empty
-                .dial(&target(HostName::Dns("a.test".into()), 80))
+                .dial(&target(HostName::Dns("a.test".into()), 80), T)
                 .err(),
             Some(BackendError::NotFound)
         );
@@ -633,7 +693,7 @@ mod tests {
         }));
         assert_eq!(
             failing
-                .dial(&target(HostName::Dns("a.test".into()), 80))
+                .dial(&target(HostName::Dns("a.test".into()), 80), T)
                 .err(),
             Some(BackendError::NotFound)
         );
@@ -649,7 +709,7 @@ mod tests {
             .port();
         let net = TcpNetwork::new().allow_loopback(true);
         assert_eq!(
-            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
                 .err(),
             Some(BackendError::Io)
         );
@@ -663,11 +723,73 @@ mod tests {
             .allow_loopback(true)
             .io_timeout(Duration::from_millis(50));
         let mut conn = net
-            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
             .unwrap();
         let _server_side = listener.accept().unwrap();
         let mut buf = [0u8; 4];
-        assert_eq!(conn.recv(&mut buf), Err(BackendError::TimedOut));
+        assert_eq!(conn.recv(&mut buf, T), Err(BackendError::TimedOut));
+    }
+
+    #[test]
+    fn the_callers_timeout_bounds_recv_send_and_dial() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // The network's own timeouts are an hour: only the caller's bound them here.
+        let net = TcpNetwork::new()
+            .allow_loopback(true)
+            .connect_timeout(Duration::from_secs(3600))
+            .io_timeout(Duration::from_secs(3600));
+        let short = Duration::from_millis(50);
+        let mut conn = net
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), short)
+            .unwrap();
+        let _server_side = listener.accept().unwrap();
+        let mut buf = [0u8; 4];
+        let start = Instant::now();
+        assert_eq!(conn.recv(&mut buf, short), Err(BackendError::TimedOut));
+        assert!(
+            start.elapsed() >= short,
+            "gave up early: {:?}",
+            start.elapsed()
+        );
+        // The peer never reads: sends fill the socket buffers, then one times out.
+        let chunk = std::vec![0u8; 64 << 10];
+        let mut sent = 0usize;
+        let error = loop {
+            match conn.send(&chunk, short) {
+                Ok(n) => sent += n,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error, BackendError::TimedOut);
+        assert!(sent > 0);
+        // A longer timeout is applied again for the next call (not stuck at the short one).
+        assert_eq!(
+            conn.recv(&mut buf, Duration::from_millis(120)),
+            Err(BackendError::TimedOut)
+        );
+        assert_eq!(
+            conn.recv(&mut buf, Duration::ZERO),
+            Err(BackendError::TimedOut)
+        );
+    }
+
+    #[test]
+    fn socket_timeouts_round_up_to_whole_milliseconds() {
+        assert_eq!(socket_timeout(Duration::ZERO), Duration::from_millis(1));
+        assert_eq!(
+            socket_timeout(Duration::from_nanos(1)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            socket_timeout(Duration::from_micros(1_500)),
+            Duration::from_millis(2)
+        );
+        assert_eq!(
+            socket_timeout(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        assert!(socket_timeout(Duration::MAX) > Duration::from_secs(1 << 40));
     }
 
     #[test]

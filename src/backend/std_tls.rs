@@ -116,12 +116,14 @@ impl TlsClient {
     }
 
     /// Runs the handshake over `sock` for `host` (the dialled name: SNI and the name the
-    /// certificate must be valid for), within `deadline` in all.
+    /// certificate must be valid for), within `deadline` in all (`sock`'s timeouts must not be
+    /// longer). The connection's later sends and receives wait at most `io_timeout` each.
     pub(super) fn handshake(
         &self,
         host: &HostName,
         mut sock: TcpStream,
         deadline: Duration,
+        io_timeout: Duration,
     ) -> Result<Box<dyn Connection>, BackendError> {
         let name = server_name(host)?;
         let mut conn = ClientConnection::new(Arc::clone(&self.config), name.clone())
@@ -139,8 +141,12 @@ impl TlsClient {
                 return Err(fault);
             }
         }
+        let timeout = super::std_net::socket_timeout(deadline);
         Ok(Box::new(TlsConnection {
             stream: StreamOwned::new(conn, sock),
+            io_timeout,
+            read_timeout: timeout,
+            write_timeout: timeout,
         }))
     }
 }
@@ -170,16 +176,48 @@ fn map_tls_io(error: &io::Error) -> BackendError {
 /// A verified TLS connection.
 struct TlsConnection {
     stream: StreamOwned<ClientConnection, TcpStream>,
+    /// The network's read and write timeout; each call waits for at most this or its own
+    /// `timeout`, whichever is shorter.
+    io_timeout: Duration,
+    /// The read and write timeouts set on the socket now (set again only when they change).
+    read_timeout: Duration,
+    write_timeout: Duration,
+}
+
+impl TlsConnection {
+    /// Sets the socket's read and write timeouts for a call that may wait `timeout`. A TLS
+    /// record may need both directions (a write can flush, a read can answer a key update), so
+    /// both are set.
+    fn limit(&mut self, timeout: Duration) -> Result<(), BackendError> {
+        let wanted = super::std_net::socket_timeout(self.io_timeout.min(timeout));
+        if wanted != self.read_timeout {
+            self.stream
+                .sock
+                .set_read_timeout(Some(wanted))
+                .map_err(|e| map_tls_io(&e))?;
+            self.read_timeout = wanted;
+        }
+        if wanted != self.write_timeout {
+            self.stream
+                .sock
+                .set_write_timeout(Some(wanted))
+                .map_err(|e| map_tls_io(&e))?;
+            self.write_timeout = wanted;
+        }
+        Ok(())
+    }
 }
 
 impl Connection for TlsConnection {
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+    fn send(&mut self, data: &[u8], timeout: Duration) -> Result<usize, BackendError> {
+        self.limit(timeout)?;
         let sent = self.stream.write(data).map_err(|e| map_tls_io(&e))?;
         self.stream.flush().map_err(|e| map_tls_io(&e))?;
         Ok(sent)
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError> {
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, BackendError> {
+        self.limit(timeout)?;
         loop {
             match self.stream.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

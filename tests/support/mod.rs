@@ -11,6 +11,7 @@
 //! * [`modules`]: hand-encoded modules too large to write as WAT;
 //! * [`hosts`]: host configurations, hosts over one back-end, grants from specs;
 //! * [`backends`]: test back-ends (a recording filesystem, an echoing service);
+//! * [`fifo_race`]: a FIFO swapped onto a file while a plugin reads and writes it;
 //! * [`checks`]: assertions about a plugin's counters and a host's health;
 //! * [`alloc`]: a counting global allocator, which a crate installs explicitly, and
 //!   [`measure`]: what one piece of work allocated on its thread, counted by it.
@@ -20,6 +21,7 @@ pub mod acme;
 pub mod alloc;
 pub mod backends;
 pub mod checks;
+pub mod fifo_race;
 pub mod fixture;
 pub mod hosts;
 pub mod measure;
