@@ -19,13 +19,12 @@ use pluginhost::{
 };
 use pluginhost_testbed::{Leaf, TestCa};
 use support::abi::*;
-
-/// A back-end timeout longer than anything these tests wait for.
-const T: Duration = Duration::from_secs(3600);
-
 use support::checks::*;
 use support::fixture::*;
 use support::hosts::*;
+
+/// A back-end timeout longer than anything these tests wait for.
+const T: Duration = Duration::from_secs(3600);
 
 /// A TLS server on loopback presenting `leaf` that echoes one
 /// connection's first message with `tls:` in front; returns its port.
@@ -341,4 +340,42 @@ fn a_pinned_address_still_passes_the_address_policy() {
     let (plugin, out) = fx.load_and_run(&host, grant(&["net.dial=ca.example:443"]));
     assert_eq!(out.codes, [DENIED]);
     assert_eq!(denials(&plugin), [("net_dial", 1)]);
+}
+
+#[test]
+fn a_tls_peer_that_never_answers_the_handshake_ends_the_invocation_at_its_blocking_time() {
+    // Accepts and keeps the connection open, never sending a byte of the handshake.
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    thread::spawn(move || {
+        let (sock, _) = listener.accept().unwrap();
+        let _ = stopped.recv();
+        drop(sock);
+    });
+    let ca = TestCa::new("net_tls test CA");
+    // The back-end would wait an hour; the invocation's blocking time is one second.
+    let net = network(&ca)
+        .io_timeout(T)
+        .connect_timeout(T)
+        .pin(pinned("acme.test", 443, port));
+    let config = HostConfig::default()
+        .with_limits(pluginhost::Limits::DEFAULT.with_blocking_time(Duration::from_secs(1)));
+    let host = Arc::new(host_with_network(config, Arc::new(net)));
+    let (fx, _) = dial_tls_fixture("acme.test", 443);
+    let mut plugin = host
+        .load(&fx.wasm(), grant(&["net.dial=acme.test:443"]))
+        .unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = Arc::clone(&host);
+    thread::spawn(move || {
+        let result = worker.invoke(&mut plugin, "run", b"");
+        let _ = done.send(result.map_err(|e| e.kind()));
+    });
+    // A watchdog, not a timing claim: unbounded, the handshake would wait for an hour.
+    let result = finished
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the TLS dial was still blocked after 120 s");
+    assert_eq!(result, Err("timeout"));
+    drop(stop);
 }
