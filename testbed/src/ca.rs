@@ -46,6 +46,11 @@ impl TestCa {
         self.cert.pem()
     }
 
+    /// The CA's certificate, DER (for [`served_certificate`](crate::served_certificate)'s roots).
+    pub fn cert_der(&self) -> Vec<u8> {
+        self.cert.der().to_vec()
+    }
+
     /// A leaf certificate for `names` (DNS names or IP literals), valid from yesterday for a
     /// year, or (with `expired`) for a day that ended yesterday.
     ///

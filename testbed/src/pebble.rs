@@ -29,6 +29,10 @@ pub struct PebbleOptions {
     pub challenge_server: bool,
     /// Names pebble refuses to issue for (`rejectedIdentifier`).
     pub blocked_names: Vec<String>,
+    /// The DNS server on 127.0.0.1 that pebble asks for `dns-01` TXT records and every other
+    /// name (`-dnsserver 127.0.0.1:PORT`), e.g. a [`Knot`](crate::Knot)'s port. Takes precedence
+    /// over the challenge server's DNS.
+    pub dns_port: Option<u16>,
 }
 
 impl Default for PebbleOptions {
@@ -38,6 +42,7 @@ impl Default for PebbleOptions {
             nonce_reject_percent: 0,
             challenge_server: false,
             blocked_names: Vec::new(),
+            dns_port: None,
         }
     }
 }
@@ -112,7 +117,7 @@ impl ChallengeServer {
 /// the temporary directory.
 pub struct Pebble {
     // Declared first: the processes stop before the directory goes.
-    _pebble: Server,
+    server: Server,
     challenges: Option<ChallengeServer>,
     /// The ACME listener's port on 127.0.0.1.
     pub port: u16,
@@ -199,22 +204,25 @@ impl Pebble {
                 options.nonce_reject_percent.to_string(),
             )
             .env("PEBBLE_AUTHZREUSE", "0");
-        if let Some(c) = &challenges {
-            command
-                .arg("-dnsserver")
-                .arg(format!("127.0.0.1:{}", c.dns_port));
+        if let Some(port) = options.dns_port.or(challenges.as_ref().map(|c| c.dns_port)) {
+            command.arg("-dnsserver").arg(format!("127.0.0.1:{port}"));
         }
         let server = Server::start("pebble", command, &dir.path().join("pebble.log"))?;
         wait_for_port(port, Duration::from_secs(20)).map_err(|e| log_error(&dir, e))?;
         wait_for_port(management_port, Duration::from_secs(20)).map_err(|e| log_error(&dir, e))?;
         Ok(Some(Pebble {
-            _pebble: server,
+            server,
             challenges,
             port,
             management_port,
             ca,
             dir,
         }))
+    }
+
+    /// pebble's pid (the process this started).
+    pub fn pid(&self) -> u32 {
+        self.server.pid()
     }
 
     /// The trust anchor for pebble's HTTPS listeners (PEM).

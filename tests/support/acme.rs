@@ -1,69 +1,46 @@
-//! Driving the `ca-acme` plugin through an order, as a host does: place the order, publish the
-//! challenges, continue, wait when the CA says so.
-
-use std::time::Duration;
+//! Driving the `ca-acme` plugin through an order, as a host does (the loop is
+//! `pluginhost_testbed::drive_order`, shared with the `edge_agent` example).
 
 use pluginhost::proto::acme::{AcmeRequest, AcmeResponse, ChallengeTask};
 use pluginhost::proto::{PluginFailure, Response};
 use pluginhost::{Host, Plugin};
+use pluginhost_testbed::{drive_order, OrderError};
 
-/// How many steps an order may take before the driver gives up.
-pub const MAX_STEPS: usize = 30;
-
-/// What an order came to.
-#[derive(Debug)]
-pub struct Issued {
-    /// The PEM chain.
-    pub chain_pem: String,
-    /// Every challenge the host was asked to publish.
-    pub published: Vec<ChallengeTask>,
-    /// The steps (invocations) it took.
-    pub steps: usize,
-}
+pub use pluginhost_testbed::AcmeOrder as Issued;
 
 /// Runs `request` (with `order_url: None`) to the end: `publish` is called for each challenge;
 /// `Pending` waits as long as the plugin says (at most 2 s a time here).
 ///
 /// # Panics
-/// If an invocation fails at the host level or the order takes more than [`MAX_STEPS`] steps.
+/// If an invocation fails at the host level, a `Pending` asks for no wait, or the order takes
+/// more than `MAX_ORDER_STEPS` steps.
 pub fn drive(
     host: &Host,
     plugin: &mut Plugin,
-    mut request: AcmeRequest,
+    request: AcmeRequest,
     mut publish: impl FnMut(&ChallengeTask),
 ) -> Result<Issued, PluginFailure> {
-    let mut published = Vec::new();
-    for step in 1..=MAX_STEPS {
+    let mut steps = 0;
+    let step = |request: &AcmeRequest| {
+        steps += 1;
         let response: Response<AcmeResponse> = host
-            .invoke_typed(plugin, "run", &request)
-            .unwrap_or_else(|e| panic!("step {step}: the invocation failed: {e}"));
-        match response? {
-            AcmeResponse::Challenges {
-                order_url,
-                challenges,
-            } => {
-                for task in &challenges {
-                    publish(task);
-                }
-                published.extend(challenges);
-                request.order_url = Some(order_url);
-            }
-            AcmeResponse::Pending {
-                order_url,
-                retry_after_seconds,
-            } => {
-                assert!(retry_after_seconds >= 1);
-                std::thread::sleep(Duration::from_secs(u64::from(retry_after_seconds.min(2))));
-                request.order_url = Some(order_url);
-            }
-            AcmeResponse::Issued { chain_pem, .. } => {
-                return Ok(Issued {
-                    chain_pem,
-                    published,
-                    steps: step,
-                })
-            }
+            .invoke_typed(plugin, "run", request)
+            .unwrap_or_else(|e| panic!("step {steps}: the invocation failed: {e}"));
+        if let Ok(AcmeResponse::Pending {
+            retry_after_seconds,
+            ..
+        }) = &response
+        {
+            assert!(*retry_after_seconds >= 1);
         }
-    }
-    panic!("the order did not finish in {MAX_STEPS} steps");
+        response
+    };
+    drive_order(request, step, |task| {
+        publish(task);
+        Ok(())
+    })
+    .map_err(|e| match e {
+        OrderError::Failed(failure) => failure,
+        OrderError::TooManySteps => panic!("the order did not finish: {e}"),
+    })
 }
