@@ -365,7 +365,10 @@ fn real_plugins_pass_the_conformance_gate() {
             "connector-service-reload",
             bundled::CONNECTOR_SERVICE_RELOAD,
             PluginKind::Connector,
-            &[("process.exec", "/usr/sbin/reload-service")],
+            &[
+                ("process.exec", "/usr/sbin/reload-service"),
+                ("process.exec", "/usr/sbin/nginx"),
+            ],
         ),
         (
             "dns-zonefile",

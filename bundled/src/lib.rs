@@ -47,7 +47,7 @@ pub const CA_ACME_LITE: &[u8] = module!("ca_acme_lite.wasm");
 pub const CONNECTOR_FILE_DEPLOY: &[u8] = module!("connector_file_deploy.wasm");
 
 /// `connector-service-reload` (kind `connector`, asks
-/// `process.exec=/usr/sbin/reload-service`): runs one program, no shell.
+/// `process.exec=/usr/sbin/reload-service` and `/usr/sbin/nginx`): runs one program, no shell.
 /// `reload::ReloadRequest` → `Result<reload::ReloadResponse, _>`.
 pub const CONNECTOR_SERVICE_RELOAD: &[u8] = module!("connector_service_reload.wasm");
 
