@@ -74,7 +74,7 @@ pub struct GrantArgs {
     pub grants: Vec<String>,
 
     /// Grants from a TOML file: `grants = ["fs.write=/certs"]` (and optional `fuel`), as one
-    /// [[plugin]] of the edge agent's policy; a whole policy file picks the [[plugin]] whose
+    /// [[plugin]] of the edge agent's policy; a whole policy file picks the first [[plugin]] whose
     /// `file` is FILE's name. Added to any --grant
     #[arg(long = "grants", value_name = "FILE")]
     pub grants_file: Option<PathBuf>,
@@ -161,6 +161,10 @@ struct PluginGrants {
     #[serde(default)]
     #[allow(dead_code)]
     note: Option<String>,
+    /// The edge agent's renewal the entry is for (`servers`, `in-process`); not read here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    only: Option<String>,
 }
 
 /// A whole policy: `[agent]` (not read here) and `[[plugin]]`.

@@ -1140,6 +1140,28 @@ fn grants_file_same_format_as_the_agent_policy() {
 }
 
 #[test]
+fn grants_file_reads_the_edge_agent_policy_as_shipped() {
+    // examples/edge_agent/policy.toml, with every key its [[plugin]] entries use (`only`
+    // included): a module named like its deploy connector gets that entry's fs.write=/certs.
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/edge_agent/policy.toml");
+    let dir = TempDir::new().unwrap();
+    let root = TempDir::new().unwrap();
+    fs::create_dir(root.path().join("certs")).unwrap();
+    let root_arg = path_str(root.path());
+    for (path, code, allowed, denied) in [("/certs/x", 0, 1, 0), ("/scratch/x", 1, 0, 1)] {
+        let file = write(&dir, "connector_file_deploy.wasm", fs_writer(path));
+        let (status, v) = run_json(&file, &["--grants", path_str(&policy), "--root", root_arg]);
+        assert_eq!(status, code, "{path}: {v}");
+        assert_eq!(v["allowed"]["fs.write"], allowed, "{path}: {v}");
+        assert_eq!(
+            v["denied"].as_array().map(Vec::len),
+            Some(denied),
+            "{path}: {v}"
+        );
+    }
+}
+
+#[test]
 fn grants_wider_than_the_manifest_are_warned_about_and_refused_with_strict() {
     let dir = TempDir::new().unwrap();
     let root = TempDir::new().unwrap();
