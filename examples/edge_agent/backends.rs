@@ -1,10 +1,11 @@
 //! The agent's back-ends: the real filesystem, network and process runner of `pluginhost`,
 //! plus two thin adapters an appliance needs, and counters for the containment drill.
 
+use std::collections::BTreeMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pluginhost::{
@@ -13,21 +14,22 @@ use pluginhost::{
 };
 
 /// `net.dial` through [`TcpNetwork`] with the operator's pins, counting the dials that reach it.
-/// A plugin dials the name and port it was granted (`ca.local:8443`); a pin (the policy's
-/// `resolve` entries, and the demo CA's own) sends that exact target to the address and port the
-/// service really listens on, without asking DNS. `TcpNetwork` applies its address policy to
-/// the pinned address (loopback allowed here, private ranges refused) and, for TLS dials,
-/// verifies the server for the granted name against the policy's `tls_roots`.
+/// A plugin dials the name and port it was granted (`acme.example:14000`); a pin (the policy's
+/// `resolve` entries, and those of the servers the demo starts) sends that exact target to the
+/// address and port the service really listens on, without asking DNS. `TcpNetwork` applies its
+/// address policy to the pinned address (loopback allowed here, private ranges refused) and, for
+/// TLS dials, verifies the server for the granted name against the trust anchors.
 ///
-/// On a real appliance `ca.local` would resolve through DNS to the CA, port 8443, with no pin.
+/// On a real appliance `acme.example` would resolve through DNS to the CA, with no pin.
 pub struct RoutedNetwork {
     tcp: TcpNetwork,
-    dials: AtomicU64,
+    dials: Mutex<BTreeMap<String, u64>>,
 }
 
 impl RoutedNetwork {
-    /// A network with `pins` where no other name resolves.
-    pub fn with_pins(pins: &[Pin], tls_roots: Option<&Path>) -> Result<Self, String> {
+    /// A network with `pins` where no other name resolves, verifying TLS servers against the
+    /// certificates in `tls_roots_pem` (none: TLS dials fail).
+    pub fn with_pins(pins: &[Pin], tls_roots_pem: Option<&[u8]>) -> Result<Self, String> {
         let mut tcp = TcpNetwork::new()
             .allow_loopback(true)
             .connect_timeout(Duration::from_secs(2))
@@ -38,20 +40,34 @@ impl RoutedNetwork {
         for pin in pins {
             tcp = tcp.pin(pin.clone());
         }
-        if let Some(path) = tls_roots {
+        if let Some(pem) = tls_roots_pem {
             tcp = tcp
-                .tls_roots_file(path)
-                .map_err(|e| format!("tls_roots {}: {e}", path.display()))?;
+                .tls_roots_pem(pem)
+                .map_err(|e| format!("TLS trust anchors: {e}"))?;
         }
         Ok(RoutedNetwork {
             tcp,
-            dials: AtomicU64::new(0),
+            dials: Mutex::new(BTreeMap::new()),
         })
     }
 
     /// Dials that reached this back-end (granted ones only: the host denies the rest first).
     pub fn dials(&self) -> u64 {
-        self.dials.load(Ordering::SeqCst)
+        self.dialled().iter().map(|(_, n)| n).sum()
+    }
+
+    /// The same by target, `host:port` (`host:port (TLS)` for TLS dials).
+    pub fn dialled(&self) -> Vec<(String, u64)> {
+        self.dials
+            .lock()
+            .map(|d| d.iter().map(|(t, n)| (t.clone(), *n)).collect())
+            .unwrap_or_default()
+    }
+
+    fn count(&self, target: String) {
+        if let Ok(mut dials) = self.dials.lock() {
+            *dials.entry(target).or_default() += 1;
+        }
     }
 }
 
@@ -61,7 +77,7 @@ impl Network for RoutedNetwork {
         target: &DialTarget,
         timeout: Duration,
     ) -> Result<Box<dyn Connection>, BackendError> {
-        self.dials.fetch_add(1, Ordering::SeqCst);
+        self.count(target.to_string());
         self.tcp.dial(target, timeout)
     }
 
@@ -70,13 +86,14 @@ impl Network for RoutedNetwork {
         target: &DialTarget,
         timeout: Duration,
     ) -> Result<Box<dyn Connection>, BackendError> {
-        self.dials.fetch_add(1, Ordering::SeqCst);
+        self.count(format!("{target} (TLS)"));
         self.tcp.dial_tls(target, timeout)
     }
 }
 
-/// `process.exec` of guest program paths mapped to real programs: `/usr/sbin/reload-service`
-/// runs the agent's reload script. Unmapped programs do not exist (`NOT_FOUND`). Mapped ones
+/// `process.exec` of guest program paths mapped to real programs: `/usr/sbin/nginx` runs the
+/// nginx the demo found, `/usr/sbin/reload-service` the agent's reload script. Unmapped
+/// programs do not exist (`NOT_FOUND`). Mapped ones
 /// run through [`CommandRunner`]: no shell, an empty environment, a deadline, and nothing under
 /// the plugins' writable root.
 pub struct MappedPrograms {
