@@ -301,7 +301,10 @@ impl Admitted {
             };
         let after = Row::from_counts(&self.plugin.stats().calls);
         for (i, last) in self.last_calls.iter_mut().enumerate() {
-            *last = (after[i].0 - before[i].0, after[i].1 - before[i].1);
+            *last = (
+                after[i].0.saturating_sub(before[i].0),
+                after[i].1.saturating_sub(before[i].1),
+            );
         }
         let denied: Vec<String> = self
             .plugin

@@ -188,6 +188,16 @@ pub fn with_servers(
         dns.summary = "added and removed the dns-01 record in knotd".into();
     }
     let order = order.map_err(|e| e.to_string())?;
+    // pebble (PEBBLE_VA_ALWAYS_VALID off) validated the challenge with knotd as its resolver.
+    let log = servers.pebble.log();
+    let resolver = format!(
+        "Using custom DNS resolver for ACME challenges: 127.0.0.1:{}",
+        servers.knot.port()
+    );
+    checks.check(
+        log.contains(&resolver) && log.contains("set VALID by completed challenge"),
+        "pebble's log shows the challenge validated with knotd as its resolver",
+    );
     checks.check(
         order.published.len() == 1,
         format!(
