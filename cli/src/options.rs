@@ -74,7 +74,7 @@ pub struct GrantArgs {
     pub grants: Vec<String>,
 
     /// Grants from a TOML file: `grants = ["fs.write=/certs"]` (and optional `fuel`), as one
-    /// [[plugin]] of the edge agent's policy; a whole policy file picks the [[plugin]] whose
+    /// `[[plugin]]` of the edge agent's policy; a whole policy file picks the `[[plugin]]` whose
     /// `file` is FILE's name. Added to any --grant
     #[arg(long = "grants", value_name = "FILE")]
     pub grants_file: Option<PathBuf>,
