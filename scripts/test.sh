@@ -23,8 +23,9 @@ for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
         --features cap-fs,cap-net,cap-process,defmt --target "$target"
 done
 
-step "docs: library, proto and SDK (cargo doc, -D warnings)"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p pluginhost -p pluginhost-proto
+step "docs: library, proto, CLI, bundled, testbed and SDK (cargo doc, -D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p pluginhost -p pluginhost-proto -p pluginhost-cli \
+    -p pluginhost-bundled -p pluginhost-testbed
 (cd sdk && RUSTDOCFLAGS="-D warnings" cargo doc --no-deps)  # the SDK has no lock file of its own
 
 step "tests (workspace)"

@@ -74,8 +74,8 @@ pub struct GrantArgs {
     pub grants: Vec<String>,
 
     /// Grants from a TOML file: `grants = ["fs.write=/certs"]` (and optional `fuel`), as one
-    /// [[plugin]] of the edge agent's policy; a whole policy file picks the first [[plugin]] whose
-    /// `file` is FILE's name. Added to any --grant
+    /// `[[plugin]]` of the edge agent's policy; a whole policy file picks the first `[[plugin]]`
+    /// whose `file` is FILE's name. Added to any --grant
     #[arg(long = "grants", value_name = "FILE")]
     pub grants_file: Option<PathBuf>,
 
