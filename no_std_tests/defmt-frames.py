@@ -40,6 +40,15 @@ class Frame:
         fmt, n = INTS[ty]
         return struct.unpack(fmt, self.take(n))[0]
 
+    def until_ff(self):
+        """Bytes up to a 0xFF terminator (never in UTF-8): how `Debug2Format` and
+        `Display2Format` send text formatted on the device."""
+        end = self.data.find(b"\xff", self.pos)
+        end = len(self.data) if end < 0 else end
+        chunk = self.data[self.pos:end]
+        self.pos = end + 1
+        return chunk
+
 
 def rzcobs_decode(enc):
     out = bytearray()
@@ -135,6 +144,8 @@ def decode_arg(table, ty, frame):
         return table.get(tag, ("", f"<istr {tag}>"))[1]
     if ty == "char":
         return chr(frame.int("u32"))
+    if ty in ("__internal_Debug", "__internal_Display"):
+        return frame.until_ff().decode("utf-8", "replace")
     if ty == "?":
         return decode_format(table, nested(table, frame), frame)
     m = re.fullmatch(r"\[u8(?:;(\d+))?\]", ty)

@@ -28,6 +28,10 @@ INTO_FUNC = "(host function bodies, inlined into wasmi `IntoFunc` trampolines)"
 PROBE_CRATES = {"fp_host", "fp_wasmi", "fp_baseline", "firmware", "pluginhost_firmware"}
 
 
+
+# footprint.py regenerates everything above this line of docs/footprint.md and keeps the rest.
+KEPT_MARKER = "<!-- kept by footprint.py: measured on a std host -->"
+
 def kib(n):
     return f"{n / 1024:.1f} KiB"
 
@@ -420,7 +424,16 @@ def main():
           "invoke* columns), and its linear memory and that memory's growth (see above). Engine, linker "
           f"and store together took {fixed:,} bytes.")
     w("")
-    open(a.out, "w", encoding="utf-8").write("\n".join(L))
+    # Sections measured elsewhere (the plugins on a std host) are kept as they are.
+    kept = ""
+    try:
+        old = open(a.out, encoding="utf-8").read()
+        marker = old.find(KEPT_MARKER)
+        if marker >= 0:
+            kept = "\n" + old[marker:]
+    except FileNotFoundError:
+        pass
+    open(a.out, "w", encoding="utf-8").write("\n".join(L) + kept)
 
 
 if __name__ == "__main__":

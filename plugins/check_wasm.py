@@ -27,10 +27,11 @@ ABI = {
     # ABI v2.
     "random_fill": ([I32] * 2, [I32]),
     "clock_now": ([I32] * 2, [I32]),
+    "net_dial_tls": ([I32] * 3, [I32]),
 }
 ABI_VERSION = 2
 # The version that added each import (1 unless listed).
-SINCE = {"random_fill": 2, "clock_now": 2}
+SINCE = {"random_fill": 2, "clock_now": 2, "net_dial_tls": 2}
 # rustc always exports these two immutable globals from wasm32-unknown-unknown cdylibs.
 TOLERATED_EXPORTS = {"__heap_base", "__data_end"}
 

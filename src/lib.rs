@@ -28,7 +28,8 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`OsEntropy`], [`SystemClock`]; `Send + Sync` use from threads works without it too |
+//! | `std` | yes | [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`OsEntropy`], [`SystemClock`], [`InstantClock`]; `Send + Sync` use from threads works without it too |
+//! | `tls` | yes | verified client TLS in [`TcpNetwork`] for `net_dial_tls` (rustls with `ring`; implies `std`; needs a C compiler) |
 //! | `log` | yes | host and guest log lines go to the [`log`](https://docs.rs/log) crate |
 //! | `defmt` | no | host and guest log lines go to `defmt` (firmware); cannot be combined with `log` |
 //! | `cap-fs` | yes | the `fs_*` host functions (`fs.read`, `fs.write`) |
@@ -62,13 +63,17 @@ mod runtime;
 mod stack_probe;
 
 pub use abi::{ErrorCode, HostFunction, ABI_MODULE, ABI_VERSION, ENTRY_SIGNATURE, HOST_FUNCTIONS};
+#[cfg(feature = "tls")]
+pub use backend::TlsRootsError;
 pub use backend::{
     BackendError, Backends, Connection, EntropySource, Filesystem, MemoryFilesystem, MemoryNetwork,
-    MemoryProcessRunner, MemoryService, Network, ProcessOutput, ProcessRunner, Unavailable,
-    WallClock,
+    MemoryProcessRunner, MemoryService, MonotonicClock, Network, ProcessOutput, ProcessRunner,
+    Unavailable, WallClock,
 };
 #[cfg(feature = "std")]
-pub use backend::{CommandRunner, DirFilesystem, OsEntropy, SystemClock, TcpNetwork};
+pub use backend::{
+    CommandRunner, DirFilesystem, InstantClock, OsEntropy, Pin, PinError, SystemClock, TcpNetwork,
+};
 pub use capability::{Capability, CapabilitySet, UnknownCapability};
 pub use conformance::{Attempt, Check, ConformanceReport, LimitHit, Resources};
 pub use grant::{

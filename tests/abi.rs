@@ -9,6 +9,7 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use pluginhost::{
     BackendError, Backends, Capability, Connection, DialTarget, ErrorCode, Grant, Host, HostConfig,
@@ -64,6 +65,7 @@ fn error_codes_have_the_documented_values() {
         (ErrorCode::Io, IO, "IO"),
         (ErrorCode::Limit, LIMIT, "LIMIT"),
         (ErrorCode::BadHandle, BAD_HANDLE, "BAD_HANDLE"),
+        (ErrorCode::Tls, TLS, "TLS"),
     ];
     for (code, value, name) in expected {
         assert_eq!(code.code(), value);
@@ -71,7 +73,7 @@ fn error_codes_have_the_documented_values() {
         assert_eq!(ErrorCode::from_code(value), Some(code));
     }
     assert_eq!(ErrorCode::from_code(0), None);
-    assert_eq!(ErrorCode::from_code(-7), None);
+    assert_eq!(ErrorCode::from_code(-8), None);
 }
 
 // --- input_len / input_read ----------------------------------------------------------------------
@@ -734,10 +736,10 @@ struct LiveConnections {
 struct Tracked(Arc<AtomicUsize>);
 
 impl Connection for Tracked {
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+    fn send(&mut self, data: &[u8], _: Duration) -> Result<usize, BackendError> {
         Ok(data.len())
     }
-    fn recv(&mut self, _buf: &mut [u8]) -> Result<usize, BackendError> {
+    fn recv(&mut self, _buf: &mut [u8], _: Duration) -> Result<usize, BackendError> {
         Ok(0)
     }
 }
@@ -749,7 +751,7 @@ impl Drop for Tracked {
 }
 
 impl Network for LiveConnections {
-    fn dial(&self, _target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(&self, _target: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
         self.open.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(Tracked(Arc::clone(&self.open))))
@@ -1384,7 +1386,7 @@ fn the_gate_flags_a_manifest_declaring_an_older_abi_than_its_imports_need() {
     assert!(passed(&with_manifest("1", &["input_len"])).0);
     // The table says which version added each function.
     for f in pluginhost::HOST_FUNCTIONS {
-        let expected = if ["random_fill", "clock_now"].contains(&f.name) {
+        let expected = if ["random_fill", "clock_now", "net_dial_tls"].contains(&f.name) {
             2
         } else {
             1

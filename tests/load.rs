@@ -177,8 +177,8 @@ fn every_gated_import_needs_its_own_capability() {
         .collect();
     assert_eq!(
         gated.len(),
-        9,
-        "fs_read, fs_size, fs_write, fs_rename, net_*4, process_exec"
+        10,
+        "fs_read, fs_size, fs_write, fs_rename, net_*4, net_dial_tls, process_exec"
     );
     for function in gated {
         let capability = function.capability.expect("gated");

@@ -242,7 +242,11 @@ impl RoutedNetwork {
 }
 
 impl Network for RoutedNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
         let routed = self
             .routes
@@ -252,7 +256,7 @@ impl Network for RoutedNetwork {
                 host: target.host.clone(),
                 port: *port,
             });
-        self.tcp.dial(routed.as_ref().unwrap_or(target))
+        self.tcp.dial(routed.as_ref().unwrap_or(target), timeout)
     }
 }
 
@@ -286,7 +290,12 @@ struct MappedPrograms {
 }
 
 impl ProcessRunner for MappedPrograms {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         self.runs
             .lock()
             .unwrap()
@@ -300,7 +309,7 @@ impl ProcessRunner for MappedPrograms {
             .ok_or(BackendError::NotFound)??;
         let mut mapped = vec![real];
         mapped.extend_from_slice(args);
-        self.runner.run(&mapped, stdout)
+        self.runner.run(&mapped, stdout, timeout)
     }
 }
 
@@ -356,7 +365,10 @@ fn real_plugins_pass_the_conformance_gate() {
             "connector-service-reload",
             bundled::CONNECTOR_SERVICE_RELOAD,
             PluginKind::Connector,
-            &[("process.exec", "/usr/sbin/reload-service")],
+            &[
+                ("process.exec", "/usr/sbin/reload-service"),
+                ("process.exec", "/usr/sbin/nginx"),
+            ],
         ),
         (
             "dns-zonefile",
@@ -847,14 +859,14 @@ struct Tripwire {
 }
 
 impl Network for Tripwire {
-    fn dial(&self, _: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(&self, _: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::SeqCst);
         Err(BackendError::Denied)
     }
 }
 
 impl ProcessRunner for Tripwire {
-    fn run(&self, _: &[&str], _: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(&self, _: &[&str], _: &mut [u8], _: Duration) -> Result<ProcessOutput, BackendError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         Err(BackendError::Denied)
     }
@@ -1004,6 +1016,8 @@ fn every_bundled_module_is_tested_here() {
     assert_eq!(
         names,
         [
+            // ca-acme needs a real ACME server: tests/acme.rs runs it against pebble.
+            "ca_acme.wasm",
             "ca_acme_lite.wasm",
             "connector_file_deploy.wasm",
             "connector_service_reload.wasm",

@@ -27,6 +27,7 @@ use pluginhost::{
 };
 use support::abi::*;
 use support::checks::*;
+use support::fifo_race::*;
 use support::fixture::*;
 use support::hosts::*;
 use support::wat::*;
@@ -286,6 +287,88 @@ fn renaming_onto_an_outward_symlink_never_touches_its_target() {
     );
 }
 
+#[test]
+fn a_hard_link_to_a_file_outside_is_refused_and_counted_as_a_denial() {
+    let tree = tree();
+    fs::hard_link(tree.outside.join("secret.txt"), tree.root.join("data/hard")).expect("hard link");
+    let host = dir_host(&tree);
+    let mut fx = Fixture::new();
+    let hard = fx.put("/data/hard");
+    let moved = fx.put("/data/moved");
+    let body = fx.put("pwned");
+    let buf = fx.reserve(16);
+    fx.call("fs_read", &[hard.ptr, hard.len, buf.ptr, buf.len])
+        .call("fs_size", &[hard.ptr, hard.len])
+        .call("fs_write", &[hard.ptr, hard.len, body.ptr, body.len])
+        .call("fs_rename", &[hard.ptr, hard.len, moved.ptr, moved.len])
+        .emit(buf);
+    let grant = || grant(&["fs.read=/data", "fs.write=/data"]);
+    let (plugin, out) = fx.load_and_run(&host, grant());
+    assert_eq!(out.codes, [DENIED; 4]);
+    assert_eq!(out.emitted, [0; 16]);
+    assert_counts(&plugin, [(0, 2), (0, 2), (0, 0), (0, 0)]);
+    assert_eq!(
+        denials(&plugin),
+        [
+            ("fs_read", 1),
+            ("fs_size", 1),
+            ("fs_write", 1),
+            ("fs_rename", 1)
+        ]
+    );
+    assert_eq!(
+        fs::read_to_string(tree.outside.join("secret.txt")).expect("secret"),
+        "secret"
+    );
+    assert_eq!(
+        listing(&tree.root.join("data")),
+        ["a.txt", "dangling", "dirlink", "hard", "link", "rel_link", "sib"]
+    );
+
+    // The embedder's opt-in lets reads through (and only reads).
+    let fs = DirFilesystem::open(&tree.root)
+        .expect("open root")
+        .dangerously_allow_reading_hard_linked_files();
+    let host = host_with_fs(HostConfig::default(), Arc::new(fs));
+    let (_, out) = fx.load_and_run(&host, grant());
+    assert_eq!(out.codes, [6, 6, DENIED, DENIED]);
+    assert_eq!(&out.emitted[..6], b"secret");
+    assert_eq!(
+        fs::read_to_string(tree.outside.join("secret.txt")).expect("secret"),
+        "secret"
+    );
+}
+
+#[test]
+fn a_fifo_renamed_onto_a_file_mid_call_never_blocks_a_read_or_write() {
+    // Before the fix, `fs_read`/`fs_write` looked at the path and then opened it by path: a FIFO
+    // renamed in between made the open wait for a peer that never comes, forever. Here a thread
+    // keeps swapping a regular file and a FIFO at the target while a plugin reads and writes it
+    // thousands of times: every call must come back (with a size, NOT_FOUND or IO).
+    let tree = tree();
+    let renamer = Renamer::start(&tree.root.join("data/target"));
+    let host = dir_host(&tree);
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let grant = grant(&["fs.read=/data", "fs.write=/data"]);
+        let mut plugin = host
+            .load(&racing_plugin("/data/target"), grant)
+            .expect("load");
+        let mut tally = RaceTally::default();
+        for _ in 0..5 {
+            tally.add(&host.invoke(&mut plugin, "run", b"").expect("run"));
+        }
+        let _ = done.send(tally);
+    });
+    // A watchdog, not a timing claim: five invocations take seconds; a blocked open never ends.
+    let tally = finished.recv_timeout(Duration::from_secs(120));
+    let swaps = renamer.stop();
+    let tally = tally.expect("a host call blocked: the plugin never finished");
+    tally.assert_every_call_returned(5);
+    assert!(swaps > 0);
+    assert_eq!(listing(&tree.outside), ["secret.txt"]);
+}
+
 // --- TcpNetwork -----------------------------------------------------------------------------------
 
 const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
@@ -520,6 +603,28 @@ fn exit_status_and_truncated_output() {
 }
 
 #[test]
+fn a_hard_linked_program_is_a_backend_denial() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tool = tmp.path().join("tool");
+    fs::write(&tool, "#!/bin/sh\necho ran\n").expect("script");
+    fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let tool = tool.to_str().expect("utf-8 path").to_string();
+    let host = command_host(CommandRunner::new());
+    let grant = || grant(&[&format!("process.exec={tool}")]);
+    // A second name (as a plugin-writable directory could hold) makes it unrunnable.
+    fs::hard_link(&tool, tmp.path().join("second")).expect("hard link");
+    let (code, dst, plugin) = exec(&host, grant(), &[&tool], 16);
+    assert_eq!(code, DENIED);
+    assert_eq!(dst, [0; 16], "nothing ran, nothing was written");
+    assert_counts(&plugin, [(0, 0), (0, 0), (0, 0), (0, 1)]);
+    // With the second name gone, it runs.
+    fs::remove_file(tmp.path().join("second")).expect("unlink");
+    let (code, dst, _) = exec(&host, grant(), &[&tool], 16);
+    assert_eq!(code, 8);
+    assert_eq!(&dst[4..8], b"ran\n");
+}
+
+#[test]
 fn a_program_under_a_refused_directory_is_a_backend_denial() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let tool = tmp.path().join("tool");
@@ -546,4 +651,267 @@ fn a_program_under_a_refused_directory_is_a_backend_denial() {
     );
     assert_eq!(code, 8);
     assert_eq!(&dst[4..8], b"ran\n");
+}
+
+// --- Blocking time (Limits::blocking_time) ---------------------------------------------------------
+
+/// The blocking time of the hosts below: short, so that each case ends in about a second.
+const BLOCKING_TIME: Duration = Duration::from_secs(1);
+
+/// A watchdog, not a timing claim: an invocation the blocking time bounds ends in about
+/// [`BLOCKING_TIME`]; one it does not bound would block for an hour or more.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Entries `recv` and `send`: dial `127.0.0.1` on the port in the input's first 4 bytes, then
+/// receive into a 1 KiB buffer (or send 64 KiB) as many times as the input's next 4 bytes say.
+/// Entry `exec`: run the input as an argument vector with a 64-byte output buffer. Each entry's
+/// last host call is followed by nothing but its own loop's bookkeeping, in the same block, so a
+/// run that stops in its k-th call has been charged exactly the fuel of a run that makes k calls.
+fn blocking_plugin() -> Vec<u8> {
+    wasm(
+        r#"(module
+  (import "pluginhost" "input_len" (func $input_len (result i32)))
+  (import "pluginhost" "input_read" (func $input_read (param i32 i32) (result i32)))
+  (import "pluginhost" "net_dial" (func $dial (param i32 i32 i32) (result i32)))
+  (import "pluginhost" "net_send" (func $send (param i32 i32 i32) (result i32)))
+  (import "pluginhost" "net_recv" (func $recv (param i32 i32 i32) (result i32)))
+  (import "pluginhost" "process_exec" (func $exec (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 16) "127.0.0.1")
+  (func $dial_input (result i32)
+    (drop (call $input_read (i32.const 0) (i32.const 8)))
+    (call $dial (i32.const 16) (i32.const 9) (i32.load (i32.const 0))))
+  (func (export "recv") (result i32)
+    (local $h i32) (local $i i32)
+    (local.set $h (call $dial_input))
+    (loop $more (result i32)
+      (drop (call $recv (local.get $h) (i32.const 1024) (i32.const 1024)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.load (i32.const 4))))
+      (i32.const 0)))
+  (func (export "send") (result i32)
+    (local $h i32) (local $i i32)
+    (local.set $h (call $dial_input))
+    (loop $more (result i32)
+      (drop (call $send (local.get $h) (i32.const 65536) (i32.const 65536)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.load (i32.const 4))))
+      (i32.const 0)))
+  (func (export "exec") (result i32)
+    (drop (call $input_read (i32.const 256) (i32.const 256)))
+    (drop (call $exec (i32.const 256) (call $input_len) (i32.const 1024) (i32.const 64)))
+    (i32.const 0)))"#,
+    )
+}
+
+/// The input of the `recv` and `send` entries.
+fn io_input(port: u16, count: u32) -> Vec<u8> {
+    let mut input = u32::from(port).to_le_bytes().to_vec();
+    input.extend_from_slice(&count.to_le_bytes());
+    input
+}
+
+/// A host with [`BLOCKING_TIME`], one pool slot, and back-ends whose own timeouts are an hour.
+fn blocking_host(backends: pluginhost::Backends) -> Host {
+    let limits = pluginhost::Limits::DEFAULT.with_blocking_time(BLOCKING_TIME);
+    let config = HostConfig::default()
+        .with_limits(limits)
+        .with_max_concurrent(1);
+    let network = TcpNetwork::new()
+        .allow_loopback(true)
+        .connect_timeout(Duration::from_secs(3600))
+        .io_timeout(Duration::from_secs(3600));
+    let runner = CommandRunner::new().deadline(Duration::from_secs(3600));
+    Host::with_backends(
+        config,
+        backends
+            .with_network(Arc::new(network))
+            .with_process(Arc::new(runner)),
+    )
+}
+
+/// Runs `entry` of `plugin` on a worker thread and returns its result, failing the test if it
+/// has not ended within [`WATCHDOG`].
+fn call_with_watchdog(
+    host: &Arc<Host>,
+    plugin: Plugin,
+    entry: &'static str,
+    input: Vec<u8>,
+) -> (Result<Completion, pluginhost::InvokeError>, Plugin) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let host = Arc::clone(host);
+    thread::spawn(move || {
+        let mut plugin = plugin;
+        let result = host.call(&mut plugin, entry, &input);
+        let _ = done.send((result, plugin));
+    });
+    finished
+        .recv_timeout(WATCHDOG)
+        .unwrap_or_else(|_| panic!("`{entry}` was still blocked after {WATCHDOG:?}"))
+}
+
+/// The typed timeout, with the fuel it reports.
+#[track_caller]
+fn timed_out_fuel(result: &Result<Completion, pluginhost::InvokeError>) -> u64 {
+    match result {
+        Err(error @ pluginhost::InvokeError::TimedOut { fuel_used }) => {
+            assert_eq!(error.kind(), "timeout");
+            *fuel_used
+        }
+        other => panic!("expected InvokeError::TimedOut, got {other:?}"),
+    }
+}
+
+/// After a timeout: the plugin's instance was discarded and counted, and the host's one pool
+/// slot is free again (a benign plugin runs at once).
+#[track_caller]
+fn assert_timed_out_and_slot_freed(host: &Host, plugin: &Plugin, timeouts: u64) {
+    assert!(
+        !plugin.is_live(),
+        "the instance is rebuilt like after a trap"
+    );
+    assert_eq!(plugin.stats().timeouts, timeouts);
+    assert_eq!(host.stats().in_flight, 0);
+    let mut benign = host.load(&wasm(ECHO), Grant::none()).expect("load echo");
+    assert_eq!(
+        host.invoke(&mut benign, "run", b"next")
+            .expect("next invocation"),
+        b"ok:next"
+    );
+}
+
+/// A listener that accepts every connection and keeps it open without ever sending, until the
+/// returned sender is dropped.
+fn silent_peer() -> (u16, std::sync::mpsc::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        let _ = stopped.recv();
+        drop(stream);
+    });
+    (port, stop)
+}
+
+/// A listener that greets every connection and then reads and discards all it is sent.
+fn chatty_peer() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            thread::spawn(move || {
+                let _ = stream.write_all(b"hello");
+                let mut sink = [0u8; 64 << 10];
+                while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    port
+}
+
+/// `net.dial` of each of `ports` on 127.0.0.1 (at least one), and `process.exec=/bin/sleep`.
+fn blocking_grant(ports: &[u16]) -> Grant {
+    let mut specs: Vec<String> = ports
+        .iter()
+        .chain(ports.is_empty().then_some(&9))
+        .map(|port| format!("net.dial=127.0.0.1:{port}"))
+        .collect();
+    specs.push("process.exec=/bin/sleep".into());
+    grant(&specs.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Runs `entry` to completion (status 0) and returns its fuel.
+fn fast_fuel(
+    host: &Arc<Host>,
+    plugin: Plugin,
+    entry: &'static str,
+    input: Vec<u8>,
+) -> (u64, Plugin) {
+    let (result, plugin) = call_with_watchdog(host, plugin, entry, input);
+    let completion = result.expect("fast run");
+    assert_eq!(completion.status, 0, "{entry}");
+    (completion.fuel_used, plugin)
+}
+
+#[test]
+fn a_peer_that_never_sends_ends_the_invocation_at_its_blocking_time() {
+    let host = Arc::new(blocking_host(pluginhost::Backends::unavailable()));
+    let (silent, _keep_open) = silent_peer();
+    let (silent_again, _keep_open_too) = silent_peer();
+    let chatty = chatty_peer();
+    let grant = blocking_grant(&[silent, silent_again, chatty]);
+    let plugin = host.load(&blocking_plugin(), grant).expect("load");
+    // A thousand receives: at the back-end's own timeout, an hour each.
+    let (result, plugin) = call_with_watchdog(&host, plugin, "recv", io_input(silent, 1_000));
+    let slow = timed_out_fuel(&result);
+    assert_timed_out_and_slot_freed(&host, &plugin, 1);
+    // The same one receive, answered at once, costs exactly the same fuel.
+    let (fast, plugin) = fast_fuel(&host, plugin, "recv", io_input(chatty, 1));
+    assert_eq!(fast, slow);
+    // The budget is per invocation: the next silent peer times the next invocation out again.
+    let (result, plugin) = call_with_watchdog(&host, plugin, "recv", io_input(silent_again, 1_000));
+    assert_eq!(timed_out_fuel(&result), slow);
+    assert_timed_out_and_slot_freed(&host, &plugin, 2);
+}
+
+#[test]
+fn without_a_clock_a_receive_is_still_bounded_and_its_timeout_ends_the_invocation() {
+    let backends = pluginhost::Backends::unavailable().without_monotonic_clock();
+    let host = Arc::new(blocking_host(backends));
+    let (silent, _keep_open) = silent_peer();
+    let plugin = host
+        .load(&blocking_plugin(), blocking_grant(&[silent]))
+        .expect("load");
+    let (result, plugin) = call_with_watchdog(&host, plugin, "recv", io_input(silent, 1_000));
+    timed_out_fuel(&result);
+    assert_timed_out_and_slot_freed(&host, &plugin, 1);
+}
+
+#[test]
+fn a_peer_that_never_reads_ends_the_invocations_sends_at_its_blocking_time() {
+    let host = Arc::new(blocking_host(pluginhost::Backends::unavailable()));
+    // Never accepted, never read: the connection completes in the backlog, then the socket
+    // buffers fill (a few MiB on loopback) long before 1,000 sends of 64 KiB.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let deaf = listener.local_addr().expect("addr").port();
+    let chatty = chatty_peer();
+    let plugin = host
+        .load(&blocking_plugin(), blocking_grant(&[deaf, chatty]))
+        .expect("load");
+    let (result, plugin) = call_with_watchdog(&host, plugin, "send", io_input(deaf, 1_000));
+    let slow = timed_out_fuel(&result);
+    assert_timed_out_and_slot_freed(&host, &plugin, 1);
+    drop(listener);
+
+    // Fast runs of 1 and 2 sends give the fuel of the prologue and of one send; the slow run
+    // made a whole number k of them, and a fast run of k sends costs exactly what it did.
+    let (one, plugin) = fast_fuel(&host, plugin, "send", io_input(chatty, 1));
+    let (two, plugin) = fast_fuel(&host, plugin, "send", io_input(chatty, 2));
+    let per_send = two - one;
+    let prologue = one - per_send;
+    assert_eq!(
+        (slow - prologue) % per_send,
+        0,
+        "slow {slow}, one {one}, two {two}"
+    );
+    let sends = u32::try_from((slow - prologue) / per_send).expect("sends");
+    assert!((1..1_000).contains(&sends), "{sends} sends");
+    let (fast, _) = fast_fuel(&host, plugin, "send", io_input(chatty, sends));
+    assert_eq!(fast, slow);
+}
+
+#[test]
+fn a_program_that_sleeps_ends_the_invocation_at_its_blocking_time() {
+    let host = Arc::new(blocking_host(pluginhost::Backends::unavailable()));
+    let plugin = host
+        .load(&blocking_plugin(), blocking_grant(&[]))
+        .expect("load");
+    let (result, plugin) = call_with_watchdog(&host, plugin, "exec", argv(&["/bin/sleep", "3600"]));
+    let slow = timed_out_fuel(&result);
+    assert_timed_out_and_slot_freed(&host, &plugin, 1);
+    // The same call of a program that ends at once (an argument vector of the same length).
+    let (fast, _) = fast_fuel(&host, plugin, "exec", argv(&["/bin/sleep", "0000"]));
+    assert_eq!(fast, slow);
 }

@@ -32,6 +32,11 @@ macro_rules! module {
     };
 }
 
+/// `ca-acme` (kind `ca`, ABI 2, asks `net.dial` to Let's Encrypt and `acme.example:14000`):
+/// obtains a certificate from an ACME (RFC 8555) CA over host-verified TLS, in steps the host
+/// drives. `acme::AcmeRequest` → `Result<acme::AcmeResponse, _>`.
+pub const CA_ACME: &[u8] = module!("ca_acme.wasm");
+
 /// `ca-acme-lite` (kind `ca`, asks `net.dial=ca.local:8443`): obtains a certificate for a CSR
 /// with `POST /issue` over HTTP/1.1. `ca::IssueRequest` → `Result<ca::IssueResponse, _>`.
 pub const CA_ACME_LITE: &[u8] = module!("ca_acme_lite.wasm");
@@ -42,7 +47,7 @@ pub const CA_ACME_LITE: &[u8] = module!("ca_acme_lite.wasm");
 pub const CONNECTOR_FILE_DEPLOY: &[u8] = module!("connector_file_deploy.wasm");
 
 /// `connector-service-reload` (kind `connector`, asks
-/// `process.exec=/usr/sbin/reload-service`): runs one program, no shell.
+/// `process.exec=/usr/sbin/reload-service` and `/usr/sbin/nginx`): runs one program, no shell.
 /// `reload::ReloadRequest` → `Result<reload::ReloadResponse, _>`.
 pub const CONNECTOR_SERVICE_RELOAD: &[u8] = module!("connector_service_reload.wasm");
 
@@ -75,7 +80,8 @@ pub const HOSTILE_MEMHOG: &[u8] = module!("hostile_memhog.wasm");
 /// its wasmi was patched. The fuel budget stops it; the host's native stack stays flat.
 pub const HOSTILE_GROWLOOP: &[u8] = module!("hostile_growloop.wasm");
 
-static ALL: [(&str, &[u8]); 9] = [
+static ALL: [(&str, &[u8]); 10] = [
+    ("ca_acme.wasm", CA_ACME),
     ("ca_acme_lite.wasm", CA_ACME_LITE),
     ("connector_file_deploy.wasm", CONNECTOR_FILE_DEPLOY),
     ("connector_service_reload.wasm", CONNECTOR_SERVICE_RELOAD),

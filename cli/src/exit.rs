@@ -75,6 +75,7 @@ mod tests {
             },
             LoadError::ResourceLimit("x".into()),
             LoadError::StartFuelExhausted { fuel_used: 1 },
+            LoadError::StartTimedOut { fuel_used: 1 },
             LoadError::StartTrap(Trap::Unreachable),
             LoadError::Engine("x".into()),
         ];
@@ -84,6 +85,7 @@ mod tests {
             Exit::Stopped,
             Exit::Refused,
             Exit::Refused,
+            Exit::Stopped,
             Exit::Stopped,
             Exit::Stopped,
             Exit::Stopped,
@@ -100,6 +102,7 @@ mod tests {
                 Exit::Stopped,
             ),
             (InvokeError::FuelExhausted { fuel_used: 1 }, Exit::Stopped),
+            (InvokeError::TimedOut { fuel_used: 1 }, Exit::Stopped),
             (
                 InvokeError::Trap {
                     trap: Trap::Unreachable,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::Args;
 use pluginhost::{
     inspect, Backends, Capability, CommandRunner, DirFilesystem, Grant, GrantError, HostConfig,
-    HostName, LoadError, LogLevel, ModuleInfo, TcpNetwork,
+    HostName, LoadError, LogLevel, ModuleInfo, Pin, TcpNetwork,
 };
 use serde::Deserialize;
 
@@ -74,8 +74,8 @@ pub struct GrantArgs {
     pub grants: Vec<String>,
 
     /// Grants from a TOML file: `grants = ["fs.write=/certs"]` (and optional `fuel`), as one
-    /// [[plugin]] of the edge agent's policy; a whole policy file picks the [[plugin]] whose
-    /// `file` is FILE's name. Added to any --grant
+    /// `[[plugin]]` of the edge agent's policy; a whole policy file picks the first `[[plugin]]`
+    /// whose `file` is FILE's name. Added to any --grant
     #[arg(long = "grants", value_name = "FILE")]
     pub grants_file: Option<PathBuf>,
 
@@ -83,6 +83,20 @@ pub struct GrantArgs {
     /// warning); with `check`, also a plugin that hit a limit
     #[arg(long)]
     pub strict: bool,
+}
+
+/// How the network back-end reaches names and verifies TLS servers.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Send dials of NAME:PORT to ADDR (and PORT2) without resolving NAME (repeatable), e.g.
+    /// acme.example:443=127.0.0.1:14000; the grant is still checked against NAME:PORT
+    #[arg(long = "resolve", value_name = "NAME:PORT=ADDR[:PORT2]")]
+    pub resolve: Vec<Pin>,
+
+    /// Trust anchors (PEM certificates) for TLS dials (net_dial_tls), e.g.
+    /// /etc/ssl/certs/ca-certificates.crt; without it TLS dials fail with IO
+    #[arg(long, value_name = "FILE")]
+    pub tls_roots: Option<PathBuf>,
 }
 
 /// How results are shown.
@@ -147,6 +161,10 @@ struct PluginGrants {
     #[serde(default)]
     #[allow(dead_code)]
     note: Option<String>,
+    /// The edge agent's renewal the entry is for (`servers`, `in-process`); not read here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    only: Option<String>,
 }
 
 /// A whole policy: `[agent]` (not read here) and `[[plugin]]`.
@@ -218,9 +236,39 @@ pub fn names_loopback(grant: &Grant) -> bool {
     })
 }
 
-/// The back-ends for `grant`, with the filesystem at `root` if given.
-pub fn backends(grant: &Grant, root: Option<&Path>) -> Result<Backends, CliError> {
-    let network = TcpNetwork::new().allow_loopback(names_loopback(grant));
+/// The network for `grant` and `net`: loopback allowed when a grant or a pin names it, the
+/// pins, the trust anchors.
+pub fn network(grant: &Grant, net: &NetworkArgs) -> Result<TcpNetwork, CliError> {
+    let mut seen = Vec::new();
+    for pin in &net.resolve {
+        if seen.contains(&pin.target()) {
+            return Err(CliError::usage(format!(
+                "--resolve {pin} pins {} a second time",
+                pin.target()
+            )));
+        }
+        seen.push(pin.target());
+    }
+    let pins_loopback = net.resolve.iter().any(|p| match p.address().ip() {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    });
+    let mut network = TcpNetwork::new().allow_loopback(names_loopback(grant) || pins_loopback);
+    for pin in &net.resolve {
+        network = network.pin(pin.clone());
+    }
+    if let Some(path) = &net.tls_roots {
+        network = network
+            .tls_roots_file(path)
+            .map_err(|e| CliError::usage(format!("--tls-roots {}: {e}", path.display())))?;
+    }
+    Ok(network)
+}
+
+/// The back-ends: `network`, and the filesystem at `root` if given.
+pub fn backends(network: TcpNetwork, root: Option<&Path>) -> Result<Backends, CliError> {
     let mut process = CommandRunner::new();
     let mut backends = Backends::unavailable().with_network(Arc::new(network));
     if let Some(root) = root {

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use crate::common::{self, CliResult};
 use crate::exit::{self, Exit};
-use crate::options::{self, GrantArgs, InputArgs, LimitArgs, ModuleArgs, OutputArgs, Prepared};
+use crate::options::{
+    self, GrantArgs, InputArgs, LimitArgs, ModuleArgs, NetworkArgs, OutputArgs, Prepared,
+};
 
 const LONG_ABOUT: &str = "\
 Load a plugin under explicit grants and invoke its entry point once.
@@ -27,8 +29,12 @@ Back-ends:
   files     only with --root DIR, which becomes the guest's `/` (a granted prefix such as /data \
 must exist as DIR/data; a prefix may name one file); an fs grant without --root is a usage error.
   network   real TCP. Loopback addresses (127.0.0.0/8, ::1) are refused unless a net.dial \
-grant names a loopback IP literal or `localhost`, which allows loopback for every net.dial \
-grant; private, link-local, multicast and reserved addresses are always refused.
+grant names a loopback IP literal or `localhost`, or a --resolve pins a name to a loopback \
+address, which allows loopback for every net.dial grant; private, link-local, multicast and \
+reserved addresses are always refused. --resolve NAME:PORT=ADDR[:PORT] sends dials of that \
+granted name and port to ADDR (no DNS); the grant is checked against the name. TLS \
+(net_dial_tls) verifies servers against the PEM certificates of --tls-roots FILE and the \
+dialled name; without --tls-roots, TLS dials fail with IO.
   programs  run directly (no shell, empty environment, no stdin, 10 s deadline). \
 process.exec scopes are host paths (not under --root), and programs under --root are refused, \
 so a plugin never runs a file it could have written.
@@ -78,6 +84,9 @@ pub struct Args {
     /// Host directory that the guest's `/` maps to (enables the file back-end)
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
+
+    #[command(flatten)]
+    network: NetworkArgs,
 
     #[command(flatten)]
     limits: LimitArgs,
@@ -161,7 +170,8 @@ fn execute(prepared: &Prepared, host: &Host, entry: &str) -> Outcome {
         Ok(plugin) => plugin,
         Err(e) => {
             let fuel = match e {
-                LoadError::StartFuelExhausted { fuel_used } => fuel_used,
+                LoadError::StartFuelExhausted { fuel_used }
+                | LoadError::StartTimedOut { fuel_used } => fuel_used,
                 _ => 0,
             };
             return Outcome::failed(e.kind(), e.to_string(), fuel);
@@ -238,7 +248,8 @@ fn usage_json(usage: Option<Usage>) -> Value {
 pub fn main(args: &Args) -> CliResult {
     let prepared = Prepared::new(&args.module, &args.limits, &args.input, &args.grants)?;
     prepared.require_root(args.root.as_deref())?;
-    let backends = options::backends(&prepared.grant, args.root.as_deref())?;
+    let network = options::network(&prepared.grant, &args.network)?;
+    let backends = options::backends(network, args.root.as_deref())?;
     let host = Host::with_backends(prepared.config, backends);
     for warning in &prepared.excess {
         if prepared.refused.is_none() {

@@ -551,6 +551,77 @@ fn run_dials_a_granted_loopback_address() {
     drop(listener);
 }
 
+#[test]
+fn run_resolve_pins_a_granted_name_to_an_address_and_port() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dialer = r#"(module
+  (import "pluginhost" "net_dial" (func $dial (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "ca.example")
+  (func (export "run") (result i32)
+    (local $h i32)
+    (local.set $h (call $dial (i32.const 0) (i32.const 10) (i32.const 443)))
+    (if (result i32) (i32.ge_s (local.get $h) (i32.const 0))
+      (then (i32.const 0))
+      (else (local.get $h)))))"#;
+    let dir = TempDir::new().unwrap();
+    let file = write(&dir, "dial.wat", dialer);
+    let pin = format!("ca.example:443=127.0.0.1:{port}");
+    // The grant names the real host; the pin (to loopback) lets the dial reach the listener.
+    let (code, v) = run_json(
+        &file,
+        &["--grant", "net.dial=ca.example:443", "--resolve", &pin],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["allowed"]["net.dial"], 1);
+    // The grant is still checked against the name: another granted name is denied.
+    let (code, v) = run_json(
+        &file,
+        &["--grant", "net.dial=other.example:443", "--resolve", &pin],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(v["denials"]["net.dial"], 1);
+    drop(listener);
+}
+
+#[test]
+fn run_bad_resolve_or_tls_roots_is_a_usage_error() {
+    let dir = TempDir::new().unwrap();
+    let file = write(&dir, "hello.wasm", wasm(HELLO));
+    for args in [
+        vec!["--resolve", "ca.example=127.0.0.1"],
+        vec!["--resolve", "ca.example:443=localhost"],
+        vec!["--resolve", "10.0.0.1:443=127.0.0.1"],
+        vec![
+            "--resolve",
+            "ca.example:443=127.0.0.1",
+            "--resolve",
+            "ca.example:443=127.0.0.2",
+        ],
+        vec!["--tls-roots", "/nonexistent/roots.pem"],
+    ] {
+        let out = pluginhost()
+            .arg("run")
+            .arg(&file)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let not_pem = write(&dir, "roots.pem", "not a certificate");
+    let out = pluginhost()
+        .arg("run")
+        .arg(&file)
+        .arg("--tls-roots")
+        .arg(&not_pem)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no PEM CERTIFICATE"));
+}
+
 // ------------------------------------------------------------------------------------ inspect
 
 #[test]
@@ -1066,6 +1137,28 @@ fn grants_file_same_format_as_the_agent_policy() {
         .stderr(predicate::str::contains(
             "no [[plugin]] with file = \"nothere.wat\"",
         ));
+}
+
+#[test]
+fn grants_file_reads_the_edge_agent_policy_as_shipped() {
+    // examples/edge_agent/policy.toml, with every key its [[plugin]] entries use (`only`
+    // included): a module named like its deploy connector gets that entry's fs.write=/certs.
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/edge_agent/policy.toml");
+    let dir = TempDir::new().unwrap();
+    let root = TempDir::new().unwrap();
+    fs::create_dir(root.path().join("certs")).unwrap();
+    let root_arg = path_str(root.path());
+    for (path, code, allowed, denied) in [("/certs/x", 0, 1, 0), ("/scratch/x", 1, 0, 1)] {
+        let file = write(&dir, "connector_file_deploy.wasm", fs_writer(path));
+        let (status, v) = run_json(&file, &["--grants", path_str(&policy), "--root", root_arg]);
+        assert_eq!(status, code, "{path}: {v}");
+        assert_eq!(v["allowed"]["fs.write"], allowed, "{path}: {v}");
+        assert_eq!(
+            v["denied"].as_array().map(Vec::len),
+            Some(denied),
+            "{path}: {v}"
+        );
+    }
 }
 
 #[test]

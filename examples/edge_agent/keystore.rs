@@ -5,7 +5,9 @@
 //! a key store (tests/no_privileged_handle.rs pins that down), so there is nothing a plugin
 //! could be granted that reaches it. What leaves this module is public: the CSR (PEM), the
 //! public key (to check an issued certificate against), and `key_ref`, an opaque label a
-//! deployment connector may write into a service's configuration.
+//! deployment connector may write into a service's configuration. The one exception is the
+//! service that must present the key (nginx reads it from a file): `install_for_service` writes
+//! it there, outside every plugin's root, by the agent's own hand.
 //!
 //! On disk the key lives in `<state>/keystore/`, a sibling of the plugins' filesystem root, not
 //! beneath it: even a plugin granted `fs.read=/` could not open it.
@@ -53,6 +55,13 @@ impl KeyStore {
         self.key.public_key_der()
     }
 
+    /// Writes the device key (PEM, mode 0600) to `path` for a service that needs it as a file
+    /// (nginx's `ssl_certificate_key`). The agent does this itself, outside every plugin's root:
+    /// no plugin ever carries the key, so none can make the service present a key it knows.
+    pub fn install_for_service(&self, path: &Path) -> Result<(), String> {
+        install_private(path, self.key.serialize_pem().as_bytes())
+    }
+
     /// The algorithm, for people.
     pub fn algorithm(&self) -> &'static str {
         if self.key.algorithm() == &rcgen::PKCS_ECDSA_P256_SHA256 {
@@ -77,6 +86,18 @@ impl KeyStore {
             .and_then(|csr| csr.pem())
             .map_err(|e| format!("signing the CSR: {e}"))
     }
+}
+
+/// Installs `bytes` at `path` readable by its owner only: written to `<path>.tmp`, then renamed
+/// over `path`, so a reader (nginx at a reload) sees the old file or the new one, never half.
+pub fn install_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let _ = fs::remove_file(&tmp);
+    write_private(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// Creates `path` readable by its owner only, and writes `bytes`.

@@ -1,8 +1,9 @@
 //! `edge_agent`: a certificate-lifecycle appliance agent built on `pluginhost`.
 //!
 //! ```sh
-//! cargo run --release --example edge_agent                 # state in a temporary directory
-//! cargo run --release --example edge_agent -- --keep-state # ...kept for a look afterwards
+//! cargo run --release --example edge_agent                 # with pebble, knotd, nginx if installed
+//! cargo run --release --example edge_agent -- --in-process # without them: the in-process CA
+//! cargo run --release --example edge_agent -- --keep-state # keep the state directory
 //! cargo run --release --example edge_agent -- --policy my-policy.toml
 //! ```
 //!
@@ -13,44 +14,54 @@
 //!    conformance gate (empty grant; it must run cleanly and attempt nothing privileged); its
 //!    manifest must ask for at least what the policy grants; then it is loaded under exactly the
 //!    policy's grant. Refused plugins never run.
-//! 2. **Renewal.** The agent's key store makes a CSR for the device identity. The DNS plugin
-//!    publishes the CA's `dns-01` challenge in the zone file; the CA plugin sends the CSR to a
-//!    local CA (started here on 127.0.0.1) and brings back the chain, which the agent checks
-//!    against its own key; the file-deploy connector puts the chain under `/certs`; the
-//!    service-reload connector runs the reload program.
+//! 2. **Renewal.** The agent's key store makes a CSR for the device identity. With the real
+//!    servers installed (Debian `pebble`, `knot`, `knot-dnsutils`, `nginx-light`), the agent
+//!    starts them on loopback (`pluginhost-testbed`: free ports, temporary directories, each
+//!    stopped by its pid at the end and on every error path) and renews against them:
+//!    `ca-acme` places an ACME order with pebble over host-verified TLS (`acme.example:14000`
+//!    pinned to pebble's port); `dns-rfc2136` adds the `dns-01` TXT record to knotd by a
+//!    TSIG-signed dynamic update (`dns-primary.local:53` pinned to knotd's port); pebble
+//!    validates it by asking knotd; the record is removed; the agent checks the chain up to
+//!    pebble's root and writes the device key for nginx itself; `connector-file-deploy` writes
+//!    the chain where nginx reads it; `connector-service-reload` runs `nginx -s reload`; a
+//!    verifying TLS client checks nginx serves the new certificate. Without the servers (or with
+//!    `--in-process`) it renews on the in-process CA instead, and says why: `dns-zonefile`
+//!    publishes the challenge in a zone file, `ca-acme-lite` posts the CSR to a CA on
+//!    127.0.0.1, the chain is deployed and a reload script runs. Under `CI=true` a missing
+//!    server is an error.
 //! 3. **Containment drill.** Hostile plugins loaded on purpose, under narrow grants: every
 //!    attempt outside the grant is denied and nothing outside it changes.
 //!
-//! It prints a table per plugin and the renewal's result, and exits non-zero if anything is not
-//! as expected, so CI runs it. Everything it writes is inside one temporary state directory:
+//! Every step prints the plugin, its grant and the calls it made (allowed, denied); the table at
+//! the end has them per plugin. It exits non-zero if anything is not as expected, so CI runs it.
+//! Everything it writes is inside one temporary state directory (the servers' own files are in
+//! theirs):
 //!
 //! ```text
 //! <state>/keystore/device.key   the device key (agent only; not under the plugins' root)
-//! <state>/root/                 the plugins' `/`: certs/, zones/, scratch/
-//! <state>/bin/reload-service    the reload program (outside the root: plugins cannot write it)
-//! <state>/service/reloads.log   what the reload program did
+//! <state>/root/                 the plugins' `/`: certs/, scratch/, secrets/tsig/ or zones/
+//! <state>/service/              nginx's key file (written by the agent), or the reload log
+//! <state>/bin/reload-service    the in-process reload program (outside the root)
 //! ```
 
 mod backends;
 mod ca;
+mod drill;
 mod keystore;
 mod policy;
+mod renewal;
+mod servers;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pluginhost::proto::ca::{IssueRequest, IssueResponse};
-use pluginhost::proto::deploy::{DeployRequest, DeployResponse};
-use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse};
-use pluginhost::proto::reload::{ReloadRequest, ReloadResponse};
 use pluginhost::proto::Response;
 use pluginhost::{
     Backends, CallCounts, Capability, CommandRunner, ConformanceReport, DialTarget, DirFilesystem,
-    Grant, Host, HostConfig, HostName, LimitHit, LoadError, Plugin,
+    Host, HostConfig, Pin, Plugin,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -58,7 +69,9 @@ use serde::Serialize;
 use backends::{MappedPrograms, RoutedNetwork};
 use ca::DemoCa;
 use keystore::KeyStore;
-use policy::{PluginPolicy, Policy, Role};
+use policy::{PluginPolicy, Policy, Renewal, Role};
+use renewal::{Outcome, Paths, Team};
+use servers::Servers;
 
 /// The policy file shipped with the example.
 const DEFAULT_POLICY: &str = concat!(
@@ -69,40 +82,55 @@ const DEFAULT_POLICY: &str = concat!(
 const KEY_REF: &str = "device-key-1";
 /// The file the chain is deployed as (inside `deploy_dir`).
 const CHAIN_FILE: &str = "edge-01.example.com.pem";
+const USAGE: &str = "usage: edge_agent [--policy FILE] [--keep-state] [--in-process]";
 
 fn main() -> ExitCode {
     let mut keep_state = false;
+    let mut in_process = false;
     let mut policy_path = PathBuf::from(DEFAULT_POLICY);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--keep-state" => keep_state = true,
+            "--in-process" => in_process = true,
             "--policy" => match args.next() {
                 Some(path) => policy_path = PathBuf::from(path),
                 None => return usage("--policy needs a file"),
             },
             "-h" | "--help" => {
-                println!("usage: edge_agent [--policy FILE] [--keep-state]");
+                println!("{USAGE}");
+                println!(
+                    "  --in-process  renew on the in-process CA even when pebble, knotd and nginx are installed"
+                );
                 return ExitCode::SUCCESS;
             }
             other => return usage(&format!("unknown argument {other}")),
         }
     }
     let started = Instant::now();
-    match run(&policy_path, keep_state) {
+    let renewal = match choose_renewal(in_process) {
+        Ok(renewal) => renewal,
+        Err(e) => {
+            eprintln!("edge_agent: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&policy_path, keep_state, &renewal) {
         Ok(checks) if checks.failed.is_empty() => {
             println!(
-                "\nall {} checks passed in {:.1} s",
+                "\nall {} checks passed in {:.1} s (renewal {})",
                 checks.passed,
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                renewal.described()
             );
             ExitCode::SUCCESS
         }
         Ok(checks) => {
             println!(
-                "\n{} of {} checks FAILED:",
+                "\n{} of {} checks FAILED (renewal {}):",
                 checks.failed.len(),
-                checks.total()
+                checks.total(),
+                renewal.described()
             );
             for failure in &checks.failed {
                 println!("  - {failure}");
@@ -117,8 +145,61 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("edge_agent: {problem}\nusage: edge_agent [--policy FILE] [--keep-state]");
+    eprintln!("edge_agent: {problem}\n{USAGE}");
     ExitCode::from(2)
+}
+
+/// Which renewal runs, and why.
+struct Choice {
+    renewal: Renewal,
+    /// Why the in-process CA (empty for the servers).
+    why: String,
+}
+
+impl Choice {
+    fn described(&self) -> String {
+        match self.renewal {
+            Renewal::Servers => "against pebble, knotd and nginx".into(),
+            Renewal::InProcess => format!("on the in-process CA: {}", self.why),
+        }
+    }
+}
+
+/// The servers when they are all installed or `--in-process` was not given; otherwise the
+/// in-process CA, except under CI, where a missing server is an error.
+fn choose_renewal(in_process: bool) -> Result<Choice, String> {
+    if in_process {
+        return Ok(Choice {
+            renewal: Renewal::InProcess,
+            why: "--in-process was given".into(),
+        });
+    }
+    let missing = servers::missing();
+    if missing.is_empty() {
+        return Ok(Choice {
+            renewal: Renewal::Servers,
+            why: String::new(),
+        });
+    }
+    let names: Vec<String> = missing
+        .iter()
+        .map(|(name, package, what)| format!("{name} ({what}, Debian {package})"))
+        .collect();
+    let names = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    };
+    let verb = if missing.len() == 1 { "is" } else { "are" };
+    if pluginhost_testbed::in_ci() {
+        return Err(format!(
+            "CI=true, but {names} {verb} not installed: .ci/run installs them \
+             (--in-process renews without them)"
+        ));
+    }
+    Ok(Choice {
+        renewal: Renewal::InProcess,
+        why: format!("{names} {verb} not installed"),
+    })
 }
 
 /// Every expectation the demo checks; any failure makes the exit status non-zero.
@@ -143,11 +224,13 @@ impl Checks {
     }
 }
 
-/// One line of the final table.
+/// One plugin of the final table.
 struct Row {
     file: String,
     role: &'static str,
     admission: &'static str,
+    /// The grant it ran under, as the operator wrote it.
+    grant: String,
     fuel: u64,
     /// Allowed and denied calls per capability, in `Capability::ALL` order.
     calls: [(u64, u64); 4],
@@ -178,10 +261,18 @@ struct Admitted {
     role: Role,
     host: Host,
     plugin: Plugin,
-    /// What admission or the renewal said about it, in full.
+    /// The grant as the operator wrote it.
+    grant: String,
+    /// The same with where each pinned name and mapped program really goes.
+    grant_routes: String,
+    /// What admission said about it, in full.
     outcome: String,
-    /// The same in a few words, for the table.
+    /// What it did, in a few words, for the table.
     summary: String,
+    /// Whether a renewal step has named the plugin and its grant yet.
+    introduced: bool,
+    /// The calls of the last invocation: allowed and denied per capability.
+    last_calls: [(u64, u64); 4],
 }
 
 impl Admitted {
@@ -193,6 +284,7 @@ impl Admitted {
         &mut self,
         request: &Req,
     ) -> Result<Resp, String> {
+        let before = Row::from_counts(&self.plugin.stats().calls);
         let result =
             match self
                 .host
@@ -207,6 +299,13 @@ impl Admitted {
                 )),
                 Err(e) => Err(format!("{} failed: {e} [{}]", self.file, e.kind())),
             };
+        let after = Row::from_counts(&self.plugin.stats().calls);
+        for (i, last) in self.last_calls.iter_mut().enumerate() {
+            *last = (
+                after[i].0.saturating_sub(before[i].0),
+                after[i].1.saturating_sub(before[i].1),
+            );
+        }
         let denied: Vec<String> = self
             .plugin
             .denials()
@@ -214,7 +313,7 @@ impl Admitted {
             .map(|d| printable(&d.to_string()))
             .collect();
         if let Err(e) = &result {
-            self.outcome = e.clone();
+            self.step(e);
             self.summary = if denied.is_empty() {
                 "FAILED".to_string()
             } else {
@@ -222,7 +321,7 @@ impl Admitted {
             };
             for line in self.plugin.logs().iter() {
                 println!(
-                    "           [{}] {}: {}",
+                    "            [{}] {}: {}",
                     self.plugin.name(),
                     line.level,
                     printable(line.message)
@@ -230,6 +329,41 @@ impl Admitted {
             }
         }
         result
+    }
+
+    /// Prints what the last invocation did and the calls it made; the first time, after a line
+    /// naming the plugin and its grant.
+    fn step(&mut self, what: &str) {
+        let role = self.role.as_str();
+        if self.introduced {
+            println!("  {role:<7} {what} ({})", self.last_calls_text());
+        } else {
+            println!("  {role:<7} {} under {}", self.file, self.grant_routes);
+            println!("          {what} ({})", self.last_calls_text());
+            self.introduced = true;
+        }
+    }
+
+    /// `calls allowed: net.dial 4, fs.read 1; denied: 0`.
+    fn last_calls_text(&self) -> String {
+        let list = |pick: fn(&(u64, u64)) -> u64| {
+            let parts: Vec<String> = Capability::ALL
+                .iter()
+                .zip(&self.last_calls)
+                .filter(|(_, n)| pick(n) > 0)
+                .map(|(c, n)| format!("{c} {}", pick(n)))
+                .collect();
+            if parts.is_empty() {
+                "0".to_string()
+            } else {
+                parts.join(", ")
+            }
+        };
+        format!(
+            "calls allowed: {}; denied: {}",
+            list(|n| n.0),
+            list(|n| n.1)
+        )
     }
 }
 
@@ -246,11 +380,17 @@ fn expected_admission(file: &str) -> bool {
     !file.starts_with("hostile_")
 }
 
-fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
+/// What the renewal runs against.
+enum Setup {
+    Servers(Box<Servers>),
+    InProcess(DemoCa),
+}
+
+fn run(policy_path: &Path, keep_state: bool, choice: &Choice) -> Result<Checks, String> {
     let mut checks = Checks::default();
     let mut rows: Vec<Row> = Vec::new();
 
-    // ----- Setup: state directory, policy, key store, CA, back-ends ---------------------------
+    // ----- Setup: state directory, policy, key store, servers or CA, back-ends ----------------
     let state_dir = tempfile::Builder::new()
         .prefix("edge-agent.")
         .tempdir()
@@ -258,44 +398,89 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
     let state = state_dir.path().to_path_buf();
     let policy = Policy::load(policy_path)?;
     let agent = &policy.agent;
-
     let root = state.join("root");
-    for dir in ["certs", "zones", "scratch"] {
+    for dir in ["certs", "scratch"] {
         mkdir(&root.join(dir))?;
     }
-    let zone_file = root.join("zones").join(format!("{}.zone", agent.zone));
-    write(
-        &zone_file,
-        &format!(
-            "$ORIGIN {zone}.\n$TTL 3600\n\
-             @        IN SOA ns1.{zone}. hostmaster.{zone}. 2026010101 7200 900 1209600 300\n\
-             @        IN NS  ns1.{zone}.\n\
-             ns1      IN A   192.0.2.53\n\
-             edge-01  IN A   192.0.2.10\n",
-            zone = agent.zone
-        ),
-    )?;
-    let reload_program = install_reload_program(&state)?;
+    mkdir(&state.join("service"))?;
     let keystore = KeyStore::create(&state.join("keystore"), KEY_REF)?;
-    let identities = vec![agent.identity.clone()];
-    let ca = DemoCa::start("Edge Demo CA", &agent.zone, zone_file.clone(), &identities)?;
-    let ca_target = DialTarget::parse(&agent.ca_endpoint)
-        .map_err(|e| format!("ca_endpoint {}: {e}", agent.ca_endpoint))?;
-    let HostName::Dns(ca_name) = &ca_target.host else {
-        return Err("ca_endpoint must be a DNS name in this demo".into());
+    let service_key = state
+        .join("service")
+        .join(format!("{}.key", agent.identity));
+    let chain_path = root
+        .join(agent.deploy_dir.trim_start_matches('/'))
+        .join(CHAIN_FILE);
+
+    // The operator's pins, then those of the servers (or CA) started here: each name and
+    // granted port goes to the loopback port its server got.
+    let mut pins = agent.pins()?;
+    let mut tls_roots = match &agent.tls_roots {
+        Some(path) => std::fs::read(path).map_err(|e| format!("tls_roots {path}: {e}"))?,
+        None => Vec::new(),
+    };
+    let mut programs_map: Vec<(String, PathBuf)> = Vec::new();
+    let setup = match choice.renewal {
+        Renewal::Servers => {
+            let tsig_key = root.join(policy.servers.tsig_key_file.trim_start_matches('/'));
+            if let Some(dir) = tsig_key.parent() {
+                mkdir(dir)?;
+            }
+            let servers = Servers::start(
+                &agent.zone,
+                &agent.identity,
+                &tsig_key,
+                &chain_path,
+                &service_key,
+            )?;
+            let acme = acme_target(&policy.servers.acme_directory)?;
+            pins.push(pin(&acme, servers.pebble.port)?);
+            let dns = DialTarget::parse(&policy.servers.dns_server)
+                .map_err(|e| format!("dns_server {}: {e}", policy.servers.dns_server))?;
+            pins.push(pin(&dns, servers.knot.port())?);
+            tls_roots.extend_from_slice(servers.pebble.tls_ca_pem().as_bytes());
+            programs_map.push((
+                policy.servers.reload_program.clone(),
+                servers.nginx.program().to_path_buf(),
+            ));
+            Setup::Servers(Box::new(servers))
+        }
+        Renewal::InProcess => {
+            mkdir(&root.join("zones"))?;
+            let zone_file = root.join("zones").join(format!("{}.zone", agent.zone));
+            write(
+                &zone_file,
+                &format!(
+                    "$ORIGIN {zone}.\n$TTL 3600\n\
+                     @        IN SOA ns1.{zone}. hostmaster.{zone}. 2026010101 7200 900 1209600 300\n\
+                     @        IN NS  ns1.{zone}.\n\
+                     ns1      IN A   192.0.2.53\n\
+                     edge-01  IN A   192.0.2.10\n",
+                    zone = agent.zone
+                ),
+            )?;
+            let identities = vec![agent.identity.clone()];
+            let ca = DemoCa::start("Edge Demo CA", &agent.zone, zone_file, &identities)?;
+            let target = DialTarget::parse(&policy.in_process.ca_endpoint)
+                .map_err(|e| format!("ca_endpoint {}: {e}", policy.in_process.ca_endpoint))?;
+            pins.push(pin(&target, ca.addr().port())?);
+            programs_map.push((
+                policy.in_process.reload_program.clone(),
+                install_reload_program(&state)?,
+            ));
+            Setup::InProcess(ca)
+        }
     };
 
     // The back-ends every plugin's grant is checked against before a request reaches them.
     let filesystem = Arc::new(
         DirFilesystem::open(&root).map_err(|e| format!("opening {}: {e}", root.display()))?,
     );
-    let network = Arc::new(RoutedNetwork::loopback_ca(
-        ca_name,
-        ca_target.port,
-        ca.addr().port(),
+    let network = Arc::new(RoutedNetwork::with_pins(
+        &pins,
+        (!tls_roots.is_empty()).then_some(tls_roots.as_slice()),
     )?);
     let programs = Arc::new(MappedPrograms::new(
-        vec![(agent.reload_program.clone(), reload_program.clone())],
+        programs_map.clone(),
         CommandRunner::new()
             .deadline(Duration::from_secs(5))
             .refuse_under(&root),
@@ -304,6 +489,10 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
         .with_filesystem(filesystem)
         .with_network(network.clone())
         .with_process(programs.clone());
+    let routes = Routes {
+        pins: &pins,
+        programs: &programs_map,
+    };
 
     println!("pluginhost edge agent");
     println!(
@@ -327,11 +516,63 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
         keystore.key_ref(),
         rel(&state, &root)
     );
-    println!(
-        "  demo CA          {} \"Edge Demo CA\", reached by plugins as {}",
-        ca.addr(),
-        agent.ca_endpoint
-    );
+    match &setup {
+        Setup::Servers(servers) => {
+            println!("  renewal          against real servers on loopback, started here (--in-process: without them)");
+            println!(
+                "  pebble           pid {}, ACME CA: {} pinned to 127.0.0.1:{}; validates dns-01 by asking knotd",
+                servers.pebble.pid(),
+                policy.servers.acme_directory,
+                servers.pebble.port
+            );
+            println!(
+                "  knotd            pid {}, primary for {} on 127.0.0.1:{}, reached by plugins as {}; TSIG key file {}",
+                servers.knot.pid(),
+                servers.knot.zone(),
+                servers.knot.port(),
+                policy.servers.dns_server,
+                policy.servers.tsig_key_file
+            );
+            let factory = pluginhost_testbed::sha256_fingerprint(&servers.factory_leaf);
+            println!(
+                "  nginx            pid {}, TLS on 127.0.0.1:{}: chain {}, key {}",
+                servers.nginx.pid(),
+                servers.nginx.port(),
+                rel(&state, &chain_path),
+                rel(&state, &service_key)
+            );
+            let served = servers.served(&agent.identity, &servers.factory_ca.cert_der());
+            let ok = checks.check(
+                served
+                    .as_deref()
+                    .is_ok_and(|der| der == servers.factory_leaf),
+                format!("nginx serves the factory certificate at start: {served:?}"),
+            );
+            println!(
+                "                   serves {} factory certificate (SHA-256 {})",
+                if ok { "the" } else { "NOT the" },
+                renewal::short(&factory)
+            );
+        }
+        Setup::InProcess(ca) => {
+            println!("  renewal          on the in-process CA: {}", choice.why);
+            if choice.why.contains("not installed") {
+                println!(
+                    "                   (`apt-get install {}` for the renewal against pebble, knotd and nginx)",
+                    servers::PROGRAMS
+                        .iter()
+                        .map(|(_, package, _)| *package)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+            println!(
+                "  demo CA          {} \"Edge Demo CA\", reached by plugins as {}",
+                ca.addr(),
+                policy.in_process.ca_endpoint
+            );
+        }
+    }
 
     // ----- 1. Admission ------------------------------------------------------------------------
     println!(
@@ -340,8 +581,13 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
     );
     let gate = Host::new(HostConfig::default().with_fuel(agent.gate_fuel));
     let mut admitted: Vec<Admitted> = Vec::new();
+    let mut elsewhere: Vec<&str> = Vec::new();
     for entry in &policy.plugins {
-        let (decision, row) = admit(&gate, entry, agent.fuel, &backends);
+        if !entry.serves(choice.renewal) {
+            elsewhere.push(&entry.file);
+            continue;
+        }
+        let (decision, row) = admit(&gate, entry, agent.fuel, &backends, &routes);
         let expected = expected_admission(&entry.file);
         let (verdict, reason) = match &decision {
             Ok(a) => ("admitted", a.outcome.clone()),
@@ -361,34 +607,73 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
             Err(_) => rows.push(row),
         }
     }
+    if !elsewhere.is_empty() {
+        let other = match choice.renewal {
+            Renewal::Servers => Renewal::InProcess,
+            Renewal::InProcess => Renewal::Servers,
+        };
+        println!(
+            "  (not run: {}, for the {} renewal)",
+            elsewhere.join(", "),
+            other.as_str()
+        );
+    }
 
     // ----- 2. Renewal --------------------------------------------------------------------------
-    println!("\n2. Renewal of {}", agent.identity);
-    let renewal = renew(
-        &policy,
-        &keystore,
-        &ca,
-        &ca_target,
-        &mut admitted,
-        &root,
-        &state,
-        &mut checks,
-    );
-    match &renewal {
-        Ok(_) => {}
-        Err(e) => {
-            checks.check(false, format!("renewal: {e}"));
-            println!("  renewal stopped: {e}");
+    let paths = Paths {
+        state: &state,
+        root: &root,
+        key: &service_key,
+    };
+    let renewal = match &setup {
+        Setup::Servers(servers) => {
+            println!(
+                "\n2. Renewal of {}: ACME order from pebble, dns-01 in knotd, deployed to nginx",
+                agent.identity
+            );
+            Team::pick(&mut admitted).and_then(|team| {
+                renewal::with_servers(&policy, &keystore, servers, team, &paths, &mut checks)
+            })
         }
+        Setup::InProcess(ca) => {
+            println!(
+                "\n2. Renewal of {}: in-process CA, zone file, reload script",
+                agent.identity
+            );
+            Team::pick(&mut admitted).and_then(|team| {
+                renewal::in_process(&policy, &keystore, ca, team, &paths, &mut checks)
+            })
+        }
+    };
+    if let Err(e) = &renewal {
+        checks.check(false, format!("renewal: {e}"));
+        println!("  renewal stopped: {e}");
     }
-    let (issued, refused) = ca.counts();
+    let dialled = network.dialled();
+    let expected_targets: Vec<String> = match &setup {
+        Setup::Servers(_) => vec![
+            format!("{} (TLS)", acme_target(&policy.servers.acme_directory)?),
+            policy.servers.dns_server.clone(),
+        ],
+        Setup::InProcess(ca) => {
+            let (issued, refused) = ca.counts();
+            checks.check(
+                issued == 1 && refused == 0,
+                format!("the CA issued {issued} and refused {refused} requests, expected 1 and 0"),
+            );
+            checks.check(
+                network.dials() == 1,
+                format!("{} dials reached the network, expected 1", network.dials()),
+            );
+            vec![policy.in_process.ca_endpoint.clone()]
+        }
+    };
     checks.check(
-        issued == 1 && refused == 0,
-        format!("the CA issued {issued} and refused {refused} requests, expected 1 and 0"),
-    );
-    checks.check(
-        network.dials() == 1,
-        format!("{} dials reached the network, expected 1", network.dials()),
+        expected_targets
+            .iter()
+            .all(|t| dialled.iter().any(|(d, _)| d == t))
+            && dialled.iter().all(|(d, _)| expected_targets.contains(d)),
+        format!("the network was dialled at {dialled:?}, expected exactly {expected_targets:?}"),
     );
     checks.check(
         programs.runs() == 1,
@@ -405,6 +690,7 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
             file: a.file.clone(),
             role: a.role.as_str(),
             admission: "admitted",
+            grant: a.grant.clone(),
             fuel: stats.fuel_used,
             calls: Row::from_counts(&stats.calls),
             outcome: a.summary.clone(),
@@ -414,7 +700,7 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
 
     // ----- 3. Containment drill ----------------------------------------------------------------
     println!("\n3. Containment drill: hostile plugins loaded on purpose under narrow grants");
-    drill(
+    drill::drill(
         &state,
         &keystore,
         &backends,
@@ -425,22 +711,100 @@ fn run(policy_path: &Path, keep_state: bool) -> Result<Checks, String> {
     )?;
 
     // ----- Summary -----------------------------------------------------------------------------
-    println!("\nPlugins (calls per capability: allowed/denied)");
+    println!(
+        "\nPlugins: calls per capability, allowed/denied (net.dial: dials, sends and receives); \
+         each plugin's grant beneath it"
+    );
     print_table(&rows);
 
-    if let Ok(result) = &renewal {
-        println!("\nRenewal result");
-        for (label, value) in result {
-            println!("  {label:<10} {value}");
-        }
+    if let Ok(outcome) = &renewal {
+        print_outcome(outcome, &dialled);
     }
 
-    // Nothing was written outside the state directory: everything above used paths under it.
+    // Nothing was written outside the state directory (and the servers' own temporary
+    // directories): everything above used paths under it.
     if keep_state {
         let kept = state_dir.keep();
         println!("\nstate kept in {}", kept.display());
     }
     Ok(checks)
+}
+
+fn print_outcome(outcome: &Outcome, dialled: &[(String, u64)]) {
+    println!("\nRenewal result");
+    for (label, value) in outcome {
+        println!("  {label:<10} {value}");
+    }
+    let dials: Vec<String> = dialled
+        .iter()
+        .map(|(target, n)| format!("{target} x{n}"))
+        .collect();
+    println!("  {:<10} {}", "dials", dials.join(", "));
+}
+
+/// The `host:port` of an `https://` URL (port 443 when it names none).
+fn acme_target(url: &str) -> Result<DialTarget, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| format!("acme_directory {url}: not an https:// URL"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let with_port = if authority.rsplit_once(':').is_some() {
+        authority.to_string()
+    } else {
+        format!("{authority}:443")
+    };
+    DialTarget::parse(&with_port).map_err(|e| format!("acme_directory {url}: {e}"))
+}
+
+/// A pin of `target` to `127.0.0.1:port`.
+fn pin(target: &DialTarget, port: u16) -> Result<Pin, String> {
+    Pin::new(
+        target.clone(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .map_err(|e| format!("pinning {target}: {e}"))
+}
+
+/// Where pinned names and mapped programs really go, for printing grants.
+struct Routes<'a> {
+    pins: &'a [Pin],
+    programs: &'a [(String, PathBuf)],
+}
+
+impl Routes<'_> {
+    /// `specs` joined, each pinned name with its address and each mapped program with the real
+    /// one where it differs.
+    fn show(&self, specs: &[String]) -> String {
+        if specs.is_empty() {
+            return "no grant".into();
+        }
+        let shown: Vec<String> = specs
+            .iter()
+            .map(|spec| {
+                if let Some(target) = spec.strip_prefix("net.dial=") {
+                    let pinned = DialTarget::parse(target).ok().and_then(|t| {
+                        self.pins
+                            .iter()
+                            .rev()
+                            .find(|p| *p.target() == t)
+                            .map(|p| p.address())
+                    });
+                    if let Some(address) = pinned {
+                        return format!("{spec} (pinned to {address})");
+                    }
+                } else if let Some(program) = spec.strip_prefix("process.exec=") {
+                    let real = self.programs.iter().find(|(guest, _)| guest == program);
+                    if let Some((_, real)) = real {
+                        if real != Path::new(program) {
+                            return format!("{spec} (runs {})", real.display());
+                        }
+                    }
+                }
+                spec.clone()
+            })
+            .collect();
+        shown.join(", ")
+    }
 }
 
 /// Runs one candidate through admission.
@@ -449,11 +813,13 @@ fn admit(
     entry: &PluginPolicy,
     default_fuel: u64,
     backends: &Backends,
+    routes: &Routes<'_>,
 ) -> (Result<Admitted, String>, Row) {
     let mut row = Row {
         file: entry.file.clone(),
         role: entry.role.as_str(),
         admission: "refused",
+        grant: "none, refused (its calls are the gate's, under an empty grant)".into(),
         fuel: 0,
         calls: [(0, 0); 4],
         outcome: String::new(),
@@ -569,8 +935,16 @@ fn admit(
                     role: entry.role,
                     host,
                     plugin,
+                    grant: if entry.grants.is_empty() {
+                        "none".into()
+                    } else {
+                        entry.grants.join(", ")
+                    },
+                    grant_routes: routes.show(&entry.grants),
                     outcome,
                     summary: "admitted; not used".into(),
+                    introduced: false,
+                    last_calls: [(0, 0); 4],
                 }),
                 row,
             )
@@ -583,494 +957,6 @@ fn admit(
             )
         }
     }
-}
-
-/// The renewal; returns the result's lines for the summary.
-#[allow(clippy::too_many_arguments)]
-fn renew(
-    policy: &Policy,
-    keystore: &KeyStore,
-    ca: &DemoCa,
-    ca_target: &DialTarget,
-    admitted: &mut [Admitted],
-    root: &Path,
-    state: &Path,
-    checks: &mut Checks,
-) -> Result<Vec<(&'static str, String)>, String> {
-    let agent = &policy.agent;
-    let index = |role: Role| {
-        admitted
-            .iter()
-            .position(|a| a.role == role)
-            .ok_or_else(|| format!("no admitted plugin has the role {}", role.as_str()))
-    };
-    let (dns, issuer, deployer, reloader) = (
-        index(Role::Dns)?,
-        index(Role::Ca)?,
-        index(Role::Deploy)?,
-        index(Role::Reload)?,
-    );
-    let mut result = Vec::new();
-
-    // The key store makes the CSR; no plugin ever sees more than this PEM and `key_ref`.
-    let csr_pem = keystore.csr(std::slice::from_ref(&agent.identity))?;
-    println!(
-        "  agent    CSR for {} signed with the device key ({} bytes of PEM)",
-        agent.identity,
-        csr_pem.len()
-    );
-
-    // dns-01: publish the CA's challenge token.
-    let token = ca
-        .challenge(&agent.identity)
-        .ok_or("the CA has no challenge for the identity")?;
-    let published: PublishTxtResponse = admitted[dns].call(&PublishTxtRequest {
-        zone: agent.zone.clone(),
-        fqdn: agent.identity.clone(),
-        value: token.to_string(),
-        ttl: 60,
-    })?;
-    let zone_path = root.join("zones").join(format!("{}.zone", agent.zone));
-    let zone_text = std::fs::read_to_string(&zone_path).unwrap_or_default();
-    checks.check(
-        zone_text.matches(&published.record_line).count() == 1,
-        "the challenge record is in the zone file once",
-    );
-    admitted[dns].outcome = format!("published {}", published.record_line);
-    admitted[dns].summary = format!("published the dns-01 TXT record in {}", agent.zone);
-    println!("  dns      {}", admitted[dns].outcome);
-    result.push((
-        "zone",
-        format!("{}  ({})", published.record_line, rel(state, &zone_path)),
-    ));
-
-    // The CA plugin dials the CA and brings back the chain.
-    let HostName::Dns(ca_host) = &ca_target.host else {
-        return Err("ca_endpoint must be a DNS name".into());
-    };
-    let issued: IssueResponse = admitted[issuer].call(&IssueRequest {
-        csr_pem,
-        identifiers: vec![agent.identity.clone()],
-        ca_host: ca_host.clone(),
-        ca_port: ca_target.port,
-    })?;
-    let leaf = check_chain(&issued.chain_pem, keystore, &agent.identity, checks)?;
-    admitted[issuer].outcome = format!(
-        "issued a chain of {} certificates via {}",
-        leaf.chain_len, agent.ca_endpoint
-    );
-    admitted[issuer].summary = format!("obtained the certificate ({} in chain)", leaf.chain_len);
-    println!(
-        "  ca       {}; leaf key = device key",
-        admitted[issuer].outcome
-    );
-    result.push(("subject", leaf.subject.clone()));
-    result.push(("names", leaf.names.join(", ")));
-    result.push(("serial", leaf.serial.clone()));
-    result.push(("not after", leaf.not_after.clone()));
-    result.push(("issuer", leaf.issuer.clone()));
-
-    // Deploy the chain (never the key: the connector gets `key_ref`).
-    let deployed: DeployResponse = admitted[deployer].call(&DeployRequest {
-        chain_pem: issued.chain_pem.clone(),
-        key_ref: Some(keystore.key_ref().to_string()),
-        target_dir: agent.deploy_dir.clone(),
-        file_name: CHAIN_FILE.into(),
-    })?;
-    let host_path = root.join(deployed.path.trim_start_matches('/'));
-    let on_disk = std::fs::read_to_string(&host_path).unwrap_or_default();
-    checks.check(
-        on_disk == issued.chain_pem,
-        format!("{} holds the issued chain", host_path.display()),
-    );
-    let leftovers: Vec<String> = std::fs::read_dir(host_path.parent().unwrap_or(root))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".tmp"))
-                .collect()
-        })
-        .unwrap_or_default();
-    checks.check(
-        leftovers.is_empty(),
-        format!("no temporary file is left: {leftovers:?}"),
-    );
-    admitted[deployer].outcome = format!(
-        "deployed {} ({} bytes)",
-        deployed.path, deployed.bytes_written
-    );
-    admitted[deployer].summary = format!("deployed {}", deployed.path);
-    println!("  deploy   {}", admitted[deployer].outcome);
-    result.push((
-        "deployed",
-        format!("{}  ({})", deployed.path, rel(state, &host_path)),
-    ));
-
-    // Reload the service.
-    let mut args = agent.reload_args.clone();
-    args.extend(["--cert".to_string(), deployed.path.clone()]);
-    let reloaded: ReloadResponse = admitted[reloader].call(&ReloadRequest {
-        program: agent.reload_program.clone(),
-        args,
-        max_stdout: 1024,
-    })?;
-    checks.check(
-        reloaded.status == 0,
-        format!("the reload program exited {}", reloaded.status),
-    );
-    let stdout = printable(reloaded.stdout.trim_end());
-    admitted[reloader].outcome = format!(
-        "ran {}: exit {}, \"{stdout}\"",
-        agent.reload_program, reloaded.status
-    );
-    admitted[reloader].summary = format!("reload program exited {}", reloaded.status);
-    println!("  reload   {}", admitted[reloader].outcome);
-    let log = std::fs::read_to_string(state.join("service/reloads.log")).unwrap_or_default();
-    checks.check(
-        log.lines().count() == 1 && log.contains(&deployed.path),
-        "the reload program recorded one reload of the deployed chain",
-    );
-    result.push(("reload", format!("exit {}, \"{stdout}\"", reloaded.status)));
-    Ok(result)
-}
-
-/// What the agent checked in the issued leaf.
-struct Leaf {
-    chain_len: usize,
-    subject: String,
-    names: Vec<String>,
-    serial: String,
-    not_after: String,
-    issuer: String,
-}
-
-/// Parses the chain and checks the leaf: our key, our name, a CA's signature, valid now.
-fn check_chain(
-    chain_pem: &str,
-    keystore: &KeyStore,
-    identity: &str,
-    checks: &mut Checks,
-) -> Result<Leaf, String> {
-    use x509_parser::extensions::GeneralName;
-    use x509_parser::pem::Pem;
-
-    let blocks: Vec<Pem> = Pem::iter_from_buffer(chain_pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("the chain is not PEM: {e}"))?;
-    let leaf_pem = blocks.first().ok_or("the chain is empty")?;
-    let leaf = leaf_pem
-        .parse_x509()
-        .map_err(|e| format!("the leaf does not parse: {e}"))?;
-    let issuer_cert = match blocks.get(1) {
-        Some(pem) => Some(
-            pem.parse_x509()
-                .map_err(|e| format!("the issuer does not parse: {e}"))?,
-        ),
-        None => None,
-    };
-    checks.check(
-        leaf.public_key().raw == keystore.public_key_der().as_slice(),
-        "the certificate is for the device key",
-    );
-    let names: Vec<String> = leaf
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|ext| {
-            ext.value
-                .general_names
-                .iter()
-                .filter_map(|n| match n {
-                    GeneralName::DNSName(d) => Some(d.to_string()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    checks.check(
-        names.iter().any(|n| n == identity),
-        format!("the certificate names {identity}"),
-    );
-    checks.check(leaf.validity().is_valid(), "the certificate is valid now");
-    let signed = issuer_cert
-        .as_ref()
-        .is_some_and(|ca| leaf.verify_signature(Some(ca.public_key())).is_ok());
-    checks.check(signed, "the leaf is signed by the chain's CA");
-    Ok(Leaf {
-        chain_len: blocks.len(),
-        subject: leaf.subject().to_string(),
-        names,
-        serial: leaf.raw_serial_as_string(),
-        not_after: leaf.validity().not_after.to_string(),
-        issuer: leaf.issuer().to_string(),
-    })
-}
-
-/// The containment drill: `hostile-exfiltrate`, `hostile-memhog` and `hostile-growloop`.
-#[allow(clippy::too_many_arguments)]
-fn drill(
-    state: &Path,
-    keystore: &KeyStore,
-    backends: &Backends,
-    network: &RoutedNetwork,
-    programs: &MappedPrograms,
-    rows: &mut Vec<Row>,
-    checks: &mut Checks,
-) -> Result<(), String> {
-    let host = Host::with_backends(HostConfig::default(), backends.clone());
-    let wasm = pluginhost_bundled::HOSTILE_EXFILTRATE;
-
-    // Under exactly its manifest's grant it does not even load: its imports need more.
-    let manifest_grant = Grant::none()
-        .with_spec("fs.write=/scratch")
-        .map_err(|e| e.to_string())?;
-    match host.load(wasm, manifest_grant) {
-        Err(e @ LoadError::NotGranted { .. }) => {
-            println!("  hostile_exfiltrate.wasm under its manifest's grant fs.write=/scratch: not loaded: {e}");
-            checks.check(true, "");
-        }
-        Err(e) => {
-            checks.check(
-                false,
-                format!("exfiltrate failed to load for another reason: {e}"),
-            );
-        }
-        Ok(_) => {
-            checks.check(false, "exfiltrate loaded under fs.write=/scratch alone");
-        }
-    }
-
-    // Link its imports but give them no scope at all; fs.write reaches /scratch only.
-    let narrow = Grant::new(&[
-        Capability::FsRead,
-        Capability::NetDial,
-        Capability::ProcessExec,
-    ])
-    .with_path_prefix(Capability::FsWrite, "/scratch")
-    .map_err(|e| e.to_string())?;
-    let key_before = std::fs::read(keystore.path()).map_err(|e| e.to_string())?;
-    let before = snapshot(state)?;
-    let (dials, runs) = (network.dials(), programs.runs());
-    let mut plugin = host.load(wasm, narrow).map_err(|e| e.to_string())?;
-    let output = host
-        .invoke(&mut plugin, "run", b"")
-        .map_err(|e| format!("exfiltrate: {e}"))?;
-    let report = String::from_utf8_lossy(&output);
-    let attempts = report
-        .lines()
-        .filter(|l| l.starts_with("refused") || l.starts_with("LET THROUGH"))
-        .count();
-    let through: Vec<&str> = report
-        .lines()
-        .filter(|l| l.starts_with("LET THROUGH"))
-        .collect();
-    let stats = plugin.stats();
-    println!(
-        "  hostile_exfiltrate.wasm under fs.write=/scratch (fs.read, net.dial, process.exec linked, no scope):"
-    );
-    println!(
-        "    {attempts} attempts, {} refused, {} allowed: the one inside its grant (/scratch/note.txt)",
-        attempts - through.len(),
-        through.len()
-    );
-    checks.check(
-        through.len() == 1 && through[0].contains("/scratch/note.txt"),
-        format!("only /scratch/note.txt got through: {through:?}"),
-    );
-    let mut after = snapshot(state)?;
-    let note = after.remove(Path::new("root/scratch/note.txt"));
-    let unchanged = after == before;
-    let key_after = std::fs::read(keystore.path()).map_err(|e| e.to_string())?;
-    println!(
-        "    device key: not under the plugins' root; {} unchanged",
-        rel(state, keystore.path())
-    );
-    println!(
-        "    files outside /scratch: {} compared, {}",
-        before.len(),
-        if unchanged { "none changed" } else { "CHANGED" }
-    );
-    let named: Vec<String> = plugin
-        .denials()
-        .targets()
-        .take(4)
-        .map(|d| printable(&d.to_string()))
-        .collect();
-    println!(
-        "    first denials: {}{}",
-        named.join(", "),
-        if plugin.denials().targets().count() > named.len() {
-            ", ..."
-        } else {
-            ""
-        }
-    );
-    checks.check(
-        plugin
-            .denials()
-            .targets()
-            .any(|d| d.capability == Capability::FsRead && d.target() == "/keys/device.key"),
-        "the denial of /keys/device.key is named",
-    );
-    println!(
-        "    requests that reached a back-end: {} dials, {} program runs; denied per capability: {}",
-        network.dials() - dials,
-        programs.runs() - runs,
-        Capability::ALL
-            .iter()
-            .map(|&c| format!("{c} {}", stats.calls.denied(c)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    checks.check(key_after == key_before, "the device key is unchanged");
-    checks.check(unchanged, "nothing outside /scratch changed");
-    checks.check(
-        note.as_deref() == Some(b"hi".as_slice()),
-        "the plugin wrote /scratch/note.txt",
-    );
-    checks.check(
-        network.dials() == dials && programs.runs() == runs,
-        "no denied request reached a back-end",
-    );
-    checks.check(
-        stats.calls.allowed(Capability::FsRead) == 0
-            && stats.calls.allowed(Capability::NetDial) == 0
-            && stats.calls.allowed(Capability::ProcessExec) == 0
-            && stats.calls.allowed(Capability::FsWrite) == 1,
-        format!(
-            "exfiltrate's only allowed call is its /scratch write: {}",
-            stats.calls
-        ),
-    );
-    rows.push(Row {
-        file: "hostile_exfiltrate.wasm".into(),
-        role: "drill",
-        admission: "drill",
-        fuel: stats.fuel_used,
-        calls: Row::from_counts(&stats.calls),
-        outcome: format!(
-            "contained: {} of {attempts} attempts denied, nothing outside /scratch written",
-            attempts - through.len()
-        ),
-    });
-
-    // hostile-memhog: does nothing privileged, so the gate's checks all pass; its resource
-    // findings say it hit the memory limit (and the admission above refuses that).
-    let gate = Host::new(HostConfig::default());
-    let report = gate.conformance(pluginhost_bundled::HOSTILE_MEMHOG);
-    let memory_finding = report
-        .findings
-        .iter()
-        .find(|f| f.starts_with("hit the memory limit"))
-        .cloned();
-    println!(
-        "  hostile_memhog.wasm through the gate: checks {}; {}",
-        if report.ok() { "all pass" } else { "FAIL" },
-        memory_finding
-            .as_deref()
-            .unwrap_or("NO memory-limit finding")
-    );
-    checks.check(
-        report.limits_hit().contains(&LimitHit::Memory) && memory_finding.is_some(),
-        "the gate reports that memhog hit the memory limit",
-    );
-    let config = HostConfig::default();
-    let limit_mib = config.limits.memory_bytes >> 20;
-    let host = Host::new(config);
-    let mut plugin = host
-        .load(pluginhost_bundled::HOSTILE_MEMHOG, Grant::none())
-        .map_err(|e| format!("memhog: {e}"))?;
-    let output = host
-        .invoke(&mut plugin, "run", b"")
-        .map_err(|e| format!("memhog: {e}"))?;
-    let text = String::from_utf8_lossy(&output).trim_end().to_string();
-    let hoarded: Option<u64> = text
-        .strip_prefix("hostile-memhog: hoarded ")
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok());
-    let refused = text.ends_with("-> -1");
-    println!(
-        "  hostile_memhog.wasm (no grant, {limit_mib} MiB memory limit): allocated {} MiB before the limit refused more; memory.grow(4 GiB) {}",
-        hoarded.map_or_else(|| "?".to_string(), |n| n.to_string()),
-        if refused { "refused" } else { "NOT refused" }
-    );
-    checks.check(
-        hoarded.is_some_and(|n| n < limit_mib as u64) && refused,
-        format!("memhog stayed under the memory limit: {text}"),
-    );
-    let stats = plugin.stats();
-    rows.push(Row {
-        file: "hostile_memhog.wasm".into(),
-        role: "drill",
-        admission: "drill",
-        fuel: stats.fuel_used,
-        calls: Row::from_counts(&stats.calls),
-        outcome: format!("contained: memory limit {limit_mib} MiB held, grow to 4 GiB refused"),
-    });
-
-    // hostile-growloop: a million memory.grow calls, the loop that overflowed the native stack of
-    // release builds (and so killed the agent) before wasmi's grow handlers were patched. The gate
-    // judges it without dying; with fuel to spare it runs to its end on a flat native stack.
-    let wasm = pluginhost_bundled::HOSTILE_GROWLOOP;
-    let report = Host::new(HostConfig::default()).conformance(wasm);
-    let stopped_by_fuel = !report.ok() && report.fuel_exhausted;
-    println!(
-        "  hostile_growloop.wasm (no grant): the gate ran it to the end of its fuel ({}): {}",
-        group(report.fuel_used),
-        if stopped_by_fuel {
-            "not admitted, agent alive"
-        } else {
-            "NOT stopped by fuel"
-        }
-    );
-    checks.check(
-        stopped_by_fuel,
-        "growloop was stopped by the gate's fuel budget",
-    );
-    let host = Host::new(HostConfig::default().with_fuel(200_000_000));
-    let mut plugin = host
-        .load(wasm, Grant::none())
-        .map_err(|e| format!("growloop: {e}"))?;
-    let finished = host.invoke(&mut plugin, "run", b"");
-    let text = finished
-        .as_ref()
-        .map(|out| String::from_utf8_lossy(out).trim_end().to_string())
-        .unwrap_or_else(|e| e.to_string());
-    println!("  hostile_growloop.wasm with 200,000,000 fuel: {text}");
-    checks.check(
-        finished.is_ok(),
-        format!("growloop ran to its end on a flat native stack: {text}"),
-    );
-    let stats = plugin.stats();
-    rows.push(Row {
-        file: "hostile_growloop.wasm".into(),
-        role: "drill",
-        admission: "drill",
-        fuel: stats.fuel_used,
-        calls: Row::from_counts(&stats.calls),
-        outcome: "contained: 1,000,000 grows, native stack flat, fuel-bounded".into(),
-    });
-    Ok(())
-}
-
-/// Every file and directory under `dir` with its contents, by path relative to `dir`.
-fn snapshot(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            let rel = path.strip_prefix(base).unwrap_or(&path).to_path_buf();
-            if path.is_dir() {
-                out.insert(rel.join(""), Vec::new());
-                walk(base, &path, out)?;
-            } else {
-                out.insert(rel, std::fs::read(&path)?);
-            }
-        }
-        Ok(())
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out).map_err(|e| format!("listing {}: {e}", dir.display()))?;
-    Ok(out)
 }
 
 /// Writes the reload program: a shell script outside the plugins' root that records each
@@ -1156,8 +1042,9 @@ fn print_table(rows: &[Row]) {
         println!("{}", out.trim_end());
     };
     line(&headers.map(String::from));
-    for row in &cells {
-        line(row);
+    for (row, cells) in rows.iter().zip(&cells) {
+        line(cells);
+        println!("      grant: {}", row.grant);
     }
 }
 

@@ -1,17 +1,22 @@
 //! The operator's policy file (`policy.toml`): which plugins run, in which role, with which
-//! grants and fuel.
+//! grants and fuel, and where the renewal's CA, DNS server and service are.
 
 use std::path::Path;
 
-use pluginhost::Grant;
+use pluginhost::{Grant, Pin};
 use serde::Deserialize;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// Settings of the renewal itself.
+    /// Settings of every renewal.
     pub agent: AgentSettings,
+    /// The renewal against real servers (pebble, knotd, nginx).
+    pub servers: ServersSettings,
+    /// The renewal without them (the in-process CA).
+    #[serde(rename = "in-process")]
+    pub in_process: InProcessSettings,
     /// The plugins, in the order they are admitted.
     #[serde(rename = "plugin")]
     pub plugins: Vec<PluginPolicy>,
@@ -25,28 +30,72 @@ pub struct AgentSettings {
     pub identity: String,
     /// The zone that holds it.
     pub zone: String,
-    /// `host:port` the CA plugin is told to dial.
-    pub ca_endpoint: String,
     /// Guest directory the chain is deployed to.
     pub deploy_dir: String,
+    /// Fuel for each conformance run.
+    pub gate_fuel: u64,
+    /// Default fuel per invocation.
+    pub fuel: u64,
+    /// Names pinned to addresses, as `pluginhost run --resolve`: `NAME:PORT=ADDR[:PORT]`. A
+    /// plugin's grant still names `NAME:PORT`; the dial goes to the address, unresolved.
+    #[serde(default)]
+    pub resolve: Vec<String>,
+    /// PEM trust anchors for the plugins' TLS dials (`net_dial_tls`), besides those of the
+    /// servers the demo starts; none: only those.
+    #[serde(default)]
+    pub tls_roots: Option<String>,
+}
+
+/// `[servers]`: the renewal against an ACME CA, an RFC 2136 DNS server and nginx.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServersSettings {
+    /// The ACME CA's directory URL (its `host:port` is what the CA plugin is granted).
+    pub acme_directory: String,
+    /// Contact URLs for the ACME account.
+    #[serde(default)]
+    pub contact: Vec<String>,
+    /// The zone's primary DNS server, `host:port`, that takes the dynamic updates.
+    pub dns_server: String,
+    /// Guest path of the TSIG key file the DNS plugin reads.
+    pub tsig_key_file: String,
+    /// Guest path of the program that reloads the service (nginx).
+    pub reload_program: String,
+}
+
+/// `[in-process]`: the renewal on the demo's own CA.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InProcessSettings {
+    /// `host:port` the CA plugin is told to dial.
+    pub ca_endpoint: String,
     /// Guest path of the reload program.
     pub reload_program: String,
     /// Its arguments.
     #[serde(default)]
     pub reload_args: Vec<String>,
-    /// Fuel for each conformance run.
-    pub gate_fuel: u64,
-    /// Default fuel per invocation.
-    pub fuel: u64,
+}
+
+impl AgentSettings {
+    /// The `resolve` entries as pins.
+    pub fn pins(&self) -> Result<Vec<Pin>, String> {
+        self.resolve
+            .iter()
+            .map(|spec| {
+                spec.parse::<Pin>()
+                    .map_err(|e| format!("resolve `{spec}`: {e}"))
+            })
+            .collect()
+    }
 }
 
 /// What a plugin does in the renewal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Obtains the certificate (`ca::IssueRequest`).
+    /// Obtains the certificate (`acme::AcmeRequest` steps, or `ca::IssueRequest`).
     Ca,
-    /// Publishes the challenge record (`dns::PublishTxtRequest`).
+    /// Publishes the challenge record (`dns::UpdateTxtRequest`, or `dns::PublishTxtRequest`).
     Dns,
     /// Deploys the chain (`deploy::DeployRequest`).
     Deploy,
@@ -68,6 +117,26 @@ impl Role {
     }
 }
 
+/// Which renewal a plugin takes part in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Renewal {
+    /// Against pebble, knotd and nginx.
+    #[serde(rename = "servers")]
+    Servers,
+    /// On the in-process CA.
+    #[serde(rename = "in-process")]
+    InProcess,
+}
+
+impl Renewal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Renewal::Servers => "servers",
+            Renewal::InProcess => "in-process",
+        }
+    }
+}
+
 /// `[[plugin]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +145,8 @@ pub struct PluginPolicy {
     pub file: String,
     /// Its role.
     pub role: Role,
+    /// The one renewal it is for (default: both).
+    pub only: Option<Renewal>,
     /// Grant specs, e.g. `fs.write=/certs`.
     pub grants: Vec<String>,
     /// Fuel per invocation (default: `[agent] fuel`).
@@ -91,6 +162,10 @@ impl Policy {
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let policy: Policy =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        policy
+            .agent
+            .pins()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         for plugin in &policy.plugins {
             plugin
                 .grant()
@@ -108,5 +183,10 @@ impl PluginPolicy {
                 .with_spec(spec)
                 .map_err(|e| format!("grant `{spec}`: {e}"))
         })
+    }
+
+    /// Whether it takes part in `renewal`.
+    pub fn serves(&self, renewal: Renewal) -> bool {
+        self.only.is_none_or(|only| only == renewal)
     }
 }

@@ -3,6 +3,7 @@
 //! the closed sets of errors the host may return.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use pluginhost::{
@@ -358,14 +359,18 @@ struct GuardNet {
 }
 
 impl Network for GuardNet {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
         assert_ne!(target.port, 0, "dialled port 0");
         assert!(
             self.model
                 .admit_dial(&model_host(&target.host), target.port),
             "back-end asked to dial {target}, which the grant model does not admit"
         );
-        self.inner.dial(target)
+        self.inner.dial(target, timeout)
     }
 }
 
@@ -375,7 +380,12 @@ struct GuardProc {
 }
 
 impl ProcessRunner for GuardProc {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         let program = argv
             .first()
             .copied()
@@ -390,7 +400,7 @@ impl ProcessRunner for GuardProc {
                 && !self.model.writable_area(&comps),
             "runner asked to run {program}, which the grant model does not admit"
         );
-        self.inner.run(argv, stdout)
+        self.inner.run(argv, stdout, timeout)
     }
 }
 

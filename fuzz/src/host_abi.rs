@@ -463,6 +463,8 @@ enum Pass {
     FsWrite(String, Vec<u8>),
     FsRename(String, String),
     NetDial(bool),
+    /// `MemoryNetwork` offers no TLS: `IO`, nothing dialled.
+    NetDialTls,
     NetSend(usize),
     NetRecv(Range<usize>),
     NetClose,
@@ -572,6 +574,7 @@ fn expect(name: &str, a: [i32; 4], env: &Env<'_>) -> Result<Pass, Vec<i32>> {
             from.zip(to).map(|(a, b)| Pass::FsRename(a, b))
         }
         "net_dial" => dial_model(env, &mut f, a[0], a[1], a[2]).map(Pass::NetDial),
+        "net_dial_tls" => dial_model(env, &mut f, a[0], a[1], a[2]).map(|_| Pass::NetDialTls),
         "net_send" => {
             let r = f.range(env, a[1], a[2], l.call_bytes);
             f.handle(env, a[0]);
@@ -1054,6 +1057,10 @@ fn check_pass(
                 }
                 unchanged_fs();
             }
+        }
+        Pass::NetDialTls => {
+            assert_eq!(r, IO, "net_dial_tls without TLS");
+            only_within(before, after, 0..0, name);
         }
         Pass::RandomFill(dst) => {
             assert_eq!(r, dst.len() as i32, "random_fill count");

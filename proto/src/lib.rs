@@ -9,6 +9,7 @@
 //! | plugin | request | response |
 //! |---|---|---|
 //! | CA ([`PluginKind::Ca`]) | [`ca::IssueRequest`] | `Response<`[`ca::IssueResponse`]`>` |
+//! | ACME CA ([`PluginKind::Ca`], ABI 2) | [`acme::AcmeRequest`] | `Response<`[`acme::AcmeResponse`]`>` |
 //! | file connector ([`PluginKind::Connector`]) | [`deploy::DeployRequest`] | `Response<`[`deploy::DeployResponse`]`>` |
 //! | reload connector ([`PluginKind::Connector`]) | [`reload::ReloadRequest`] | `Response<`[`reload::ReloadResponse`]`>` |
 //! | DNS provider ([`PluginKind::DnsProvider`]) | [`dns::PublishTxtRequest`] | `Response<`[`dns::PublishTxtResponse`]`>` |
@@ -34,6 +35,7 @@
 
 extern crate alloc;
 
+pub mod acme;
 pub mod ca;
 pub mod deploy;
 pub mod dns;

@@ -193,3 +193,52 @@ fn manifest_is_serde_too() {
         manifest
     );
 }
+
+#[test]
+fn acme_messages() {
+    use crate::acme::{AcmeRequest, AcmeResponse, ChallengeKind, ChallengeTask};
+    check(
+        AcmeRequest {
+            directory_url: s("d"),
+            csr_pem: s("c"),
+            identifiers: vec![s("i")],
+            challenge: ChallengeKind::Dns01,
+            contact: vec![],
+            terms_of_service_agreed: true,
+            order_url: Some(s("o")),
+        },
+        &[1, b'd', 1, b'c', 1, 1, b'i', 1, 0, 1, 1, 1, b'o'],
+    );
+    check(
+        AcmeResponse::Challenges {
+            order_url: s("o"),
+            challenges: vec![ChallengeTask {
+                identifier: s("i"),
+                kind: ChallengeKind::Http01,
+                token: s("t"),
+                key_authorization: s("k"),
+                name: s("n"),
+                value: s("v"),
+            }],
+        },
+        &[
+            0, 1, b'o', 1, 1, b'i', 0, 1, b't', 1, b'k', 1, b'n', 1, b'v',
+        ],
+    );
+    check(
+        AcmeResponse::Pending {
+            order_url: s("o"),
+            retry_after_seconds: 300,
+        },
+        &[1, 1, b'o', 0xac, 0x02],
+    );
+    check(
+        AcmeResponse::Issued {
+            order_url: s("o"),
+            chain_pem: s("p"),
+        },
+        &[2, 1, b'o', 1, b'p'],
+    );
+    assert_eq!(ChallengeKind::Dns01.as_str(), "dns-01");
+    assert_eq!(ChallengeKind::Http01.as_str(), "http-01");
+}

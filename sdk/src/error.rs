@@ -4,7 +4,7 @@ use core::fmt;
 
 use pluginhost_proto::{FailureCode, PluginFailure};
 
-/// The negative return codes of ABI v1 host calls.
+/// The negative return codes of host calls.
 pub mod code {
     /// A grant or prefix check failed.
     pub const DENIED: i32 = -1;
@@ -18,6 +18,8 @@ pub mod code {
     pub const LIMIT: i32 = -5;
     /// Not an open handle of this invocation.
     pub const BAD_HANDLE: i32 = -6;
+    /// (ABI v2) The TLS handshake failed: the server is not trusted for the dialled name.
+    pub const TLS: i32 = -7;
 }
 
 /// Why a host call (or the SDK around it) failed.
@@ -35,6 +37,9 @@ pub enum Error {
     Limit,
     /// `BAD_HANDLE` (-6).
     BadHandle,
+    /// `TLS` (-7, ABI v2): the host could not verify the server (untrusted certificate, wrong
+    /// name, expired) or the peer does not speak TLS.
+    Tls,
     /// Any other negative code.
     Unknown(i32),
     /// Bytes did not decode: an input message, or text that is not UTF-8.
@@ -53,6 +58,7 @@ impl Error {
             code::IO => Error::Io,
             code::LIMIT => Error::Limit,
             code::BAD_HANDLE => Error::BadHandle,
+            code::TLS => Error::Tls,
             other => Error::Unknown(other),
         }
     }
@@ -67,6 +73,7 @@ impl Error {
             Error::Io => code::IO,
             Error::Limit => code::LIMIT,
             Error::BadHandle => code::BAD_HANDLE,
+            Error::Tls => code::TLS,
             Error::Unknown(code) if code != 0 => code,
             Error::Unknown(_) => -99,
             Error::Decode => -64,
@@ -83,6 +90,7 @@ impl Error {
             Error::Io => "I/O error",
             Error::Limit => "limit reached",
             Error::BadHandle => "bad handle",
+            Error::Tls => "TLS verification or handshake failed",
             Error::Unknown(_) => "unknown host error",
             Error::Decode => "could not decode",
             Error::Encode => "could not encode",
@@ -96,7 +104,7 @@ impl Error {
             Error::NotFound => FailureCode::NotFound,
             Error::Limit => FailureCode::Limit,
             Error::Invalid => FailureCode::BadRequest,
-            Error::Io | Error::BadHandle | Error::Unknown(_) => FailureCode::Io,
+            Error::Io | Error::BadHandle | Error::Tls | Error::Unknown(_) => FailureCode::Io,
             Error::Decode => FailureCode::Protocol,
             Error::Encode => FailureCode::Internal,
         }
@@ -135,12 +143,13 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for c in -7..0 {
+        for c in -8..0 {
             let e = Error::from_code(c);
             assert_eq!(e.exit_code(), c);
             assert_eq!(check(c), Err(e));
         }
-        assert_eq!(Error::from_code(-7), Error::Unknown(-7));
+        assert_eq!(Error::from_code(-7), Error::Tls);
+        assert_eq!(Error::from_code(-8), Error::Unknown(-8));
         assert_eq!(check(0), Ok(0));
         assert_eq!(check(i32::MAX), Ok(i32::MAX as u32));
         assert_ne!(Error::Unknown(0).exit_code(), 0);

@@ -1,4 +1,4 @@
-//! TCP connections under the plugin's `net.dial` grants.
+//! TCP (and, ABI v2, host-verified TLS) connections under the plugin's `net.dial` grants.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -23,6 +23,21 @@ impl TcpStream {
     /// [`Error::Denied`] unless a grant names `host:port`; the host's error otherwise.
     pub fn dial(host: &str, port: u16) -> Result<TcpStream, Error> {
         let handle = check(sys::net_dial(host.as_bytes(), port))?;
+        Ok(TcpStream {
+            handle: handle as i32,
+        })
+    }
+
+    /// Connects to `host` on `port` over TLS (ABI v2: declare `abi: 2` in the manifest). The
+    /// host runs TLS: it verifies the server's certificate against the operator's trust anchors
+    /// and for exactly `host` (sent as SNI), so the plugin holds no trust store and cannot skip
+    /// the check. Reads and writes are plaintext to the plugin, encrypted on the wire.
+    ///
+    /// # Errors
+    /// [`Error::Denied`] unless a grant names `host:port`; [`Error::Tls`] when the server is not
+    /// trusted for `host`; [`Error::Io`] when the host offers no TLS; the host's error otherwise.
+    pub fn dial_tls(host: &str, port: u16) -> Result<TcpStream, Error> {
+        let handle = check(sys::net_dial_tls(host.as_bytes(), port))?;
         Ok(TcpStream {
             handle: handle as i32,
         })

@@ -1,5 +1,5 @@
-//! The raw ABI imports (v1, and v2's `random_fill` and `clock_now`): the only `unsafe` code in the
-//! SDK.
+//! The raw ABI imports (v1, and v2's `random_fill`, `clock_now` and `net_dial_tls`): the only
+//! `unsafe` code in the SDK.
 //!
 //! Each import is wrapped in a safe function that takes Rust slices. Pointers and lengths are
 //! `u32` values carried in `i32`; a slice's address and length always fit on wasm32.
@@ -36,6 +36,7 @@ mod imports {
         // ABI v2.
         pub fn random_fill(dst: i32, len: i32) -> i32;
         pub fn clock_now(dst: i32, len: i32) -> i32;
+        pub fn net_dial_tls(host: i32, host_len: i32, port: i32) -> i32;
     }
 }
 
@@ -92,6 +93,9 @@ mod imports {
         NO_HOST
     }
     pub unsafe fn clock_now(_: i32, _: i32) -> i32 {
+        NO_HOST
+    }
+    pub unsafe fn net_dial_tls(_: i32, _: i32, _: i32) -> i32 {
         NO_HOST
     }
 }
@@ -214,4 +218,9 @@ pub(crate) fn clock_now(dst: &mut [u8; 8]) -> i32 {
     // SAFETY: the host writes at most 8 bytes into `dst`, which is exclusively borrowed for the
     // call (module docs).
     unsafe { imports::clock_now(addr(dst.as_mut_ptr()), len(dst.len())) }
+}
+
+pub(crate) fn net_dial_tls(host: &[u8], port: u16) -> i32 {
+    // SAFETY: the host only reads `host`, which is borrowed for the call (module docs).
+    unsafe { imports::net_dial_tls(addr(host.as_ptr()), len(host.len()), i32::from(port)) }
 }

@@ -1,17 +1,18 @@
 //! Filesystem host functions (`fs.read`, `fs.write`).
 //!
 //! Order of checks in every call: the capability, the path (parsed and normalised), the grant's
-//! prefixes, the data range and its cap, and only then the back-end.
+//! prefixes, the data range and its cap, and only then the back-end, whose time is counted
+//! against the invocation's blocking time.
 
 use wasmi::Caller;
 
 use super::call::with_memory;
 use super::fuel::CallFault;
 use super::{guest, ErrorCode};
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Filesystem};
 use crate::capability::Capability;
 use crate::grant::GuestPath;
-use crate::runtime::{HostState, Target};
+use crate::runtime::{BlockingBudget, HostState, Limits, Target};
 
 /// Base fuel of every `fs_*` call (plus bytes).
 pub(crate) const FS_FUEL: u64 = 1_000;
@@ -79,6 +80,28 @@ impl From<BackendError> for Refusal {
     }
 }
 
+/// What the body of an admitted call works with.
+struct Admitted<'a> {
+    /// The grant prefix that admitted the path.
+    scope: &'a GuestPath,
+    path: &'a GuestPath,
+    limits: &'a Limits,
+    filesystem: &'a dyn Filesystem,
+    blocking: &'a mut BlockingBudget,
+}
+
+impl Admitted<'_> {
+    /// Runs one filesystem call under the invocation's blocking time (file I/O takes no
+    /// timeout; its time is counted).
+    fn io<R>(
+        &mut self,
+        call: impl FnOnce(&dyn Filesystem, &GuestPath, &GuestPath) -> Result<R, BackendError>,
+    ) -> Result<R, Refusal> {
+        let (filesystem, scope, path) = (self.filesystem, self.scope, self.path);
+        Ok(self.blocking.run(|_| call(filesystem, scope, path))??)
+    }
+}
+
 /// Parses the call's path into the reusable `state.paths[0]`, checks it against the grant's
 /// prefixes (counted) and runs `body` with the admitting prefix and the path. Nothing is
 /// allocated or reference-counted on the way.
@@ -87,7 +110,7 @@ fn with_admitted_path<R>(
     state: &mut HostState,
     call: Gated,
     path: (i32, i32),
-    body: impl FnOnce(&mut [u8], &GuestPath, &GuestPath, &HostState) -> Result<R, Refusal>,
+    body: impl FnOnce(&mut [u8], Admitted<'_>) -> Result<R, Refusal>,
 ) -> Result<R, CallFault> {
     require(state, call, memory, path)?;
     read_path(memory, state.limits.path_bytes, path, &mut state.paths[0])?;
@@ -98,7 +121,14 @@ fn with_admitted_path<R>(
         .ledger
         .record(&state.name, call, scope.is_some(), target);
     let scope = scope.ok_or(CallFault::Code(ErrorCode::Denied))?;
-    match body(memory, scope, path, state) {
+    let admitted = Admitted {
+        scope,
+        path,
+        limits: &state.limits,
+        filesystem: &*state.backends.filesystem,
+        blocking: &mut state.blocking,
+    };
+    match body(memory, admitted) {
         Ok(value) => Ok(value),
         Err(Refusal::Call(fault)) => Err(fault),
         Err(Refusal::Backend(error)) => {
@@ -125,26 +155,20 @@ pub(crate) fn fs_read(
         // report) must leave guest memory untouched.
         let mut scratch = core::mem::take(&mut state.scratch);
         let path = (path_ptr, path_len);
-        let result = with_admitted_path(
-            memory,
-            state,
-            FS_READ,
-            path,
-            |memory, scope, path, state| {
-                let range = guest::range(memory, dst, dst_len, state.limits.call_bytes)?;
-                meter.charge_bytes(range.len())?;
-                scratch.clear();
-                scratch.resize(range.len(), 0);
-                let size = state.backends.filesystem.read(scope, path, &mut scratch)?;
-                let reported = size_i32(size)?;
-                let copied = usize::try_from(size).unwrap_or(usize::MAX).min(range.len());
-                let dst = memory
-                    .get_mut(range.start..range.start + copied)
-                    .ok_or(ErrorCode::Invalid)?;
-                dst.copy_from_slice(scratch.get(..copied).ok_or(ErrorCode::Invalid)?);
-                Ok(reported)
-            },
-        );
+        let result = with_admitted_path(memory, state, FS_READ, path, |memory, mut call| {
+            let range = guest::range(memory, dst, dst_len, call.limits.call_bytes)?;
+            meter.charge_bytes(range.len())?;
+            scratch.clear();
+            scratch.resize(range.len(), 0);
+            let size = call.io(|fs, scope, path| fs.read(scope, path, &mut scratch))?;
+            let reported = size_i32(size)?;
+            let copied = usize::try_from(size).unwrap_or(usize::MAX).min(range.len());
+            let dst = memory
+                .get_mut(range.start..range.start + copied)
+                .ok_or(ErrorCode::Invalid)?;
+            dst.copy_from_slice(scratch.get(..copied).ok_or(ErrorCode::Invalid)?);
+            Ok(reported)
+        });
         state.scratch = scratch;
         result
     })
@@ -158,8 +182,8 @@ pub(crate) fn fs_size(
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, _meter| {
         let path = (path_ptr, path_len);
-        let size = with_admitted_path(memory, state, FS_SIZE, path, |_, scope, path, state| {
-            Ok(state.backends.filesystem.size(scope, path)?)
+        let size = with_admitted_path(memory, state, FS_SIZE, path, |_, mut call| {
+            call.io(|fs, scope, path| fs.size(scope, path))
         })?;
         size_i32(size)
     })
@@ -176,18 +200,12 @@ pub(crate) fn fs_write(
 ) -> Result<i32, wasmi::Error> {
     with_memory(caller, FS_FUEL, |memory, state, meter| {
         let path = (path_ptr, path_len);
-        with_admitted_path(
-            memory,
-            state,
-            FS_WRITE,
-            path,
-            |memory, scope, path, state| {
-                let data = guest::slice(memory, src, src_len, state.limits.call_bytes)?;
-                meter.charge_bytes(data.len())?;
-                state.backends.filesystem.write(scope, path, data)?;
-                Ok(i32::try_from(data.len()).map_err(|_| ErrorCode::Limit)?)
-            },
-        )
+        with_admitted_path(memory, state, FS_WRITE, path, |memory, mut call| {
+            let data = guest::slice(memory, src, src_len, call.limits.call_bytes)?;
+            meter.charge_bytes(data.len())?;
+            call.io(|fs, scope, path| fs.write(scope, path, data))?;
+            Ok(i32::try_from(data.len()).map_err(|_| ErrorCode::Limit)?)
+        })
     })
 }
 
@@ -219,10 +237,10 @@ pub(crate) fn fs_rename(
         state
             .ledger
             .record(&state.name, FS_RENAME, true, Target::None);
+        let filesystem = &state.backends.filesystem;
         let renamed = state
-            .backends
-            .filesystem
-            .rename(from_scope, from, to_scope, to);
+            .blocking
+            .run(|_| filesystem.rename(from_scope, from, to_scope, to))?;
         let target = Target::Text(to.as_str());
         renamed.map_err(state.ledger.backend_fault(&state.name, FS_RENAME, target))?;
         Ok(0)

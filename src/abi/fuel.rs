@@ -1,4 +1,4 @@
-//! Fuel charged for host calls.
+//! Fuel charged for host calls, and the faults that stop a plugin from inside one.
 //!
 //! Guest code pays wasmi's per-instruction fuel; host code is not metered by wasmi, so each host
 //! function charges a fixed base cost (from the capability table) plus one unit per
@@ -22,6 +22,13 @@ pub(crate) enum CallFault {
     Code(ErrorCode),
     /// The invocation's total fuel budget cannot pay for the call: stop the plugin.
     FuelExhausted,
+    /// The invocation's blocking time ([`Limits::blocking_time`](crate::Limits)) is spent: stop
+    /// the plugin.
+    #[cfg_attr(
+        not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+        allow(dead_code)
+    )]
+    TimedOut,
 }
 
 impl From<ErrorCode> for CallFault {
@@ -41,6 +48,18 @@ impl fmt::Display for HostFuelExhausted {
 }
 
 impl HostError for HostFuelExhausted {}
+
+/// The host error that stops a plugin whose invocation spent its blocking time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HostTimedOut;
+
+impl fmt::Display for HostTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("blocking time exhausted by a host call")
+    }
+}
+
+impl HostError for HostTimedOut {}
 
 /// The fuel position of one host call: what the slice has left and what the whole invocation
 /// has left, and what the call has spent so far.
@@ -98,5 +117,6 @@ pub(crate) fn finish(result: Result<i32, CallFault>) -> Result<i32, wasmi::Error
         Ok(value) => Ok(value),
         Err(CallFault::Code(code)) => Ok(code.code()),
         Err(CallFault::FuelExhausted) => Err(wasmi::Error::host(HostFuelExhausted)),
+        Err(CallFault::TimedOut) => Err(wasmi::Error::host(HostTimedOut)),
     }
 }

@@ -1,5 +1,6 @@
 //! The guest ABI (v2): error codes, the static capability table, and the host functions behind
-//! it. v2 only adds functions (`random_fill`, `clock_now`): every v1 plugin loads unchanged.
+//! it. v2 only adds (`random_fill`, `clock_now`, `net_dial_tls`, the `TLS` code): every v1 plugin
+//! loads unchanged.
 //!
 //! See `docs/abi.md` for the guest's view. Every host function takes and returns `i32`; pointers
 //! and lengths are `u32` carried in `i32` and never sign-extended.
@@ -20,7 +21,7 @@ mod net;
 mod process;
 mod table;
 
-pub(crate) use fuel::{CallFault, HostFuelExhausted};
+pub(crate) use fuel::{CallFault, HostFuelExhausted, HostTimedOut};
 pub(crate) use table::{find, func_signature};
 pub use table::{HostFunction, HOST_FUNCTIONS};
 
@@ -51,17 +52,21 @@ pub enum ErrorCode {
     Limit = -5,
     /// The network handle is unknown or closed.
     BadHandle = -6,
+    /// (v2) The TLS handshake failed: the server's certificate is not valid for the dialled
+    /// name under the host's trust anchors, or the peer does not speak TLS.
+    Tls = -7,
 }
 
 impl ErrorCode {
     /// Every code, most common first.
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 7] = [
         ErrorCode::Denied,
         ErrorCode::Invalid,
         ErrorCode::NotFound,
         ErrorCode::Io,
         ErrorCode::Limit,
         ErrorCode::BadHandle,
+        ErrorCode::Tls,
     ];
 
     /// The value the guest receives.
@@ -83,6 +88,7 @@ impl ErrorCode {
             ErrorCode::Io => "IO",
             ErrorCode::Limit => "LIMIT",
             ErrorCode::BadHandle => "BAD_HANDLE",
+            ErrorCode::Tls => "TLS",
         }
     }
 }
@@ -100,6 +106,7 @@ impl From<crate::backend::BackendError> for ErrorCode {
             BackendError::NotFound => ErrorCode::NotFound,
             BackendError::Denied => ErrorCode::Denied,
             BackendError::Limit => ErrorCode::Limit,
+            BackendError::Tls => ErrorCode::Tls,
             BackendError::TimedOut | BackendError::Unsupported | BackendError::Io => ErrorCode::Io,
         }
     }

@@ -1,8 +1,10 @@
 //! Network host functions (`net.dial`).
 //!
-//! `net_dial` parses the host strictly, checks it and the port against the grant's `host:port`
-//! entries, and only then asks the back-end to connect. Handles are per invocation: every
-//! connection still open when the invocation ends is closed.
+//! `net_dial` and `net_dial_tls` parse the host strictly, check it and the port against the
+//! grant's `host:port` entries, and only then ask the back-end to connect (for TLS: and to verify
+//! the server for that host). Handles are per invocation: every connection still open when the
+//! invocation ends is closed. Dialling, sending and receiving wait at most what is left of the
+//! invocation's blocking time.
 
 use wasmi::Caller;
 
@@ -15,6 +17,8 @@ use crate::runtime::{HostState, Target};
 
 /// Base fuel of `net_dial`.
 pub(crate) const DIAL_FUEL: u64 = 10_000;
+/// Base fuel of `net_dial_tls` (the host's handshake and certificate verification).
+pub(crate) const DIAL_TLS_FUEL: u64 = 50_000;
 /// Base fuel of `net_send` and `net_recv` (plus bytes).
 pub(crate) const IO_FUEL: u64 = 500;
 /// Base fuel of `net_close`.
@@ -41,24 +45,50 @@ fn count_allowed(state_ledger: &mut crate::runtime::Ledger, name: &str, import: 
     state_ledger.record(name, (Capability::NetDial, import), true, Target::None);
 }
 
-/// `net_dial(host, host_len, port) -> i32`: a handle to a new connection.
+/// `net_dial(host, host_len, port) -> i32`: a handle to a new TCP connection.
 pub(crate) fn net_dial(
     caller: Caller<'_, HostState>,
     host: i32,
     host_len: i32,
     port: i32,
 ) -> Result<i32, wasmi::Error> {
-    with_memory(caller, DIAL_FUEL, |memory, state, _meter| {
+    dial(caller, DIAL_FUEL, "net_dial", (host, host_len, port))
+}
+
+/// `net_dial_tls(host, host_len, port) -> i32` (v2): a handle to a new TLS connection whose
+/// server the back-end verified for `host`.
+pub(crate) fn net_dial_tls(
+    caller: Caller<'_, HostState>,
+    host: i32,
+    host_len: i32,
+    port: i32,
+) -> Result<i32, wasmi::Error> {
+    dial(
+        caller,
+        DIAL_TLS_FUEL,
+        "net_dial_tls",
+        (host, host_len, port),
+    )
+}
+
+/// Both dials: parse the host strictly, check the grant, then ask the back-end.
+fn dial(
+    caller: Caller<'_, HostState>,
+    fuel: u64,
+    import: &'static str,
+    (host, host_len, port): (i32, i32, i32),
+) -> Result<i32, wasmi::Error> {
+    with_memory(caller, fuel, |memory, state, _meter| {
         let port = guest::unsigned(port);
         if !state.grant.allows(Capability::NetDial) {
             let raw = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES);
-            require(state, "net_dial", Target::Dial(raw.unwrap_or(&[]), port))?;
+            require(state, import, Target::Dial(raw.unwrap_or(&[]), port))?;
         }
         let host = guest::slice(memory, host, host_len, crate::grant::MAX_HOST_INPUT_BYTES)?;
         let target = DialTarget::from_guest(host, port).map_err(|_| ErrorCode::Invalid)?;
         let admitted = state.grant.admit_dial(&target);
         state.record(
-            (Capability::NetDial, "net_dial"),
+            (Capability::NetDial, import),
             admitted,
             Target::Dial(host, port),
         );
@@ -68,16 +98,19 @@ pub(crate) fn net_dial(
         if state.handles.is_full() {
             return Err(ErrorCode::Limit.into());
         }
-        let connection =
-            state
-                .backends
-                .network
-                .dial(&target)
-                .map_err(state.ledger.backend_fault(
-                    &state.name,
-                    (Capability::NetDial, "net_dial"),
-                    Target::Dial(host, port),
-                ))?;
+        let network = &state.backends.network;
+        let dialled = state.blocking.run(|timeout| {
+            if import == "net_dial_tls" {
+                network.dial_tls(&target, timeout)
+            } else {
+                network.dial(&target, timeout)
+            }
+        })?;
+        let connection = dialled.map_err(state.ledger.backend_fault(
+            &state.name,
+            (Capability::NetDial, import),
+            Target::Dial(host, port),
+        ))?;
         Ok(state.handles.insert(connection)?)
     })
 }
@@ -95,7 +128,10 @@ pub(crate) fn net_send(
         let connection = state.handles.get_mut(handle).ok_or(ErrorCode::BadHandle)?;
         count_allowed(&mut state.ledger, &state.name, "net_send");
         meter.charge_bytes(data.len())?;
-        let sent = connection.send(data).map_err(ErrorCode::from)?;
+        let sent = state
+            .blocking
+            .run(|timeout| connection.send(data, timeout))?
+            .map_err(ErrorCode::from)?;
         i32::try_from(sent).map_err(|_| CallFault::Code(ErrorCode::Io))
     })
 }
@@ -114,7 +150,10 @@ pub(crate) fn net_recv(
         count_allowed(&mut state.ledger, &state.name, "net_recv");
         meter.charge_bytes(range.len())?;
         let buf = memory.get_mut(range).ok_or(ErrorCode::Invalid)?;
-        let received = connection.recv(buf).map_err(ErrorCode::from)?;
+        let received = state
+            .blocking
+            .run(|timeout| connection.recv(buf, timeout))?
+            .map_err(ErrorCode::from)?;
         i32::try_from(received.min(buf.len())).map_err(|_| CallFault::Code(ErrorCode::Io))
     })
 }

@@ -81,16 +81,15 @@ pub(crate) fn process_exec(
         }
         meter.charge_bytes(out.len())?;
         let (status, stdout) = out.split_at_mut(4);
-        let result =
-            state
-                .backends
-                .process
-                .run(&argv, stdout)
-                .map_err(state.ledger.backend_fault(
-                    &state.name,
-                    (Capability::ProcessExec, "process_exec"),
-                    Target::Text(program),
-                ))?;
+        let runner = &state.backends.process;
+        let ran = state
+            .blocking
+            .run(|timeout| runner.run(&argv, stdout, timeout))?;
+        let result = ran.map_err(state.ledger.backend_fault(
+            &state.name,
+            (Capability::ProcessExec, "process_exec"),
+            Target::Text(program),
+        ))?;
         status.copy_from_slice(&result.status.to_le_bytes());
         let written = 4 + result.stdout_len.min(stdout.len());
         i32::try_from(written).map_err(|_| CallFault::Code(ErrorCode::Limit))

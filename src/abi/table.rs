@@ -183,6 +183,15 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
         super::net::CLOSE_FUEL,
         super::net::net_close
     ),
+    #[cfg(feature = "cap-net")]
+    host_function!(
+        net_dial_tls,
+        3,
+        Some(Capability::NetDial),
+        super::net::DIAL_TLS_FUEL,
+        super::net::net_dial_tls,
+        since 2
+    ),
     #[cfg(feature = "cap-process")]
     host_function!(
         process_exec,

@@ -9,6 +9,7 @@ use core::fmt;
 use core::net::IpAddr;
 use core::ops::Bound;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use core::time::Duration;
 
 use spin::Mutex;
 
@@ -405,7 +406,7 @@ fn parse_target_key(target: &str) -> Option<String> {
 }
 
 impl Network for MemoryNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(&self, target: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::Relaxed);
         let service = self
             .services
@@ -430,7 +431,7 @@ struct MemoryConnection {
 }
 
 impl Connection for MemoryConnection {
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+    fn send(&mut self, data: &[u8], _: Duration) -> Result<usize, BackendError> {
         if self.response.is_some() {
             return Err(BackendError::Io);
         }
@@ -447,7 +448,7 @@ impl Connection for MemoryConnection {
         Ok(n)
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError> {
+    fn recv(&mut self, buf: &mut [u8], _: Duration) -> Result<usize, BackendError> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -532,7 +533,12 @@ impl fmt::Debug for MemoryProcessRunner {
 }
 
 impl ProcessRunner for MemoryProcessRunner {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        _: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         {
             let mut runs = self.runs.lock();
             while runs.len() >= MAX_RECORDED_RUNS {
@@ -565,6 +571,9 @@ impl ProcessRunner for MemoryProcessRunner {
 )]
 mod tests {
     use super::*;
+
+    /// Any timeout: the in-memory back-ends never block.
+    const T: Duration = Duration::from_secs(1);
     use alloc::vec;
 
     fn p(s: &str) -> GuestPath {
@@ -737,37 +746,41 @@ mod tests {
             .with_service("10.0.0.1:7", Arc::new(Echo))
             .with_service("no-port", Arc::new(Echo));
         let mut conn = net
-            .dial(&target(HostName::Dns("example.com".into()), 80))
+            .dial(&target(HostName::Dns("example.com".into()), 80), T)
             .unwrap();
-        assert_eq!(conn.send(b"ab").unwrap(), 2);
-        assert_eq!(conn.send(b"cd").unwrap(), 2);
+        assert_eq!(conn.send(b"ab", T).unwrap(), 2);
+        assert_eq!(conn.send(b"cd", T).unwrap(), 2);
         let mut out = Vec::new();
         let mut buf = [0u8; 3];
         loop {
-            let n = conn.recv(&mut buf).unwrap();
+            let n = conn.recv(&mut buf, T).unwrap();
             if n == 0 {
                 break;
             }
             out.extend_from_slice(&buf[..n]);
         }
         assert_eq!(out, b"echo:abcd");
-        assert_eq!(conn.send(b"more"), Err(BackendError::Io));
+        assert_eq!(conn.send(b"more", T), Err(BackendError::Io));
         assert!(net
-            .dial(&target(HostName::Ipv6(core::net::Ipv6Addr::LOCALHOST), 7))
+            .dial(
+                &target(HostName::Ipv6(core::net::Ipv6Addr::LOCALHOST), 7),
+                T
+            )
             .is_ok());
         assert!(net
-            .dial(&target(
-                HostName::Ipv4(core::net::Ipv4Addr::new(10, 0, 0, 1)),
-                7
-            ))
+            .dial(
+                &target(HostName::Ipv4(core::net::Ipv4Addr::new(10, 0, 0, 1)), 7),
+                T
+            )
             .is_ok());
         assert_eq!(
-            net.dial(&target(HostName::Dns("example.com".into()), 81))
+            net.dial(&target(HostName::Dns("example.com".into()), 81), T)
                 .err(),
             Some(BackendError::NotFound)
         );
         assert_eq!(
-            net.dial(&target(HostName::Dns("no-port".into()), 0)).err(),
+            net.dial(&target(HostName::Dns("no-port".into()), 0), T)
+                .err(),
             Some(BackendError::NotFound)
         );
         assert_eq!(net.dial_count(), 5);
@@ -778,23 +791,27 @@ mod tests {
         let net = MemoryNetwork::new()
             .with_max_request_bytes(4)
             .with_service("svc:1", Arc::new(Echo));
-        let mut conn = net.dial(&target(HostName::Dns("svc".into()), 1)).unwrap();
-        assert_eq!(conn.send(b"abc").unwrap(), 3);
-        assert_eq!(conn.send(b"def").unwrap(), 1);
-        assert_eq!(conn.send(b"g"), Err(BackendError::Limit));
+        let mut conn = net
+            .dial(&target(HostName::Dns("svc".into()), 1), T)
+            .unwrap();
+        assert_eq!(conn.send(b"abc", T).unwrap(), 3);
+        assert_eq!(conn.send(b"def", T).unwrap(), 1);
+        assert_eq!(conn.send(b"g", T), Err(BackendError::Limit));
         let mut buf = [0u8; 64];
-        let n = conn.recv(&mut buf).unwrap();
+        let n = conn.recv(&mut buf, T).unwrap();
         assert_eq!(&buf[..n], b"echo:abcd");
-        assert_eq!(conn.recv(&mut buf).unwrap(), 0);
+        assert_eq!(conn.recv(&mut buf, T).unwrap(), 0);
     }
 
     #[test]
     fn recv_without_send_responds_to_nothing() {
         let net = MemoryNetwork::new().with_service("svc:1", Arc::new(Echo));
-        let mut conn = net.dial(&target(HostName::Dns("svc".into()), 1)).unwrap();
+        let mut conn = net
+            .dial(&target(HostName::Dns("svc".into()), 1), T)
+            .unwrap();
         let mut buf = [0u8; 64];
-        assert_eq!(conn.recv(&mut []).unwrap(), 0);
-        let n = conn.recv(&mut buf).unwrap();
+        assert_eq!(conn.recv(&mut [], T).unwrap(), 0);
+        let n = conn.recv(&mut buf, T).unwrap();
         assert_eq!(&buf[..n], b"echo:");
     }
 
@@ -808,7 +825,7 @@ mod tests {
             .with_program("/bin/hello", hello)
             .with_program("/bin/fail", |_argv: &[&str]| (3, Vec::new()));
         let mut buf = [0u8; 5];
-        let out = runner.run(&["/bin/hello", "a", "b"], &mut buf).unwrap();
+        let out = runner.run(&["/bin/hello", "a", "b"], &mut buf, T).unwrap();
         assert_eq!(
             out,
             ProcessOutput {
@@ -817,9 +834,9 @@ mod tests {
             }
         );
         assert_eq!(&buf, b"hello");
-        assert_eq!(runner.run(&["/bin/fail"], &mut buf).unwrap().status, 3);
+        assert_eq!(runner.run(&["/bin/fail"], &mut buf, T).unwrap().status, 3);
         assert_eq!(
-            runner.run(&["/bin/nope"], &mut buf),
+            runner.run(&["/bin/nope"], &mut buf, T),
             Err(BackendError::NotFound)
         );
         let runs = runner.runs();
@@ -834,7 +851,7 @@ mod tests {
         let mut buf = [0u8; 1];
         for i in 0..100 {
             let arg = alloc::format!("{i}");
-            runner.run(&["/p", &arg], &mut buf).unwrap();
+            runner.run(&["/p", &arg], &mut buf, T).unwrap();
         }
         let runs = runner.runs();
         assert_eq!(runs.len(), 64);

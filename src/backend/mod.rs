@@ -4,6 +4,13 @@
 //! hands a checked, normalised request to one of these traits. Implementations must not call back
 //! into the plugin.
 //!
+//! **Blocking.** Every call that may wait on a peer (`dial`, `send`, `recv`, `run`) is given a
+//! `timeout`: what is left of the invocation's [`Limits::blocking_time`](crate::Limits). It must
+//! not block longer than that, and returns [`BackendError::TimedOut`] when it gives up. Filesystem
+//! calls get no timeout (local file I/O cannot be interrupted): a [`Filesystem`] must never wait
+//! on a peer (no FIFOs, sockets or devices). The host measures every such call with the
+//! [`MonotonicClock`] in [`Backends`] and ends the invocation once the budget is spent.
+//!
 //! Shipped implementations: [`MemoryFilesystem`], [`MemoryNetwork`] and [`MemoryProcessRunner`]
 //! (tests, firmware) everywhere, [`Unavailable`] (refuses everything), and with the `std` feature
 //! [`DirFilesystem`], [`TcpNetwork`], [`CommandRunner`], [`OsEntropy`] and [`SystemClock`].
@@ -14,10 +21,12 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
+use core::time::Duration;
 
 use crate::grant::{DialTarget, GuestPath};
 
 mod memory;
+mod monotonic;
 #[cfg(feature = "std")]
 mod std_fs;
 #[cfg(feature = "std")]
@@ -26,16 +35,23 @@ mod std_net;
 mod std_process;
 #[cfg(feature = "std")]
 mod std_system;
+#[cfg(feature = "tls")]
+mod std_tls;
 
 pub use memory::{MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, MemoryService};
 #[cfg(feature = "std")]
+pub use monotonic::InstantClock;
+pub use monotonic::MonotonicClock;
+#[cfg(feature = "std")]
 pub use std_fs::DirFilesystem;
 #[cfg(feature = "std")]
-pub use std_net::TcpNetwork;
+pub use std_net::{Pin, PinError, TcpNetwork};
 #[cfg(feature = "std")]
 pub use std_process::CommandRunner;
 #[cfg(feature = "std")]
 pub use std_system::{OsEntropy, SystemClock};
+#[cfg(feature = "tls")]
+pub use std_tls::TlsRootsError;
 
 /// Why a back-end refused or failed an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +71,9 @@ pub enum BackendError {
     Unsupported,
     /// Any other I/O failure.
     Io,
+    /// The TLS handshake failed: the server's certificate is not valid for the dialled name
+    /// under the embedder's trust anchors, or the peer does not speak TLS (or broke it off).
+    Tls,
 }
 
 impl fmt::Display for BackendError {
@@ -66,6 +85,7 @@ impl fmt::Display for BackendError {
             BackendError::Limit => "back-end limit reached",
             BackendError::Unsupported => "operation not supported by this back-end",
             BackendError::Io => "I/O error",
+            BackendError::Tls => "TLS handshake or record failed",
         })
     }
 }
@@ -119,28 +139,53 @@ pub trait Filesystem: Send + Sync {
 
 /// An open connection made by a [`Network`]. Dropping it closes it.
 pub trait Connection: Send {
-    /// Sends some of `data` and returns how many bytes were sent.
+    /// Sends some of `data` and returns how many bytes were sent, waiting at most `timeout` for
+    /// room to send.
     ///
     /// # Errors
-    /// As they occur; [`BackendError::TimedOut`] past the connection's deadline.
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError>;
+    /// As they occur; [`BackendError::TimedOut`] past `timeout` or the connection's own deadline.
+    fn send(&mut self, data: &[u8], timeout: Duration) -> Result<usize, BackendError>;
 
-    /// Receives into `buf` and returns how many bytes arrived; 0 means the peer closed.
+    /// Receives into `buf` and returns how many bytes arrived, waiting at most `timeout`; 0 means
+    /// the peer closed.
     ///
     /// # Errors
-    /// As they occur; [`BackendError::TimedOut`] past the connection's deadline.
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError>;
+    /// As they occur; [`BackendError::TimedOut`] past `timeout` or the connection's own deadline.
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, BackendError>;
 }
 
 /// A network the host can ask to dial a checked `host:port`.
 pub trait Network: Send + Sync {
-    /// Opens a connection to exactly `target`. A name is resolved once; the connection goes to an
-    /// address from that one resolution.
+    /// Opens a connection to exactly `target`, taking at most `timeout`. A name is resolved
+    /// once; the connection goes to an address from that one resolution.
     ///
     /// # Errors
     /// [`BackendError::NotFound`] if the name does not resolve, [`BackendError::Denied`] if the
-    /// resolved address is not allowed, others as they occur.
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError>;
+    /// resolved address is not allowed, [`BackendError::TimedOut`] past `timeout`, others as
+    /// they occur.
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError>;
+
+    /// Opens a TLS connection to exactly `target`, as [`Network::dial`] does a TCP one, and
+    /// verifies the server: its certificate must chain to the embedder's trust anchors and be
+    /// valid for `target`'s host (the name the plugin dialled, sent as SNI). The plugin never
+    /// sees a certificate and cannot relax the check. The default refuses (no TLS). `timeout`
+    /// bounds the connection and the handshake together.
+    ///
+    /// # Errors
+    /// As [`Network::dial`]; [`BackendError::Tls`] when the handshake or the verification
+    /// fails; [`BackendError::Unsupported`] without TLS.
+    fn dial_tls(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
+        let _ = (target, timeout);
+        Err(BackendError::Unsupported)
+    }
 }
 
 /// What a finished program returned.
@@ -165,14 +210,20 @@ impl ProcessOutput {
 /// A runner for checked argument vectors.
 pub trait ProcessRunner: Send + Sync {
     /// Runs `argv[0]` with arguments `argv[1..]`: no shell, an empty environment, no standard
-    /// input, a deadline. Copies at most `stdout.len()` bytes of its standard output into `stdout`.
+    /// input, a deadline of at most `timeout`. Copies at most `stdout.len()` bytes of its standard
+    /// output into `stdout`.
     ///
     /// `argv` is never empty and `argv[0]` is an absolute path the grant admitted.
     ///
     /// # Errors
     /// [`BackendError::NotFound`] if the program does not exist, [`BackendError::TimedOut`] past
     /// the deadline (the program is killed), [`BackendError::Denied`] if the runner refuses it.
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError>;
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError>;
 }
 
 /// A source of cryptographically secure random bytes: serves `random_fill`.
@@ -225,13 +276,13 @@ impl Filesystem for Unavailable {
 }
 
 impl Network for Unavailable {
-    fn dial(&self, _: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+    fn dial(&self, _: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         Err(BackendError::Unsupported)
     }
 }
 
 impl ProcessRunner for Unavailable {
-    fn run(&self, _: &[&str], _: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(&self, _: &[&str], _: &mut [u8], _: Duration) -> Result<ProcessOutput, BackendError> {
         Err(BackendError::Unsupported)
     }
 }
@@ -257,7 +308,7 @@ impl WallClock for Unavailable {
 pub struct Backends {
     /// Serves `fs_read`, `fs_size`, `fs_write` and `fs_rename`.
     pub filesystem: Arc<dyn Filesystem>,
-    /// Serves `net_dial` (and the connections it opens).
+    /// Serves `net_dial` and `net_dial_tls` (and the connections they open).
     pub network: Arc<dyn Network>,
     /// Serves `process_exec`.
     pub process: Arc<dyn ProcessRunner>,
@@ -265,6 +316,12 @@ pub struct Backends {
     pub entropy: Arc<dyn EntropySource>,
     /// Serves `clock_now` (ungated).
     pub wall_clock: Arc<dyn WallClock>,
+    /// Measures the time each invocation spends blocked in the back-ends above
+    /// ([`Limits::blocking_time`](crate::Limits)); not a time of day, never shown to plugins.
+    /// Without one, the host cannot measure: each blocking call is still given the whole
+    /// remaining budget as its timeout, and a call that times out is taken to have used all of it
+    /// (see `docs/limits.md`).
+    pub monotonic_clock: Option<Arc<dyn MonotonicClock>>,
 }
 
 impl Backends {
@@ -272,7 +329,9 @@ impl Backends {
     /// (with `IO`). The ungated ones are the platform's: with the `std` feature the OS's
     /// entropy ([`OsEntropy`]) and clock ([`SystemClock`]); without it none (`random_fill` and
     /// `clock_now` fail with `IO` until the embedder supplies them with
-    /// [`Backends::with_entropy`] and [`Backends::with_wall_clock`]).
+    /// [`Backends::with_entropy`] and [`Backends::with_wall_clock`]). The monotonic clock that
+    /// measures blocked time is `InstantClock` with the `std` feature, none without
+    /// ([`Backends::with_monotonic_clock`]).
     pub fn unavailable() -> Self {
         Backends {
             filesystem: Arc::new(Unavailable),
@@ -280,6 +339,7 @@ impl Backends {
             process: Arc::new(Unavailable),
             entropy: default_entropy(),
             wall_clock: default_wall_clock(),
+            monotonic_clock: default_monotonic_clock(),
         }
     }
 
@@ -317,6 +377,21 @@ impl Backends {
         self.wall_clock = wall_clock;
         self
     }
+
+    /// These back-ends measuring blocked time with `clock`.
+    #[must_use]
+    pub fn with_monotonic_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
+        self.monotonic_clock = Some(clock);
+        self
+    }
+
+    /// These back-ends without a monotonic clock: blocked time is bounded per call by the
+    /// back-ends' timeouts only (see [`Backends::monotonic_clock`]).
+    #[must_use]
+    pub fn without_monotonic_clock(mut self) -> Self {
+        self.monotonic_clock = None;
+        self
+    }
 }
 
 #[cfg(feature = "std")]
@@ -339,6 +414,16 @@ fn default_wall_clock() -> Arc<dyn WallClock> {
     Arc::new(Unavailable)
 }
 
+#[cfg(feature = "std")]
+fn default_monotonic_clock() -> Option<Arc<dyn MonotonicClock>> {
+    Some(Arc::new(InstantClock::new()))
+}
+
+#[cfg(not(feature = "std"))]
+fn default_monotonic_clock() -> Option<Arc<dyn MonotonicClock>> {
+    None
+}
+
 impl Default for Backends {
     fn default() -> Self {
         Backends::unavailable()
@@ -347,6 +432,8 @@ impl Default for Backends {
 
 impl fmt::Debug for Backends {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Backends").finish_non_exhaustive()
+        f.debug_struct("Backends")
+            .field("monotonic_clock", &self.monotonic_clock.is_some())
+            .finish_non_exhaustive()
     }
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use cap_std::fs::{Dir, Metadata};
+use cap_std::fs::{Dir, File, Metadata, OpenOptions};
 
 use super::{BackendError, Filesystem};
 use crate::grant::GuestPath;
@@ -15,21 +15,31 @@ use crate::grant::GuestPath;
 /// directory with [`cap_std`], which refuses any `..`, absolute symlink or relative symlink that
 /// would lead outside it ([`BackendError::Denied`]). So a symlink inside a scope reaches neither
 /// outside the root nor a sibling of the scope, and a link renamed onto a prefix is never
-/// followed. Hard links cannot be told
-/// apart and are followed.
+/// followed.
 ///
 /// A scope may also name one file (a single-file grant such as `/certs/site.pem`): a request
 /// for exactly that path opens the scope's parent directory the same way and uses the file in
 /// it, refusing it if it is a symbolic link ([`BackendError::Denied`]).
 ///
-/// Only regular files are read, sized or overwritten; a directory, FIFO or device is
-/// [`BackendError::Io`]. Parent directories are never created.
+/// Only regular files are read, sized or overwritten; a directory, FIFO, socket or device is
+/// [`BackendError::Io`]. Files are opened without blocking (`O_NONBLOCK`, and `O_NOCTTY`) and
+/// checked on the opened descriptor, so a FIFO or device renamed onto the path at any moment is
+/// refused, never waited on. Parent directories are never created.
 ///
-/// Errors: a missing file or parent is [`BackendError::NotFound`]; an escape attempt or a host
-/// permission error is [`BackendError::Denied`]; anything else is [`BackendError::Io`].
+/// **Hard links.** A hard link cannot be told apart from the file it names, which may lie outside
+/// the root. So a file with more than one link is [`BackendError::Denied`]: never written
+/// (checked on the opened descriptor before anything is truncated), never read or sized unless
+/// the embedder calls [`DirFilesystem::dangerously_allow_reading_hard_linked_files`], and never
+/// renamed away (checked by path just before the rename, which has no descriptor form). A
+/// directory renamed whole is not searched for links inside it; each is refused when opened.
+///
+/// Errors: a missing file or parent is [`BackendError::NotFound`]; an escape attempt, a hard
+/// link or a host permission error is [`BackendError::Denied`]; anything else is
+/// [`BackendError::Io`].
 #[derive(Debug)]
 pub struct DirFilesystem {
     root: Dir,
+    read_hard_linked_files: bool,
 }
 
 impl DirFilesystem {
@@ -39,7 +49,22 @@ impl DirFilesystem {
     /// The I/O error of opening `root` (for instance when it is missing or not a directory).
     pub fn open(root: impl AsRef<Path>) -> io::Result<Self> {
         let root = Dir::open_ambient_dir(root, cap_std::ambient_authority())?;
-        Ok(DirFilesystem { root })
+        Ok(DirFilesystem {
+            root,
+            read_hard_linked_files: false,
+        })
+    }
+
+    /// **Dangerous**: this filesystem also reads (and sizes) files with more than one hard link.
+    ///
+    /// A hard link under the root may name any file on the same host filesystem, such as a key
+    /// outside the root, and nothing about the link says so. Call this only if no one who could
+    /// make such a link (any process with write access to a directory under the root) is
+    /// untrusted. Writing through a hard link stays refused whatever this says.
+    #[must_use]
+    pub fn dangerously_allow_reading_hard_linked_files(mut self) -> Self {
+        self.read_hard_linked_files = true;
+        self
     }
 
     /// Runs `f` on the directory named by `components`, opened beneath the root one component
@@ -129,6 +154,19 @@ fn same_file(a: &Metadata, b: &Metadata) -> bool {
     a.is_dir() == b.is_dir() && a.modified().ok() == b.modified().ok()
 }
 
+/// How many directory entries name the file.
+#[cfg(unix)]
+fn link_count(metadata: &Metadata) -> u64 {
+    use cap_std::fs::MetadataExt;
+    metadata.nlink()
+}
+
+/// Without link counts in the portable API, every file counts as linked once.
+#[cfg(not(unix))]
+fn link_count(_: &Metadata) -> u64 {
+    1
+}
+
 /// Maps a host I/O error: cap-std reports escape attempts as `PermissionDenied`.
 fn map_io(error: io::Error) -> BackendError {
     match error.kind() {
@@ -138,13 +176,45 @@ fn map_io(error: io::Error) -> BackendError {
     }
 }
 
-/// Refuses anything but a regular file.
-fn regular(metadata: &Metadata) -> Result<(), BackendError> {
-    if metadata.is_file() {
-        Ok(())
-    } else {
-        Err(BackendError::Io)
+/// Refuses anything but a regular file ([`BackendError::Io`]), and a file with more than one
+/// hard link unless `hard_links_allowed` ([`BackendError::Denied`]).
+fn usable_file(metadata: &Metadata, hard_links_allowed: bool) -> Result<(), BackendError> {
+    if !metadata.is_file() {
+        return Err(BackendError::Io);
     }
+    if link_count(metadata) > 1 && !hard_links_allowed {
+        return Err(BackendError::Denied);
+    }
+    Ok(())
+}
+
+/// Whether a file is opened to read it or to write it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    /// Created if missing; never truncated by the open itself (only once the opened file has
+    /// been checked).
+    Write,
+}
+
+/// Opens `rel` in `dir` without waiting: with `O_NONBLOCK`, opening a FIFO or device that a
+/// concurrent rename put at the path returns at once (and is then refused by [`usable_file`] on
+/// the descriptor, or fails with `ENXIO` for a FIFO without a reader); `O_NOCTTY` keeps a
+/// terminal from becoming the host's controlling terminal. Reads and writes of a regular file
+/// ignore `O_NONBLOCK`.
+fn open_nonblocking(dir: &Dir, rel: &str, access: Access) -> Result<File, BackendError> {
+    let mut options = OpenOptions::new();
+    match access {
+        Access::Read => options.read(true),
+        Access::Write => options.write(true).create(true),
+    };
+    #[cfg(unix)]
+    {
+        use cap_std::fs::OpenOptionsExt;
+        use rustix::fs::OFlags;
+        options.custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits().cast_signed());
+    }
+    dir.open_with(rel, &options).map_err(map_io)
 }
 
 impl Filesystem for DirFilesystem {
@@ -154,12 +224,16 @@ impl Filesystem for DirFilesystem {
         path: &GuestPath,
         dst: &mut [u8],
     ) -> Result<u64, BackendError> {
+        let hard_links = self.read_hard_linked_files;
         self.resolve(scope, path, |dir, rel| {
-            // Checked before opening too, so that opening a FIFO cannot block.
-            regular(&dir.metadata(rel).map_err(map_io)?)?;
-            let mut file = dir.open(rel).map_err(map_io)?;
+            // A first look by path, so that a FIFO or device there is normally never opened at
+            // all (opening one can wake a process waiting on it) ...
+            usable_file(&dir.metadata(rel).map_err(map_io)?, hard_links)?;
+            // ... and the check that counts, on what was opened: the path may have been
+            // swapped in between.
+            let mut file = open_nonblocking(dir, rel, Access::Read)?;
             let metadata = file.metadata().map_err(map_io)?;
-            regular(&metadata)?;
+            usable_file(&metadata, hard_links)?;
             let mut filled = 0;
             while let Some(rest) = dst.get_mut(filled..).filter(|rest| !rest.is_empty()) {
                 match file.read(rest) {
@@ -175,21 +249,25 @@ impl Filesystem for DirFilesystem {
 
     fn size(&self, scope: &GuestPath, path: &GuestPath) -> Result<u64, BackendError> {
         self.resolve(scope, path, |dir, rel| {
+            // A stat opens nothing, so it cannot block; its answer is the result.
             let metadata = dir.metadata(rel).map_err(map_io)?;
-            regular(&metadata)?;
+            usable_file(&metadata, self.read_hard_linked_files)?;
             Ok(metadata.len())
         })
     }
 
     fn write(&self, scope: &GuestPath, path: &GuestPath, data: &[u8]) -> Result<(), BackendError> {
         self.resolve(scope, path, |dir, rel| {
-            // An existing target must be a regular file (opening a FIFO for writing could block).
+            // A first look by path (see `read`); a missing file is created below.
             match dir.metadata(rel) {
-                Ok(metadata) => regular(&metadata)?,
+                Ok(metadata) => usable_file(&metadata, false)?,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(map_io(e)),
             }
-            let mut file = dir.create(rel).map_err(map_io)?;
+            let mut file = open_nonblocking(dir, rel, Access::Write)?;
+            // Only a regular file linked from nowhere else is truncated and written.
+            usable_file(&file.metadata().map_err(map_io)?, false)?;
+            file.set_len(0).map_err(map_io)?;
             file.write_all(data).map_err(map_io)
         })
     }
@@ -203,6 +281,13 @@ impl Filesystem for DirFilesystem {
     ) -> Result<(), BackendError> {
         self.resolve(from_scope, from, |from_dir, from_rel| {
             self.resolve(to_scope, to, |to_dir, to_rel| {
+                // A hard link is not moved either: renamed into a place another program serves
+                // or reads, it would hand over the file it names. (By path: rename has no
+                // descriptor form; the window is only open to whoever can make links here.)
+                let source = from_dir.symlink_metadata(from_rel).map_err(map_io)?;
+                if source.is_file() && link_count(&source) > 1 {
+                    return Err(BackendError::Denied);
+                }
                 from_dir.rename(from_rel, to_dir, to_rel).map_err(map_io)
             })
         })
@@ -488,6 +573,79 @@ mod tests {
             Err(BackendError::Denied)
         );
         assert!(!f.outside.join("new").exists());
+    }
+
+    #[test]
+    fn hard_link_to_a_file_outside_is_refused_unless_reading_is_allowed() {
+        let f = fixture();
+        fs::hard_link(f.outside.join("secret"), f.root.join("data/hard")).unwrap();
+        let (data, hard) = (p("/data"), p("/data/hard"));
+        let mut buf = [0u8; 16];
+        assert_eq!(f.fs.read(&data, &hard, &mut buf), Err(BackendError::Denied));
+        assert_eq!(f.fs.size(&data, &hard), Err(BackendError::Denied));
+        assert_eq!(
+            f.fs.write(&data, &hard, b"pwned"),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.rename(&data, &hard, &data, &p("/data/moved")),
+            Err(BackendError::Denied)
+        );
+        // Through an in-scope symlink to it, too.
+        symlink("hard", f.root.join("data/alias")).unwrap();
+        assert_eq!(
+            f.fs.read(&data, &p("/data/alias"), &mut buf),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            f.fs.write(&data, &p("/data/alias"), b"pwned"),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(buf, [0u8; 16]);
+        assert_eq!(fs::read(f.outside.join("secret")).unwrap(), b"secret");
+        assert!(f.root.join("data/hard").exists());
+
+        // The opt-in reads and sizes it; writing stays refused.
+        let fs = DirFilesystem::open(&f.root)
+            .unwrap()
+            .dangerously_allow_reading_hard_linked_files();
+        assert_eq!(fs.read(&data, &hard, &mut buf), Ok(6));
+        assert_eq!(&buf[..6], b"secret");
+        assert_eq!(fs.size(&data, &hard), Ok(6));
+        assert_eq!(fs.write(&data, &hard, b"pwned"), Err(BackendError::Denied));
+        assert_eq!(fs::read(f.outside.join("secret")).unwrap(), b"secret");
+        // Replacing the link's name by a rename onto it leaves the file it named alone.
+        f.fs.rename(&data, &p("/data/a.txt"), &data, &hard).unwrap();
+        assert_eq!(fs::read(f.root.join("data/hard")).unwrap(), b"hello world");
+        assert_eq!(fs::read(f.outside.join("secret")).unwrap(), b"secret");
+    }
+
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let f = fixture();
+        let status = std::process::Command::new("mkfifo")
+            .arg(f.root.join("data/fifo"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (data, fifo) = (p("/data"), p("/data/fifo"));
+        let mut buf = [0u8; 4];
+        assert_eq!(f.fs.read(&data, &fifo, &mut buf), Err(BackendError::Io));
+        assert_eq!(f.fs.size(&data, &fifo), Err(BackendError::Io));
+        assert_eq!(f.fs.write(&data, &fifo, b"x"), Err(BackendError::Io));
+        // Opening it directly (past the first look) returns at once as well.
+        let dir = f.fs.root.open_dir("data").unwrap();
+        let file = open_nonblocking(&dir, "fifo", Access::Read).unwrap();
+        assert_eq!(
+            usable_file(&file.metadata().unwrap(), false),
+            Err(BackendError::Io)
+        );
+        drop(file);
+        // For writing, a FIFO without a reader fails to open (ENXIO).
+        assert_eq!(
+            open_nonblocking(&dir, "fifo", Access::Write).err(),
+            Some(BackendError::Io)
+        );
     }
 
     #[test]

@@ -1,13 +1,17 @@
-//! A TCP network back-end that resolves once and refuses internal addresses by default.
+//! A TCP network back-end that resolves once, honours the operator's pinned names, refuses
+//! internal addresses by default and (feature `tls`) speaks verified TLS.
 
 use std::boxed::Box;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
+#[cfg(feature = "tls")]
+use super::std_tls::{TlsClient, TlsRootsError};
 use super::{BackendError, Connection, Network};
 use crate::grant::{DialTarget, HostName};
 
@@ -24,6 +28,15 @@ const MAX_ADDRESSES: usize = 16;
 /// cannot redirect to another port), and never resolved again. IP literals skip resolution but
 /// not the policy.
 ///
+/// The operator may [pin](TcpNetwork::pin) a name and port to one address (and port): a pinned
+/// target is never resolved, and the dial goes to exactly that address, which must still pass
+/// the address policy. The grant was checked against the name and port the plugin asked for.
+///
+/// With the `tls` feature and [trust anchors](TcpNetwork::tls_roots_pem), `dial_tls` runs a TLS
+/// handshake over the connection and verifies the server's certificate against those anchors
+/// and the dialled *name* (not the pinned address), with that name as SNI. Without anchors,
+/// `dial_tls` is [`BackendError::Unsupported`].
+///
 /// The address policy never allows unspecified, multicast, broadcast or reserved addresses;
 /// loopback only with [`TcpNetwork::allow_loopback`]; private, shared (CGNAT), link-local and
 /// unique-local addresses only with [`TcpNetwork::allow_private`]. IPv4-mapped and NAT64
@@ -33,10 +46,13 @@ const MAX_ADDRESSES: usize = 16;
 /// when every resolved address is refused by the policy, [`BackendError::Denied`]; when the
 /// connect timeout passes, [`BackendError::TimedOut`]; a refused connection or any other failure
 /// is [`BackendError::Io`]. Connections time out reads and writes after the I/O timeout
-/// ([`BackendError::TimedOut`]).
+/// ([`BackendError::TimedOut`]). Each dial, send and receive also waits no longer than the
+/// `timeout` the host passes (what is left of the invocation's
+/// [`Limits::blocking_time`](crate::Limits)).
 ///
-/// The default resolver is the system's (`ToSocketAddrs`), which has no timeout of its own;
-/// supply one with [`TcpNetwork::resolve_with`] if that matters.
+/// The default resolver is the system's (`ToSocketAddrs`), which has no timeout of its own and
+/// cannot be given the host's: supply one with [`TcpNetwork::resolve_with`] if that matters (the
+/// host still counts the time it took against the invocation's budget).
 #[derive(Clone)]
 pub struct TcpNetwork {
     connect_timeout: Duration,
@@ -44,6 +60,9 @@ pub struct TcpNetwork {
     resolver: Option<Resolver>,
     allow_loopback: bool,
     allow_private: bool,
+    pins: Vec<Pin>,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsClient>,
 }
 
 impl TcpNetwork {
@@ -57,6 +76,60 @@ impl TcpNetwork {
             resolver: None,
             allow_loopback: false,
             allow_private: false,
+            pins: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// This network sending `pin`'s name and port to its address, without resolving (the last
+    /// pin for a name and port wins). The address policy still applies to the pinned address.
+    #[must_use]
+    pub fn pin(mut self, pin: Pin) -> Self {
+        self.pins.retain(|p| p.target != pin.target);
+        self.pins.push(pin);
+        self
+    }
+
+    /// The pins, in the order given.
+    pub fn pins(&self) -> &[Pin] {
+        &self.pins
+    }
+
+    /// This network verifying TLS servers against exactly the certificates in `pem` (one or
+    /// more PEM `CERTIFICATE` blocks: the operator's trust anchors, e.g. a private CA or the
+    /// system bundle `/etc/ssl/certs/ca-certificates.crt`).
+    ///
+    /// # Errors
+    /// [`TlsRootsError`] if there is no certificate or one does not parse.
+    #[cfg(feature = "tls")]
+    pub fn tls_roots_pem(mut self, pem: &[u8]) -> Result<Self, TlsRootsError> {
+        self.tls = Some(TlsClient::from_pem(pem)?);
+        Ok(self)
+    }
+
+    /// As [`TcpNetwork::tls_roots_pem`], reading the PEM file at `path` (at most 16 MiB).
+    ///
+    /// # Errors
+    /// [`TlsRootsError::Unreadable`], and as [`TcpNetwork::tls_roots_pem`].
+    #[cfg(feature = "tls")]
+    pub fn tls_roots_file(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, TlsRootsError> {
+        self.tls = Some(TlsClient::from_file(path.as_ref())?);
+        Ok(self)
+    }
+
+    /// How many TLS trust anchors this network holds (0: `dial_tls` is unsupported).
+    pub fn tls_anchors(&self) -> usize {
+        #[cfg(feature = "tls")]
+        {
+            self.tls.as_ref().map_or(0, TlsClient::anchors)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            0
         }
     }
 
@@ -106,8 +179,12 @@ impl TcpNetwork {
         }
     }
 
-    /// Resolves `target` once into candidate addresses on the target's port.
+    /// Resolves `target` once into candidate addresses on the target's port, or the pinned
+    /// address.
     fn resolve(&self, target: &DialTarget) -> Result<Vec<SocketAddr>, BackendError> {
+        if let Some(pin) = self.pins.iter().find(|p| p.target == *target) {
+            return Ok(std::vec![pin.address]);
+        }
         let port = target.port;
         let addrs: Vec<SocketAddr> = match &target.host {
             HostName::Ipv4(ip) => std::vec![SocketAddr::new(IpAddr::V4(*ip), port)],
@@ -152,7 +229,103 @@ impl fmt::Debug for TcpNetwork {
             .field("custom_resolver", &self.resolver.is_some())
             .field("allow_loopback", &self.allow_loopback)
             .field("allow_private", &self.allow_private)
+            .field("pins", &self.pins)
+            .field("tls_anchors", &self.tls_anchors())
             .finish()
+    }
+}
+
+/// An operator's pin: dials of one DNS name and port go to one socket address, unresolved.
+///
+/// Written `NAME:PORT=ADDRESS` or `NAME:PORT=ADDRESS:PORT2` (the command line's `--resolve`):
+/// `acme.example:14000=127.0.0.1`, `acme.example:443=127.0.0.1:14000`,
+/// `acme.example:443=[::1]:14000`. Without a second port the address takes the dialled one. The
+/// name is a DNS name (an IP literal needs no pin); the address is an IP literal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    target: DialTarget,
+    address: SocketAddr,
+}
+
+/// Why a pin was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum PinError {
+    /// There is no `=` between the name and the address.
+    MissingAddress,
+    /// The left side is not `NAME:PORT` with a valid name and a port in 1..=65535.
+    BadTarget,
+    /// The left side names an IP literal, which is dialled as it is.
+    NotAName,
+    /// The right side is not an IP literal, optionally with a port in 1..=65535.
+    BadAddress,
+}
+
+impl fmt::Display for PinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PinError::MissingAddress => "a pin is NAME:PORT=ADDRESS[:PORT]: no `=`",
+            PinError::BadTarget => "a pin's left side is not NAME:PORT",
+            PinError::NotAName => "a pin's left side must be a DNS name, not an IP literal",
+            PinError::BadAddress => {
+                "a pin's right side is not an IP address (with an optional port 1-65535)"
+            }
+        })
+    }
+}
+
+impl core::error::Error for PinError {}
+
+impl Pin {
+    /// A pin of `target` (a DNS name and port) to `address`.
+    ///
+    /// # Errors
+    /// [`PinError::NotAName`] for an IP-literal target; [`PinError::BadAddress`] for port 0.
+    pub fn new(target: DialTarget, address: SocketAddr) -> Result<Pin, PinError> {
+        if !matches!(target.host, HostName::Dns(_)) {
+            return Err(PinError::NotAName);
+        }
+        if address.port() == 0 {
+            return Err(PinError::BadAddress);
+        }
+        Ok(Pin { target, address })
+    }
+
+    /// The name and port a plugin dials.
+    pub fn target(&self) -> &DialTarget {
+        &self.target
+    }
+
+    /// The address the dial goes to.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl FromStr for Pin {
+    type Err = PinError;
+
+    fn from_str(s: &str) -> Result<Pin, PinError> {
+        let (left, right) = s.split_once('=').ok_or(PinError::MissingAddress)?;
+        let target = DialTarget::parse(left).map_err(|_| PinError::BadTarget)?;
+        let bare = right
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(right);
+        let address = match bare.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, target.port),
+            Err(_) => right
+                .parse::<SocketAddr>()
+                .map_err(|_| PinError::BadAddress)?,
+        };
+        Pin::new(target, address)
+    }
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.target, self.address)
     }
 }
 
@@ -219,8 +392,10 @@ fn map_io(error: &io::Error) -> BackendError {
     }
 }
 
-impl Network for TcpNetwork {
-    fn dial(&self, target: &DialTarget) -> Result<Box<dyn Connection>, BackendError> {
+impl TcpNetwork {
+    /// Resolves (or looks up the pin), applies the policy and connects within the shorter of the
+    /// network's connect timeout and `timeout`.
+    fn connect(&self, target: &DialTarget, timeout: Duration) -> Result<TcpStream, BackendError> {
         let candidates = self.resolve(target)?;
         let allowed: Vec<SocketAddr> = candidates
             .into_iter()
@@ -230,18 +405,19 @@ impl Network for TcpNetwork {
         if allowed.is_empty() {
             return Err(BackendError::Denied);
         }
-        let deadline = Instant::now().checked_add(self.connect_timeout);
+        let budget = self.connect_timeout.min(timeout);
+        let deadline = Instant::now().checked_add(budget);
         let mut last = BackendError::TimedOut;
         for addr in allowed {
             let remaining = match deadline {
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => self.connect_timeout,
+                None => budget,
             };
             if remaining.is_zero() {
                 return Err(BackendError::TimedOut);
             }
             match TcpStream::connect_timeout(&addr, remaining) {
-                Ok(stream) => return TcpConnection::open(stream, self.io_timeout),
+                Ok(stream) => return Ok(stream),
                 Err(e) => last = map_io(&e),
             }
         }
@@ -249,24 +425,90 @@ impl Network for TcpNetwork {
     }
 }
 
+impl Network for TcpNetwork {
+    fn dial(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
+        let stream = self.connect(target, timeout)?;
+        TcpConnection::open(stream, self.io_timeout)
+    }
+
+    fn dial_tls(
+        &self,
+        target: &DialTarget,
+        timeout: Duration,
+    ) -> Result<Box<dyn Connection>, BackendError> {
+        #[cfg(feature = "tls")]
+        {
+            let tls = self.tls.as_ref().ok_or(BackendError::Unsupported)?;
+            let start = Instant::now();
+            let stream = self.connect(target, timeout)?;
+            // The handshake gets what the connect left of `timeout`, and at most the network's
+            // I/O timeout; the connection's later calls get their own budgets.
+            let left = timeout.saturating_sub(start.elapsed()).min(self.io_timeout);
+            let stream = configure(stream, left)?;
+            tls.handshake(&target.host, stream, left, self.io_timeout)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = (target, timeout);
+            Err(BackendError::Unsupported)
+        }
+    }
+}
+
+/// Sets a connected stream's read and write timeouts to `limit` (see [`socket_timeout`]) and
+/// `TCP_NODELAY`.
+fn configure(stream: TcpStream, limit: Duration) -> Result<TcpStream, BackendError> {
+    let timeout = Some(socket_timeout(limit));
+    stream.set_read_timeout(timeout).map_err(|e| map_io(&e))?;
+    stream.set_write_timeout(timeout).map_err(|e| map_io(&e))?;
+    stream.set_nodelay(true).map_err(|e| map_io(&e))?;
+    Ok(stream)
+}
+
 /// A TCP connection opened by [`TcpNetwork`].
 struct TcpConnection {
     stream: TcpStream,
+    /// The network's read and write timeout; each call waits for at most this or its own
+    /// `timeout`, whichever is shorter.
+    io_timeout: Duration,
+    /// The read and write timeouts set on the socket now (set again only when they change).
+    read_timeout: Duration,
+    write_timeout: Duration,
+}
+
+/// The socket timeout for a call that may wait `limit`: rounded up to whole milliseconds (so the
+/// socket never gives up before `limit`), and at least 1 ms (zero would mean "none").
+pub(super) fn socket_timeout(limit: Duration) -> Duration {
+    let millis = limit.as_nanos().div_ceil(1_000_000).max(1);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 impl TcpConnection {
     fn open(stream: TcpStream, io_timeout: Duration) -> Result<Box<dyn Connection>, BackendError> {
-        // A zero timeout would mean "none" to the socket API, so keep at least 1 ms.
-        let timeout = Some(io_timeout.max(Duration::from_millis(1)));
-        stream.set_read_timeout(timeout).map_err(|e| map_io(&e))?;
-        stream.set_write_timeout(timeout).map_err(|e| map_io(&e))?;
-        stream.set_nodelay(true).map_err(|e| map_io(&e))?;
-        Ok(Box::new(TcpConnection { stream }))
+        let stream = configure(stream, io_timeout)?;
+        let timeout = socket_timeout(io_timeout);
+        Ok(Box::new(TcpConnection {
+            stream,
+            io_timeout,
+            read_timeout: timeout,
+            write_timeout: timeout,
+        }))
     }
 }
 
 impl Connection for TcpConnection {
-    fn send(&mut self, data: &[u8]) -> Result<usize, BackendError> {
+    fn send(&mut self, data: &[u8], timeout: Duration) -> Result<usize, BackendError> {
+        let wanted = socket_timeout(self.io_timeout.min(timeout));
+        if wanted != self.write_timeout {
+            self.stream
+                .set_write_timeout(Some(wanted))
+                .map_err(|e| map_io(&e))?;
+            self.write_timeout = wanted;
+        }
         loop {
             match self.stream.write(data) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -275,7 +517,14 @@ impl Connection for TcpConnection {
         }
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, BackendError> {
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, BackendError> {
+        let wanted = socket_timeout(self.io_timeout.min(timeout));
+        if wanted != self.read_timeout {
+            self.stream
+                .set_read_timeout(Some(wanted))
+                .map_err(|e| map_io(&e))?;
+            self.read_timeout = wanted;
+        }
         loop {
             match self.stream.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -294,6 +543,9 @@ impl Connection for TcpConnection {
 )]
 mod tests {
     use super::*;
+
+    /// A host budget longer than any timeout these tests set.
+    const T: Duration = Duration::from_secs(3600);
     use std::net::TcpListener;
     use std::string::String;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -327,13 +579,13 @@ mod tests {
         let (port, server) = echo_server();
         let net = TcpNetwork::new().allow_loopback(true);
         let mut conn = net
-            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
             .unwrap();
-        assert_eq!(conn.send(b"ping").unwrap(), 4);
+        assert_eq!(conn.send(b"ping", T).unwrap(), 4);
         let mut got = Vec::new();
         let mut buf = [0u8; 16];
         while got.len() < 4 {
-            let n = conn.recv(&mut buf).unwrap();
+            let n = conn.recv(&mut buf, T).unwrap();
             assert!(n > 0);
             got.extend_from_slice(&buf[..n]);
         }
@@ -348,24 +600,24 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let net = TcpNetwork::new();
         assert_eq!(
-            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
                 .err(),
             Some(BackendError::Denied)
         );
         assert_eq!(
-            net.dial(&target(HostName::Ipv6(Ipv6Addr::LOCALHOST), port))
+            net.dial(&target(HostName::Ipv6(Ipv6Addr::LOCALHOST), port), T)
                 .err(),
             Some(BackendError::Denied)
         );
         let mapped = Ipv4Addr::LOCALHOST.to_ipv6_mapped();
         assert_eq!(
-            net.dial(&target(HostName::Ipv6(mapped), port)).err(),
+            net.dial(&target(HostName::Ipv6(mapped), port), T).err(),
             Some(BackendError::Denied)
         );
         // Even with loopback allowed, 0.0.0.0 (which reaches this machine) is never dialled.
         let net = net.allow_loopback(true);
         assert_eq!(
-            net.dial(&target(HostName::Ipv4(Ipv4Addr::UNSPECIFIED), port))
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::UNSPECIFIED), port), T)
                 .err(),
             Some(BackendError::Denied)
         );
@@ -393,16 +645,16 @@ mod tests {
             .allow_loopback(true)
             .resolve_with(resolver);
         let mut conn = net
-            .dial(&target(HostName::Dns("svc.test".into()), port))
+            .dial(&target(HostName::Dns("svc.test".into()), port), T)
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(
             seen.lock().unwrap().as_slice(),
             &[(String::from("svc.test"), port)]
         );
-        conn.send(b"x").unwrap();
+        conn.send(b"x", T).unwrap();
         let mut buf = [0u8; 1];
-        assert_eq!(conn.recv(&mut buf).unwrap(), 1);
+        assert_eq!(conn.recv(&mut buf, T).unwrap(), 1);
         drop(conn);
         server.join().unwrap();
     }
@@ -420,7 +672,7 @@ mod tests {
             ])
         }));
         assert_eq!(
-            net.dial(&target(HostName::Dns("evil.test".into()), 80))
+            net.dial(&target(HostName::Dns("evil.test".into()), 80), T)
                 .err(),
             Some(BackendError::Denied)
         );
@@ -432,7 +684,7 @@ mod tests {
         let empty = TcpNetwork::new().resolve_with(Arc::new(|_: &str, _: u16| Ok(Vec::new())));
         assert_eq!(
             empty
-                .dial(&target(HostName::Dns("a.test".into()), 80))
+                .dial(&target(HostName::Dns("a.test".into()), 80), T)
                 .err(),
             Some(BackendError::NotFound)
         );
@@ -441,7 +693,7 @@ mod tests {
         }));
         assert_eq!(
             failing
-                .dial(&target(HostName::Dns("a.test".into()), 80))
+                .dial(&target(HostName::Dns("a.test".into()), 80), T)
                 .err(),
             Some(BackendError::NotFound)
         );
@@ -457,7 +709,7 @@ mod tests {
             .port();
         let net = TcpNetwork::new().allow_loopback(true);
         assert_eq!(
-            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
                 .err(),
             Some(BackendError::Io)
         );
@@ -471,11 +723,73 @@ mod tests {
             .allow_loopback(true)
             .io_timeout(Duration::from_millis(50));
         let mut conn = net
-            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port))
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
             .unwrap();
         let _server_side = listener.accept().unwrap();
         let mut buf = [0u8; 4];
-        assert_eq!(conn.recv(&mut buf), Err(BackendError::TimedOut));
+        assert_eq!(conn.recv(&mut buf, T), Err(BackendError::TimedOut));
+    }
+
+    #[test]
+    fn the_callers_timeout_bounds_recv_send_and_dial() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // The network's own timeouts are an hour: only the caller's bound them here.
+        let net = TcpNetwork::new()
+            .allow_loopback(true)
+            .connect_timeout(Duration::from_secs(3600))
+            .io_timeout(Duration::from_secs(3600));
+        let short = Duration::from_millis(50);
+        let mut conn = net
+            .dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), short)
+            .unwrap();
+        let _server_side = listener.accept().unwrap();
+        let mut buf = [0u8; 4];
+        let start = Instant::now();
+        assert_eq!(conn.recv(&mut buf, short), Err(BackendError::TimedOut));
+        assert!(
+            start.elapsed() >= short,
+            "gave up early: {:?}",
+            start.elapsed()
+        );
+        // The peer never reads: sends fill the socket buffers, then one times out.
+        let chunk = std::vec![0u8; 64 << 10];
+        let mut sent = 0usize;
+        let error = loop {
+            match conn.send(&chunk, short) {
+                Ok(n) => sent += n,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error, BackendError::TimedOut);
+        assert!(sent > 0);
+        // A longer timeout is applied again for the next call (not stuck at the short one).
+        assert_eq!(
+            conn.recv(&mut buf, Duration::from_millis(120)),
+            Err(BackendError::TimedOut)
+        );
+        assert_eq!(
+            conn.recv(&mut buf, Duration::ZERO),
+            Err(BackendError::TimedOut)
+        );
+    }
+
+    #[test]
+    fn socket_timeouts_round_up_to_whole_milliseconds() {
+        assert_eq!(socket_timeout(Duration::ZERO), Duration::from_millis(1));
+        assert_eq!(
+            socket_timeout(Duration::from_nanos(1)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            socket_timeout(Duration::from_micros(1_500)),
+            Duration::from_millis(2)
+        );
+        assert_eq!(
+            socket_timeout(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        assert!(socket_timeout(Duration::MAX) > Duration::from_secs(1 << 40));
     }
 
     #[test]

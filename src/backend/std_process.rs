@@ -27,11 +27,21 @@ const READER_STACK: usize = 64 * 1024;
 /// caller's buffer are read and discarded, so the child never blocks on a full pipe.
 ///
 /// A program whose canonical path lies under a directory given to
-/// [`CommandRunner::refuse_under`] is [`BackendError::Denied`], as is a relative `argv[0]`. A
-/// missing program is [`BackendError::NotFound`]. A program still running at the deadline is
+/// [`CommandRunner::refuse_under`] is [`BackendError::Denied`], as is a relative `argv[0]` and a
+/// program file with more than one hard link (another link may sit in a directory a plugin can
+/// write; some distributions install programs such as `perl` or `gunzip` as hard links: grant
+/// a copy or a wrapper instead). Anything but a regular file is [`BackendError::Io`]. A
+/// missing program is [`BackendError::NotFound`].
+///
+/// The program is checked by path and then run by path (Rust's `Command` cannot run an open
+/// descriptor), so a process that can rename files in the program's directory could swap it
+/// in between. No plugin can: programs under `refuse_under` directories are refused, and
+/// [`DirFilesystem`](super::DirFilesystem) neither writes nor renames a hard-linked file. A program still running at the deadline is
 /// killed and reported as [`BackendError::TimedOut`]; so is one whose standard output is still
 /// held open at the deadline by a process it left behind (the runner cannot kill those, and the
-/// helper thread lingers until they close it). At most 32 helper threads (running or lingering)
+/// helper thread lingers until they close it). The deadline is the runner's own or the `timeout`
+/// the host passes (what is left of the invocation's [`Limits::blocking_time`](crate::Limits)),
+/// whichever is shorter. At most 32 helper threads (running or lingering)
 /// exist per runner and its clones; past that a run is [`BackendError::Limit`]. The exit status
 /// is the program's exit code, or `-1` if a signal ended it.
 #[derive(Clone, Debug)]
@@ -80,6 +90,20 @@ impl CommandRunner {
         });
         if refused {
             return Err(BackendError::Denied);
+        }
+        // A stat (which opens nothing, so cannot block) of the file to be run: a regular file
+        // that no other directory entry names. A hard link in a writable directory may name a
+        // program elsewhere, and a program linked from a writable directory could be rewritten.
+        let metadata = fs::metadata(&canonical).map_err(|e| map_io(&e))?;
+        if !metadata.is_file() {
+            return Err(BackendError::Io);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if metadata.nlink() > 1 {
+                return Err(BackendError::Denied);
+            }
         }
         Ok(canonical)
     }
@@ -149,7 +173,12 @@ fn read_capped(mut pipe: impl Read, cap: usize) -> Vec<u8> {
 }
 
 impl ProcessRunner for CommandRunner {
-    fn run(&self, argv: &[&str], stdout: &mut [u8]) -> Result<ProcessOutput, BackendError> {
+    fn run(
+        &self,
+        argv: &[&str],
+        stdout: &mut [u8],
+        timeout: Duration,
+    ) -> Result<ProcessOutput, BackendError> {
         let (program, arguments) = argv.split_first().ok_or(BackendError::NotFound)?;
         let canonical = self.check_program(program)?;
         let slot = ReaderSlot::acquire(&self.readers).ok_or(BackendError::Limit)?;
@@ -183,7 +212,7 @@ impl ProcessRunner for CommandRunner {
             })
             .map_err(|_| BackendError::Io)?;
 
-        let deadline = start.checked_add(self.deadline);
+        let deadline = start.checked_add(self.deadline.min(timeout));
         let remaining = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let status = loop {
             match child.0.try_wait() {
@@ -231,7 +260,7 @@ mod tests {
         cap: usize,
     ) -> Result<(i32, Vec<u8>), BackendError> {
         let mut buf = std::vec![0u8; cap];
-        let out = runner.run(argv, &mut buf)?;
+        let out = runner.run(argv, &mut buf, Duration::from_secs(3600))?;
         buf.truncate(out.stdout_len);
         Ok((out.status, buf))
     }
@@ -322,6 +351,22 @@ mod tests {
     }
 
     #[test]
+    fn the_callers_timeout_kills_sleep_before_the_runners_deadline() {
+        let runner = CommandRunner::new().deadline(Duration::from_secs(3600));
+        let mut buf = [0u8; 16];
+        let start = Instant::now();
+        assert_eq!(
+            runner.run(
+                &["/bin/sleep", "3600"],
+                &mut buf,
+                Duration::from_millis(200)
+            ),
+            Err(BackendError::TimedOut)
+        );
+        assert!(start.elapsed() >= Duration::from_millis(200));
+    }
+
+    #[test]
     fn left_behind_process_holding_stdout_times_out() {
         let runner = CommandRunner::new().deadline(Duration::from_millis(300));
         let start = Instant::now();
@@ -373,6 +418,40 @@ mod tests {
         assert_eq!(
             run(&runner, &["/bin/echo", "ok"], 16).unwrap(),
             (0, b"ok\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn hard_linked_programs_are_denied() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("echo");
+        fs::copy("/bin/echo", &program).unwrap();
+        let program_str = program.to_str().unwrap();
+        let runner = CommandRunner::new();
+        assert_eq!(
+            run(&runner, &[program_str, "x"], 16).unwrap(),
+            (0, b"x\n".to_vec())
+        );
+        // A second name anywhere makes it unrunnable, by either name.
+        let second = dir.path().join("second");
+        fs::hard_link(&program, &second).unwrap();
+        assert_eq!(
+            run(&runner, &[program_str, "x"], 16),
+            Err(BackendError::Denied)
+        );
+        assert_eq!(
+            run(&runner, &[second.to_str().unwrap(), "x"], 16),
+            Err(BackendError::Denied)
+        );
+        fs::remove_file(&second).unwrap();
+        assert_eq!(
+            run(&runner, &[program_str, "x"], 16).unwrap(),
+            (0, b"x\n".to_vec())
+        );
+        // A directory is not a program.
+        assert_eq!(
+            run(&runner, &[dir.path().to_str().unwrap()], 16),
+            Err(BackendError::Io)
         );
     }
 

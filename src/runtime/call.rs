@@ -80,8 +80,9 @@ impl<'a> Call<'a> {
     /// block needs, so every slice makes progress), never past the total budget.
     ///
     /// # Errors
-    /// [`InvokeError::FuelExhausted`] when the total budget is spent, [`InvokeError::Trap`] on
-    /// a trap (both discard the instance), [`InvokeError::Finished`] if the call already ended.
+    /// [`InvokeError::FuelExhausted`] when the total budget is spent, [`InvokeError::TimedOut`]
+    /// when the blocking time is, [`InvokeError::Trap`] on a trap (all three discard the
+    /// instance), [`InvokeError::Finished`] if the call already ended.
     pub fn resume(&mut self, slice_fuel: u64) -> Result<Step, InvokeError> {
         let progress = core::mem::replace(&mut self.progress, Progress::Done);
         if matches!(progress, Progress::Done) {
@@ -190,6 +191,12 @@ impl<'a> Call<'a> {
                 stats.fuel_exhausted += 1;
                 self.plugin.last_fuel_exhausted = true;
                 InvokeError::FuelExhausted {
+                    fuel_used: self.used,
+                }
+            }
+            Fault::TimedOut => {
+                stats.timeouts += 1;
+                InvokeError::TimedOut {
                     fuel_used: self.used,
                 }
             }

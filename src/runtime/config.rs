@@ -2,6 +2,8 @@
 //!
 //! Every limit is on by default. `docs/limits.md` has the table of defaults for integrators.
 
+use core::time::Duration;
+
 /// Resource limits for every plugin a host loads. All are on by default.
 ///
 /// Start from [`Limits::DEFAULT`] or [`Limits::EMBEDDED`] and change fields with the `with_*`
@@ -55,6 +57,13 @@ pub struct Limits {
     pub argv_items: usize,
     /// Most network connections one invocation may hold open at once.
     pub net_handles: usize,
+    /// Most wall-clock time one invocation (or start function) may spend blocked in back-end
+    /// calls: dialling, sending, receiving, running a program, file I/O. Each such call may
+    /// block for at most what is left; once it is spent the invocation ends with
+    /// [`InvokeError::TimedOut`](crate::InvokeError::TimedOut). Fuel is not affected: it stays
+    /// charged per call and per byte.
+    #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
+    pub blocking_time: Duration,
 }
 
 impl Limits {
@@ -78,6 +87,10 @@ impl Limits {
         argv_bytes: 4 << 10,
         argv_items: 64,
         net_handles: 8,
+        // Three times the longest single wait of the default back-ends (`CommandRunner` and
+        // `TcpNetwork` reads and writes: 10 s), room for an ACME order or a DNS update with a
+        // few round trips, yet a pool slot is never held much longer than half a minute.
+        blocking_time: Duration::from_secs(30),
     };
 
     /// Small limits for a microcontroller with a few hundred KiB of RAM.
@@ -100,6 +113,8 @@ impl Limits {
         argv_bytes: 512,
         argv_items: 16,
         net_handles: 2,
+        // One plugin at a time usually has the whole device: give it back sooner.
+        blocking_time: Duration::from_secs(10),
     };
 }
 
@@ -138,6 +153,7 @@ limit_setters! {
         with_argv_bytes => argv_bytes: usize;
         with_argv_items => argv_items: usize;
         with_net_handles => net_handles: usize;
+        with_blocking_time => blocking_time: Duration;
 }
 
 impl Default for Limits {

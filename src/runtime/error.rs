@@ -130,6 +130,12 @@ pub enum LoadError {
         /// Fuel consumed before it stopped.
         fuel_used: u64,
     },
+    /// The start function spent its blocking time in back-end calls
+    /// ([`Limits::blocking_time`](crate::Limits::blocking_time)).
+    StartTimedOut {
+        /// Fuel consumed before it stopped.
+        fuel_used: u64,
+    },
     /// The start function trapped.
     StartTrap(Trap),
     /// The engine failed in a way not listed above.
@@ -138,7 +144,7 @@ pub enum LoadError {
 
 impl LoadError {
     /// The kind as used in machine-readable output: `not_granted`, `unknown_import`,
-    /// `unsupported_abi`, `invalid_module`, `limit`, `fuel_exhausted` or `trap`.
+    /// `unsupported_abi`, `invalid_module`, `limit`, `fuel_exhausted`, `timeout` or `trap`.
     pub fn kind(&self) -> &'static str {
         match self {
             LoadError::ModuleTooLarge { .. }
@@ -151,6 +157,7 @@ impl LoadError {
             LoadError::UnsupportedAbi { .. } => "unsupported_abi",
             LoadError::NotGranted { .. } => "not_granted",
             LoadError::StartFuelExhausted { .. } => "fuel_exhausted",
+            LoadError::StartTimedOut { .. } => "timeout",
             LoadError::StartTrap(_) => "trap",
         }
     }
@@ -194,6 +201,10 @@ impl fmt::Display for LoadError {
             LoadError::StartFuelExhausted { fuel_used } => {
                 write!(f, "start function ran out of fuel after {fuel_used}")
             }
+            LoadError::StartTimedOut { fuel_used } => write!(
+                f,
+                "start function spent its blocking time in back-end calls (after {fuel_used} fuel)"
+            ),
             LoadError::StartTrap(trap) => write!(f, "start function trapped: {trap}"),
             LoadError::Engine(e) => write!(f, "engine error: {e}"),
         }
@@ -228,6 +239,14 @@ pub enum InvokeError {
         /// or host call.
         fuel_used: u64,
     },
+    /// The invocation spent its [`Limits::blocking_time`](crate::Limits::blocking_time) blocked
+    /// in back-end calls (dialling, sending, receiving, running a program, file I/O); the
+    /// instance will be rebuilt.
+    TimedOut {
+        /// Fuel consumed: every call made, the one that ran out of time included, is charged as
+        /// it would be had it returned at once.
+        fuel_used: u64,
+    },
     /// The plugin trapped; the instance will be rebuilt.
     Trap {
         /// Why.
@@ -254,13 +273,15 @@ pub enum InvokeError {
 
 impl InvokeError {
     /// The kind as used in machine-readable output: `busy`, `no_entry`, `limit`,
-    /// `fuel_exhausted`, `trap`, `failed`, `invalid_module`, `encode`, `decode` or `engine`.
+    /// `fuel_exhausted`, `timeout`, `trap`, `failed`, `invalid_module`, `encode`, `decode` or
+    /// `engine`.
     pub fn kind(&self) -> &'static str {
         match self {
             InvokeError::Busy => "busy",
             InvokeError::NoEntry { .. } => "no_entry",
             InvokeError::InputTooLarge { .. } => "limit",
             InvokeError::FuelExhausted { .. } => "fuel_exhausted",
+            InvokeError::TimedOut { .. } => "timeout",
             InvokeError::Trap { .. } => "trap",
             InvokeError::Failed { .. } => "failed",
             InvokeError::Rebuild(e) => e.kind(),
@@ -273,9 +294,9 @@ impl InvokeError {
     /// Fuel consumed, where the error reports it.
     pub fn fuel_used(&self) -> Option<u64> {
         match self {
-            InvokeError::FuelExhausted { fuel_used } | InvokeError::Trap { fuel_used, .. } => {
-                Some(*fuel_used)
-            }
+            InvokeError::FuelExhausted { fuel_used }
+            | InvokeError::TimedOut { fuel_used }
+            | InvokeError::Trap { fuel_used, .. } => Some(*fuel_used),
             _ => None,
         }
     }
@@ -297,6 +318,10 @@ impl fmt::Display for InvokeError {
             InvokeError::FuelExhausted { fuel_used } => {
                 write!(f, "fuel budget exhausted after {fuel_used}")
             }
+            InvokeError::TimedOut { fuel_used } => write!(
+                f,
+                "blocking time exhausted in back-end calls (after {fuel_used} fuel)"
+            ),
             InvokeError::Trap { trap, fuel_used } => {
                 write!(f, "plugin trapped: {trap} (after {fuel_used} fuel)")
             }

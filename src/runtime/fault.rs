@@ -6,13 +6,15 @@ use wasmi::errors::{EnforcedLimitsError, ErrorKind};
 use wasmi::TrapCode;
 
 use super::error::{LoadError, Trap};
-use crate::abi::HostFuelExhausted;
+use crate::abi::{HostFuelExhausted, HostTimedOut};
 
 /// What stopped guest code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
     /// The fuel budget ran out (in guest code or in a host call).
     FuelExhausted,
+    /// The blocking time ran out in a host call.
+    TimedOut,
     /// A trap.
     Trap(Trap),
     /// A resource limit refused instantiation.
@@ -43,6 +45,9 @@ pub(crate) fn classify(error: &wasmi::Error) -> Fault {
     if error.downcast_ref::<HostFuelExhausted>().is_some() {
         return Fault::FuelExhausted;
     }
+    if error.downcast_ref::<HostTimedOut>().is_some() {
+        return Fault::TimedOut;
+    }
     if let Some(code) = error.as_trap_code() {
         return match trap_of(code) {
             Some(trap) => Fault::Trap(trap),
@@ -62,6 +67,7 @@ pub(crate) fn classify(error: &wasmi::Error) -> Fault {
 pub(crate) fn load_error(error: &wasmi::Error, fuel_used: u64) -> LoadError {
     match classify(error) {
         Fault::FuelExhausted => LoadError::StartFuelExhausted { fuel_used },
+        Fault::TimedOut => LoadError::StartTimedOut { fuel_used },
         Fault::Trap(trap) => LoadError::StartTrap(trap),
         Fault::Limit(e) => LoadError::ResourceLimit(e),
         Fault::Other(e) => LoadError::Engine(e),

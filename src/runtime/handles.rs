@@ -107,10 +107,10 @@ mod tests {
 
     struct Nothing;
     impl Connection for Nothing {
-        fn send(&mut self, _: &[u8]) -> Result<usize, BackendError> {
+        fn send(&mut self, _: &[u8], _: core::time::Duration) -> Result<usize, BackendError> {
             Ok(0)
         }
-        fn recv(&mut self, _: &mut [u8]) -> Result<usize, BackendError> {
+        fn recv(&mut self, _: &mut [u8], _: core::time::Duration) -> Result<usize, BackendError> {
             Ok(0)
         }
     }

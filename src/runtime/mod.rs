@@ -1,5 +1,6 @@
 //! The runtime: host, plugins, invocations, fuel, the invocation pool and statistics.
 
+mod blocking;
 mod call;
 mod config;
 mod error;
@@ -26,6 +27,8 @@ pub use stats::{
     DENIED_TARGET_BYTES,
 };
 
+#[cfg(feature = "cap-fs")]
+pub(crate) use blocking::BlockingBudget;
 pub(crate) use plugin::{compile, engine_config};
 pub(crate) use state::HostState;
 #[cfg(feature = "cap-net")]

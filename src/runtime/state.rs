@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use wasmi::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmi_core::LimiterError;
 
+use super::blocking::BlockingBudget;
 use super::config::{HostCallCosts, Limits};
 use super::handles::HandleTable;
 use super::logs::GuestLogs;
@@ -219,6 +220,12 @@ pub(crate) struct HostState {
     pub(crate) invocation: Invocation,
     pub(crate) handles: HandleTable,
     pub(crate) fuel: FuelAccount,
+    /// Time left for blocking back-end calls in this invocation (or start function).
+    #[cfg_attr(
+        not(any(feature = "cap-fs", feature = "cap-net", feature = "cap-process")),
+        allow(dead_code)
+    )]
+    pub(crate) blocking: BlockingBudget,
     pub(crate) ledger: Ledger,
     /// A reusable buffer for `fs_read` and `random_fill` (at most `Limits::call_bytes`).
     pub(crate) scratch: Vec<u8>,
@@ -237,6 +244,7 @@ impl HostState {
         costs: HostCallCosts,
         ledger: Ledger,
     ) -> HostState {
+        let blocking = BlockingBudget::new(limits.blocking_time, backends.monotonic_clock.clone());
         HostState {
             name,
             grant,
@@ -254,6 +262,7 @@ impl HostState {
                 table_refused: 0,
             },
             handles: HandleTable::new(limits.net_handles),
+            blocking,
             limits,
             costs,
             memory: None,
@@ -301,6 +310,7 @@ impl HostState {
         self.limiter.memory_refused = 0;
         self.limiter.table_refused = 0;
         self.handles.close_all();
+        self.blocking.reset();
     }
 
     /// Closes the invocation's connections and hands out its output.

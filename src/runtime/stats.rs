@@ -138,6 +138,9 @@ pub struct PluginStats {
     pub traps: u64,
     /// Invocations stopped by the fuel budget.
     pub fuel_exhausted: u64,
+    /// Invocations stopped because they spent their blocking time
+    /// ([`Limits::blocking_time`](crate::Limits)).
+    pub timeouts: u64,
     /// Times the instance was rebuilt from its compiled module after a fault.
     pub rebuilds: u64,
     /// Allowed and denied gated calls per capability.

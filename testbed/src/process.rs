@@ -24,10 +24,7 @@ pub fn in_ci() -> bool {
 /// # Panics
 /// Under CI when the program is missing.
 pub fn program(name: &str, package: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
-    dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    if let Some(found) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
+    if let Some(found) = find_program(name) {
         return Some(found);
     }
     assert!(
@@ -36,6 +33,16 @@ pub fn program(name: &str, package: &str) -> Option<PathBuf> {
     );
     eprintln!("SKIPPED: {name} is not installed (Debian package {package}); this test needs it");
     None
+}
+
+/// The path of an installed program, searched in `PATH` and then in the sbin directories Debian
+/// uses (`/usr/sbin`, `/sbin`, `/usr/local/sbin`), or `None`. Unlike [`program`] it says nothing
+/// and never fails: for a caller that decides itself what a missing program means.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
+    dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it).

@@ -1,13 +1,16 @@
 //! Catalogue 21-25: filesystem grants on a real directory (`DirFilesystem`) with real outward
-//! symlinks, and write-then-exec through the real `CommandRunner`.
+//! symlinks, and write-then-exec through the real `CommandRunner`; 33-34: hard links out of the
+//! root, and FIFOs (also swapped in mid-call).
 
 use std::fs;
+use std::sync::Arc;
 
 use pluginhost::{Capability, LoadError};
 
-use crate::harness::{assert_no_secret, run_fixture, Sandbox, NOTES, ZONE};
-use crate::support::abi::{argv, DENIED, INVALID};
+use crate::harness::{assert_no_secret, run_fixture, within_watchdog, Sandbox, NOTES, ZONE};
+use crate::support::abi::{argv, DENIED, INVALID, IO};
 use crate::support::checks::{assert_counts, denials};
+use crate::support::fifo_race::{mkfifo, racing_plugin, RaceTally, Renamer};
 use crate::support::fixture::Fixture;
 use crate::support::hosts::grant;
 use crate::support::measure::measure;
@@ -428,4 +431,101 @@ fn case_22_symlink_renamed_onto_a_nested_prefix_is_not_followed() {
         sb.data.join("out"),
     ];
     sb.verify(usage, &expect, &[&out.emitted]);
+}
+
+#[test]
+fn case_33_hard_link_out_of_the_root_refused() {
+    // `data/hardkey` is a hard link to the secret outside the root (planted by the harness):
+    // nothing about it says so. Reading, sizing, writing and moving it are refused, and so is
+    // running a granted program that has a second name under the writable root.
+    let mut sb = Sandbox::new();
+    fs::hard_link(&sb.tool, sb.data.join("tool_link")).expect("hard link to the tool");
+    sb.rebaseline();
+    let mut fx = Fixture::new();
+    let hardkey = fx.put("/data/hardkey");
+    let moved = fx.put("/data/moved");
+    let body = fx.put("pwned");
+    let buf = fx.reserve(128);
+    let tool = fx.put(argv(&[&sb.tool, "x"]));
+    let out = fx.reserve(64);
+    fx.call("fs_read", &[hardkey.ptr, hardkey.len, buf.ptr, buf.len])
+        .call("fs_size", &[hardkey.ptr, hardkey.len])
+        .call("fs_write", &[hardkey.ptr, hardkey.len, body.ptr, body.len])
+        .call(
+            "fs_rename",
+            &[hardkey.ptr, hardkey.len, moved.ptr, moved.len],
+        )
+        .call("process_exec", &[tool.ptr, tool.len, out.ptr, out.len])
+        .emit(buf)
+        .emit(out);
+
+    let (plugin, out, usage) = run_fixture(&sb, &fx, sb.standard_grant(), b"");
+
+    assert_eq!(out.codes, [DENIED; 5]);
+    assert_no_secret(&out.emitted);
+    assert!(out.emitted.iter().all(|b| *b == 0), "nothing was copied");
+    // Admitted by the grant, refused by the back-ends: counted as denials.
+    assert_counts(&plugin, [(0, 2), (0, 2), (0, 0), (0, 1)]);
+    assert_eq!(
+        denials(&plugin),
+        [
+            ("fs_read", 1),
+            ("fs_size", 1),
+            ("fs_write", 1),
+            ("fs_rename", 1),
+            ("process_exec", 1)
+        ]
+    );
+    // `verify` checks the secret's content, that the tree (the link included) is unchanged and
+    // that the tool never ran.
+    sb.verify(usage, &sb.expect("case 33"), &[&out.emitted]);
+}
+
+#[test]
+fn case_34_fifo_in_the_grant_never_blocks_a_call() {
+    // A FIFO in the grant: opening it would wait for a peer forever. One lies there from the
+    // start; another is swapped onto a file, over and over, while the plugin reads and writes
+    // it. Every call returns (`IO` for the FIFO).
+    let mut sb = Sandbox::new();
+    mkfifo(&sb.data.join("fifo"));
+    sb.rebaseline();
+    let mut fx = Fixture::new();
+    let fifo = fx.put("/data/fifo");
+    let body = fx.put("pwned");
+    let buf = fx.reserve(16);
+    fx.call("fs_read", &[fifo.ptr, fifo.len, buf.ptr, buf.len])
+        .call("fs_size", &[fifo.ptr, fifo.len])
+        .call("fs_write", &[fifo.ptr, fifo.len, body.ptr, body.len]);
+    let (host, grant) = (Arc::clone(&sb.host), sb.standard_grant());
+    let ((plugin, out), usage) = within_watchdog("case 34", move || {
+        let mut plugin = host.load(&fx.wasm(), grant).expect("load");
+        let out = fx.run(&host, &mut plugin);
+        (plugin, out)
+    });
+    assert_eq!(out.codes, [IO; 3]);
+    assert_counts(&plugin, [(2, 0), (1, 0), (0, 0), (0, 0)]);
+
+    let target = sb.data.join("race");
+    let renamer = Renamer::start(&target);
+    let (host, grant) = (Arc::clone(&sb.host), sb.standard_grant());
+    let (tally, race_usage) = within_watchdog("case 34 race", move || {
+        let mut plugin = host
+            .load(&racing_plugin("/data/race"), grant)
+            .expect("load");
+        let mut tally = RaceTally::default();
+        for _ in 0..2 {
+            tally.add(&host.invoke(&mut plugin, "run", b"").expect("run"));
+        }
+        tally
+    });
+    assert!(renamer.stop() > 0);
+    tally.assert_every_call_returned(2);
+
+    let mut expect = sb.expect("case 34");
+    expect.writable = ["race", "race.fifo", "race.file"]
+        .iter()
+        .map(|name| sb.data.join(name))
+        .collect();
+    sb.verify(usage, &expect, &[]);
+    sb.verify(race_usage, &expect, &[]);
 }

@@ -11,6 +11,7 @@
 //! <tmp>/root/                            guest "/" (DirFilesystem)
 //! <tmp>/root/data/notes.txt              NOTES                 fs.read, fs.write prefix /data
 //! <tmp>/root/data/tool                   executable; would create markers/data-tool
+//! <tmp>/root/data/hardkey   == <tmp>/outside/keys/device.key  (a hard link: the same file)
 //! <tmp>/root/data/keylink     -> <tmp>/outside/keys/device.key  (absolute)
 //! <tmp>/root/data/rel_keylink -> ../../outside/keys/device.key
 //! <tmp>/root/data/keysdir     -> <tmp>/outside/keys             (a directory outside)
@@ -255,6 +256,10 @@ enum Node {
     Link {
         target: PathBuf,
     },
+    /// A FIFO, socket or device: never opened (opening a FIFO waits for a peer).
+    Special {
+        mode: u32,
+    },
 }
 
 /// Every path under a directory (symlinks not followed) with its kind, length, mode, mtime and
@@ -329,6 +334,8 @@ fn walk(dir: &Path, skip: &Path, out: &mut BTreeMap<PathBuf, Node>) {
         } else if meta.is_dir() {
             walk(&path, skip, out);
             Node::Dir { mode: meta.mode() }
+        } else if !meta.is_file() {
+            Node::Special { mode: meta.mode() }
         } else {
             Node::File {
                 len: meta.len(),
@@ -430,6 +437,14 @@ impl Setup {
     }
 
     #[must_use]
+    pub fn blocking_time(mut self, blocking_time: Duration) -> Self {
+        self.config = self
+            .config
+            .with_limits(self.config.limits.with_blocking_time(blocking_time));
+        self
+    }
+
+    #[must_use]
     pub fn answer(mut self, answer: Answer) -> Self {
         self.answer = Some(answer);
         self
@@ -474,7 +489,7 @@ pub struct Sandbox {
     pub data_tool: String,
     pub granted: Listener,
     pub forbidden: Listener,
-    pub host: Host,
+    pub host: Arc<Host>,
     resolutions: Arc<Mutex<Vec<(String, u16)>>>,
     bystander: Bystander,
     before: Snapshot,
@@ -550,6 +565,7 @@ impl Sandbox {
         write_file(&root.join("DATA/x"), b"DATA\n");
         write_file(&root.join("etc/x"), b"etc\n");
         write_file(&root.join("x"), b"root x\n");
+        fs::hard_link(&secret_path, data.join("hardkey")).expect("hard link to the secret");
         link(&secret_path, &data.join("keylink"));
         link("../../outside/keys/device.key", &data.join("rel_keylink"));
         link(&keys, &data.join("keysdir"));
@@ -596,7 +612,7 @@ impl Sandbox {
             .with_filesystem(Arc::new(DirFilesystem::open(&root).expect("open root")))
             .with_network(Arc::new(network))
             .with_process(Arc::new(runner));
-        let host = Host::with_backends(setup.config, backends);
+        let host = Arc::new(Host::with_backends(setup.config, backends));
 
         // The bystander is loaded and run first, on the same host.
         let mut plugin = host
@@ -670,6 +686,19 @@ impl Sandbox {
         }
     }
 
+    /// Whether `path` is the harness's own hard link to the secret, `<root>/data/hardkey`, still
+    /// naming the secret file itself (the one file under the root allowed to hold it). Any other
+    /// path holding the secret, even another link to the same file, is a leak.
+    fn is_planted_hard_link(&self, path: &Path) -> bool {
+        let same_file =
+            |a: &fs::Metadata, b: &fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+        path == self.data.join("hardkey")
+            && matches!(
+                (fs::metadata(path), fs::metadata(&self.secret_path)),
+                (Ok(a), Ok(b)) if same_file(&a, &b)
+            )
+    }
+
     /// The names the resolver was asked so far.
     pub fn resolutions(&self) -> Vec<(String, u16)> {
         self.resolutions.lock().expect("resolutions").clone()
@@ -730,7 +759,10 @@ impl Sandbox {
             "{case}: secret"
         );
         for (path, node) in &after.0 {
-            if matches!(node, Node::File { .. }) && path.starts_with(&self.root) {
+            if matches!(node, Node::File { .. })
+                && path.starts_with(&self.root)
+                && !self.is_planted_hard_link(path)
+            {
                 assert!(
                     !holds_secret(&head(path)),
                     "{case}: {} holds the secret",
@@ -827,6 +859,28 @@ impl Sandbox {
         assert_eq!(out, b"ok:still serving", "{case}");
         assert_eq!(self.host.stats().in_flight, 0, "{case}: in flight");
     }
+}
+
+/// How long [`within_watchdog`] waits: far longer than any case takes, far shorter than forever.
+pub const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Runs `work` on a thread of its own (measured there) and returns its result and usage, failing
+/// the case if it has not returned within [`WATCHDOG`]: for work that a blocked host call would
+/// keep from ever returning. Not a timing claim.
+pub fn within_watchdog<R: Send + 'static>(
+    case: &str,
+    work: impl FnOnce() -> R + Send + 'static,
+) -> (R, Usage) {
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::Builder::new()
+        .name(format!("{case} (watched)"))
+        .spawn(move || {
+            let _ = done.send(measure(work));
+        })
+        .expect("spawn");
+    finished
+        .recv_timeout(WATCHDOG)
+        .unwrap_or_else(|_| panic!("{case}: still blocked after {WATCHDOG:?}"))
 }
 
 /// Loads `fx` under `grant` and runs it once with `input`, measuring both.

@@ -1,9 +1,11 @@
 //! The containment suite: every case of the hostile-plugin catalogue
-//! (`../shared/hostile-catalogue.md` from the repository root, 32 cases) run end to end against the real back-ends.
+//! (`../shared/hostile-catalogue.md` from the repository root, 32 cases) and this suite's own
+//! cases 33-35 (hard links, FIFOs, blocking time) run end to end against the real back-ends.
 //!
 //! Each case builds a [`harness::Sandbox`] (a temporary directory mapped as guest `/` with a
-//! secret outside it and outward symlinks inside the grant, two counting loopback listeners, a
-//! `CommandRunner` refusing the root, a bystander plugin on the same host), runs its own hostile
+//! secret outside it, outward symlinks and a hard link to it inside the grant, two counting
+//! loopback listeners, a `CommandRunner` refusing the root, a bystander plugin on the same
+//! host), runs its own hostile
 //! WAT fixture doing exactly the attack, asserts the typed outcome and the counters, and then
 //! [`harness::Sandbox::verify`] proves containment: the tree outside the grant is unchanged, the
 //! secret appears in no output, no connection or process happened beyond the expected ones, the

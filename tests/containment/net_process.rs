@@ -1,5 +1,6 @@
 //! Catalogue 26-29: network grants against real loopback listeners through `TcpNetwork` (with a
-//! counting resolver), and process grants through the real `CommandRunner`.
+//! counting resolver), and process grants through the real `CommandRunner`; 35: the blocking
+//! time ends invocations blocked on a silent peer or a sleeping program.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,12 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pluginhost::{Grant, Plugin};
+use pluginhost::{Grant, InvokeError, Plugin};
 
-use crate::harness::{run_fixture, Listener, ResolveCall, Sandbox, Setup};
+use crate::harness::{run_fixture, within_watchdog, Listener, ResolveCall, Sandbox, Setup};
 use crate::support::abi::{argv, DENIED, INVALID, IO, NOT_FOUND};
 use crate::support::checks::{assert_counts, denials};
-use crate::support::fixture::{Fixture, Outcome};
+use crate::support::fixture::{Arg, Fixture, Outcome};
 use crate::support::hosts::grant;
 use crate::support::measure::{measure, Usage};
 
@@ -353,4 +354,65 @@ fn case_29_exec_argv_only_no_shell_empty_env_deadline() {
     assert_eq!(plugin.stats().refused, 5);
     // No marker: verify fails on any file in markers/ but the tool's log.
     sb.verify(usage, &sb.expect("case 29"), &[&out.emitted]);
+}
+
+#[test]
+fn case_35_blocking_time_ends_invocations_blocked_on_a_peer_or_a_program() {
+    // The back-ends' own deadlines are generous (the harness's network: 5 s per read; the
+    // runner: 10 s); the blocking time of 1 s is what ends these invocations, with the typed
+    // timeout, their pool slots freed and their connections closed.
+    let sb = Sandbox::with(Setup::default().blocking_time(Duration::from_secs(1)));
+    let sleep = program(&["/bin/sleep", "/usr/bin/sleep"]);
+
+    // The granted listener greets, then never sends again: the second receive waits on it.
+    let mut fx = Fixture::new();
+    let host_name = fx.put("127.0.0.1");
+    let buf = fx.reserve(64);
+    let recv = || vec![Arg::Ret(0), Arg::C(buf.ptr), Arg::C(buf.len)];
+    fx.call(
+        "net_dial",
+        &[host_name.ptr, host_name.len, i32::from(sb.granted.port())],
+    )
+    .call_args("net_recv", recv())
+    .call_args("net_recv", recv());
+    // A program that sleeps for an hour.
+    let mut sleeper = Fixture::new();
+    let args = sleeper.put(argv(&[&sleep, "3600"]));
+    let out = sleeper.reserve(16);
+    sleeper.call("process_exec", &[args.ptr, args.len, out.ptr, out.len]);
+
+    let sleep_grant = grant(&[&format!("process.exec={sleep}")]);
+    let (host, standard) = (Arc::clone(&sb.host), sb.standard_grant());
+    let (plugins, usage) = within_watchdog("case 35", move || {
+        let mut results = Vec::new();
+        for (fx, grant) in [(fx, standard), (sleeper, sleep_grant)] {
+            let mut plugin = host.load(&fx.wasm(), grant).expect("load");
+            let result = host.call(&mut plugin, "run", b"");
+            results.push((plugin, result));
+        }
+        results
+    });
+    for (plugin, result) in &plugins {
+        match result {
+            Err(error @ InvokeError::TimedOut { fuel_used }) => {
+                assert_eq!(error.kind(), "timeout");
+                assert!(*fuel_used > 0);
+            }
+            other => panic!("expected the typed timeout, got {other:?}"),
+        }
+        assert_eq!(plugin.stats().timeouts, 1);
+        assert!(
+            !plugin.is_live(),
+            "the instance is rebuilt like after a trap"
+        );
+    }
+    // The dial and both receives (calls on an open connection count as allowed net.dial calls).
+    assert_counts(&plugins[0].0, [(0, 0), (0, 0), (3, 0), (0, 0)]);
+    assert_counts(&plugins[1].0, [(0, 0), (0, 0), (0, 0), (1, 0)]);
+
+    let mut expect = sb.expect("case 35");
+    expect.granted_connections = 1;
+    // The connection was closed by the host at the timeout, having sent nothing.
+    let received = sb.verify(usage, &expect, &[]);
+    assert_eq!(received, [Vec::<u8>::new()]);
 }

@@ -44,6 +44,27 @@ fn harness_catches_a_copy_of_the_secret_under_the_root() {
 }
 
 #[test]
+#[should_panic(expected = "holds the secret")]
+fn harness_catches_another_hard_link_to_the_secret_under_the_root() {
+    // Only the planted `data/hardkey` may name the secret file.
+    let sb = Sandbox::new();
+    let ((), usage) = measure(|| fs::hard_link(&sb.secret_path, sb.data.join("link2")).unwrap());
+    let mut expect = sb.expect("selftest");
+    expect.writable = vec![sb.data.join("link2")];
+    sb.verify(usage, &expect, &[]);
+}
+
+#[test]
+#[should_panic(expected = "keys/device.key: changed")]
+fn harness_catches_a_write_through_the_planted_hard_link() {
+    let sb = Sandbox::new();
+    let ((), usage) = measure(|| fs::write(sb.data.join("hardkey"), b"pwned").unwrap());
+    let mut expect = sb.expect("selftest");
+    expect.writable = vec![sb.data.join("hardkey")];
+    sb.verify(usage, &expect, &[]);
+}
+
+#[test]
 #[should_panic(expected = "the forbidden listener accepted 1 connection")]
 fn harness_catches_a_connection_to_the_forbidden_listener() {
     let sb = Sandbox::new();

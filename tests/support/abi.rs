@@ -8,6 +8,7 @@ pub const NOT_FOUND: i32 = -3;
 pub const IO: i32 = -4;
 pub const LIMIT: i32 = -5;
 pub const BAD_HANDLE: i32 = -6;
+pub const TLS: i32 = -7;
 
 /// An argument vector as the ABI encodes it: every item followed by one NUL.
 pub fn argv(items: &[&str]) -> Vec<u8> {

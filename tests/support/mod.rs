@@ -5,19 +5,23 @@
 //! the include carries `#[allow(dead_code)]`.
 //!
 //! * [`abi`]: the guest ABI's error codes and argument encoding, spelled out independently;
+//! * [`acme`]: driving the `ca-acme` plugin through an order as a host does;
 //! * [`wat`]: compiling WAT, writing bytes and imports into it, a benign echo plugin;
 //! * [`fixture`]: plugins that make a fixed sequence of host calls and report each result;
 //! * [`modules`]: hand-encoded modules too large to write as WAT;
 //! * [`hosts`]: host configurations, hosts over one back-end, grants from specs;
 //! * [`backends`]: test back-ends (a recording filesystem, an echoing service);
+//! * [`fifo_race`]: a FIFO swapped onto a file while a plugin reads and writes it;
 //! * [`checks`]: assertions about a plugin's counters and a host's health;
 //! * [`alloc`]: a counting global allocator, which a crate installs explicitly, and
 //!   [`measure`]: what one piece of work allocated on its thread, counted by it.
 
 pub mod abi;
+pub mod acme;
 pub mod alloc;
 pub mod backends;
 pub mod checks;
+pub mod fifo_race;
 pub mod fixture;
 pub mod hosts;
 pub mod measure;

@@ -3,8 +3,9 @@
 //!
 //! Input: postcard `ReloadRequest`; output: postcard `Result<ReloadResponse, PluginFailure>`.
 //! A non-zero exit status is a successful response carrying that status. Manifest: kind
-//! `connector`, requests `process.exec=/usr/sbin/reload-service`; the operator's grant decides
-//! which program may really run.
+//! `connector`, requests `process.exec=/usr/sbin/reload-service` (an appliance's reload wrapper)
+//! and `process.exec=/usr/sbin/nginx`; the operator's grant decides which one program may really
+//! run.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -23,7 +24,10 @@ pluginhost_sdk::manifest! {
     name: "connector-service-reload",
     version: env!("CARGO_PKG_VERSION"),
     kind: connector,
-    grants: ["process.exec" => "/usr/sbin/reload-service"],
+    grants: [
+        "process.exec" => "/usr/sbin/reload-service",
+        "process.exec" => "/usr/sbin/nginx",
+    ],
 }
 
 pluginhost_sdk::entry!(handler);
@@ -57,8 +61,8 @@ mod tests {
         assert_eq!(m.kind, PluginKind::Connector);
         assert_eq!(
             m.scopes("process.exec").collect::<Vec<_>>(),
-            ["/usr/sbin/reload-service"]
+            ["/usr/sbin/reload-service", "/usr/sbin/nginx"]
         );
-        assert_eq!(m.requests.len(), 1);
+        assert_eq!(m.requests.len(), 2);
     }
 }
