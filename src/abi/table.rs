@@ -2,9 +2,7 @@
 //! its base fuel cost. A plugin's linker is built from this table restricted to its grant, and
 //! from nothing else.
 
-use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
 use wasmi::Linker;
@@ -229,19 +227,63 @@ pub(crate) fn find(module: &str, name: &str) -> Option<(usize, &'static HostFunc
         .find(|(_, f)| f.name == name)
 }
 
-/// Formats a function type as `(i32, i32) -> i32`.
+/// The wasm text name of a value type: `i32`, `funcref`, ...
+fn val_type_name(ty: wasmi::ValType) -> &'static str {
+    match ty {
+        wasmi::ValType::I32 => "i32",
+        wasmi::ValType::I64 => "i64",
+        wasmi::ValType::F32 => "f32",
+        wasmi::ValType::F64 => "f64",
+        wasmi::ValType::V128 => "v128",
+        wasmi::ValType::FuncRef => "funcref",
+        wasmi::ValType::ExternRef => "externref",
+    }
+}
+
+/// Formats a function type as `(i32, i32) -> i32` (several results in parentheses, none
+/// without the arrow).
 pub(crate) fn func_signature(ty: &wasmi::FuncType) -> String {
-    let list = |types: &[wasmi::ValType]| {
-        types
-            .iter()
-            .map(|t| format!("{t:?}").to_lowercase())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    fn list(out: &mut String, types: &[wasmi::ValType]) {
+        for (i, t) in types.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(val_type_name(*t));
+        }
+    }
+    let mut out = String::from("(");
+    list(&mut out, ty.params());
+    out.push(')');
     let results = ty.results();
-    match results.len() {
-        0 => format!("({})", list(ty.params())),
-        1 => format!("({}) -> {}", list(ty.params()), list(results)),
-        _ => format!("({}) -> ({})", list(ty.params()), list(results)),
+    if !results.is_empty() {
+        out.push_str(" -> ");
+        if results.len() > 1 {
+            out.push('(');
+        }
+        list(&mut out, results);
+        if results.len() > 1 {
+            out.push(')');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::func_signature;
+    use wasmi::{FuncType, ValType};
+
+    #[test]
+    fn signatures_read_as_in_the_abi_document() {
+        let sig = |params: &[ValType], results: &[ValType]| {
+            func_signature(&FuncType::new(params.iter().copied(), results.iter().copied()))
+        };
+        assert_eq!(sig(&[ValType::I32, ValType::I32], &[ValType::I32]), "(i32, i32) -> i32");
+        assert_eq!(sig(&[], &[]), "()");
+        assert_eq!(
+            sig(&[ValType::I64, ValType::F32, ValType::F64], &[ValType::V128, ValType::FuncRef]),
+            "(i64, f32, f64) -> (v128, funcref)"
+        );
+        assert_eq!(sig(&[ValType::ExternRef], &[]), "(externref)");
     }
 }
