@@ -5,7 +5,7 @@
 use alloc::string::String;
 use core::fmt;
 
-use wasmi::Linker;
+use wasmi::{Caller, Linker};
 
 use super::ABI_MODULE;
 use crate::capability::Capability;
@@ -24,7 +24,35 @@ pub struct HostFunction {
     /// The ABI version that added it: a plugin importing it needs a host of at least that
     /// version (and should declare it as `abi=` in its manifest).
     pub since: u32,
-    link: fn(&mut Linker<HostState>, &'static str) -> Result<(), wasmi::Error>,
+    body: Body,
+}
+
+/// The result every host function returns to wasmi: a value for the guest, or a trap.
+type Ret = Result<i32, wasmi::Error>;
+
+/// A host function's Rust body, by arity. Linking goes through one closure type per arity, so
+/// wasmi's typed trampoline (argument decoding, result encoding) is compiled five times, not
+/// once per host function.
+#[derive(Clone, Copy)]
+enum Body {
+    A0(fn(Caller<'_, HostState>) -> Ret),
+    A1(fn(Caller<'_, HostState>, i32) -> Ret),
+    A2(fn(Caller<'_, HostState>, i32, i32) -> Ret),
+    A3(fn(Caller<'_, HostState>, i32, i32, i32) -> Ret),
+    A4(fn(Caller<'_, HostState>, i32, i32, i32, i32) -> Ret),
+}
+
+impl Body {
+    /// How many `i32` parameters the body takes.
+    const fn params(self) -> usize {
+        match self {
+            Body::A0(_) => 0,
+            Body::A1(_) => 1,
+            Body::A2(_) => 2,
+            Body::A3(_) => 3,
+            Body::A4(_) => 4,
+        }
+    }
 }
 
 impl HostFunction {
@@ -35,7 +63,25 @@ impl HostFunction {
 
     /// Defines this function in `linker`.
     pub(crate) fn link(&self, linker: &mut Linker<HostState>) -> Result<(), wasmi::Error> {
-        (self.link)(linker, self.name)
+        type C<'a> = Caller<'a, HostState>;
+        let linked = match self.body {
+            Body::A0(f) => linker.func_wrap(ABI_MODULE, self.name, move |c: C| f(c)),
+            Body::A1(f) => linker.func_wrap(ABI_MODULE, self.name, move |c: C, a: i32| f(c, a)),
+            Body::A2(f) => linker.func_wrap(ABI_MODULE, self.name, move |c: C, a: i32, b: i32| {
+                f(c, a, b)
+            }),
+            Body::A3(f) => linker.func_wrap(
+                ABI_MODULE,
+                self.name,
+                move |c: C, a: i32, b: i32, d: i32| f(c, a, b, d),
+            ),
+            Body::A4(f) => linker.func_wrap(
+                ABI_MODULE,
+                self.name,
+                move |c: C, a: i32, b: i32, d: i32, e: i32| f(c, a, b, d, e),
+            ),
+        };
+        linked.map(|_| ()).map_err(wasmi::Error::from)
     }
 
     /// Whether a wasm function type (given by its parameter and result types) matches.
@@ -73,22 +119,17 @@ impl fmt::Display for Signature {
 }
 
 macro_rules! host_function {
-    ($name:ident, $params:expr, $capability:expr, $fuel:expr, $func:path) => {
-        host_function!($name, $params, $capability, $fuel, $func, since 1)
+    ($name:ident, $arity:ident, $capability:expr, $fuel:expr, $func:path) => {
+        host_function!($name, $arity, $capability, $fuel, $func, since 1)
     };
-    ($name:ident, $params:expr, $capability:expr, $fuel:expr, $func:path, since $since:literal) => {
+    ($name:ident, $arity:ident, $capability:expr, $fuel:expr, $func:path, since $since:literal) => {
         HostFunction {
             name: stringify!($name),
-            params: $params,
+            params: Body::$arity($func).params(),
             capability: $capability,
             base_fuel: $fuel,
             since: $since,
-            link: |linker, name| {
-                linker
-                    .func_wrap(ABI_MODULE, name, $func)
-                    .map(|_| ())
-                    .map_err(wasmi::Error::from)
-            },
+            body: Body::$arity($func),
         }
     };
 }
@@ -97,30 +138,30 @@ macro_rules! host_function {
 pub static HOST_FUNCTIONS: &[HostFunction] = &[
     host_function!(
         input_len,
-        0,
+        A0,
         None,
         super::io::INPUT_LEN_FUEL,
         super::io::input_len
     ),
     host_function!(
         input_read,
-        2,
+        A2,
         None,
         super::io::INPUT_READ_FUEL,
         super::io::input_read
     ),
     host_function!(
         output_write,
-        2,
+        A2,
         None,
         super::io::OUTPUT_WRITE_FUEL,
         super::io::output_write
     ),
-    host_function!(log, 3, None, super::io::LOG_FUEL, super::io::log),
+    host_function!(log, A3, None, super::io::LOG_FUEL, super::io::log),
     #[cfg(feature = "cap-fs")]
     host_function!(
         fs_read,
-        4,
+        A4,
         Some(Capability::FsRead),
         super::fs::FS_FUEL,
         super::fs::fs_read
@@ -128,7 +169,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-fs")]
     host_function!(
         fs_size,
-        2,
+        A2,
         Some(Capability::FsRead),
         super::fs::FS_FUEL,
         super::fs::fs_size
@@ -136,7 +177,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-fs")]
     host_function!(
         fs_write,
-        4,
+        A4,
         Some(Capability::FsWrite),
         super::fs::FS_FUEL,
         super::fs::fs_write
@@ -144,7 +185,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-fs")]
     host_function!(
         fs_rename,
-        4,
+        A4,
         Some(Capability::FsWrite),
         super::fs::FS_FUEL,
         super::fs::fs_rename
@@ -152,7 +193,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-net")]
     host_function!(
         net_dial,
-        3,
+        A3,
         Some(Capability::NetDial),
         super::net::DIAL_FUEL,
         super::net::net_dial
@@ -160,7 +201,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-net")]
     host_function!(
         net_send,
-        3,
+        A3,
         Some(Capability::NetDial),
         super::net::IO_FUEL,
         super::net::net_send
@@ -168,7 +209,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-net")]
     host_function!(
         net_recv,
-        3,
+        A3,
         Some(Capability::NetDial),
         super::net::IO_FUEL,
         super::net::net_recv
@@ -176,7 +217,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-net")]
     host_function!(
         net_close,
-        1,
+        A1,
         Some(Capability::NetDial),
         super::net::CLOSE_FUEL,
         super::net::net_close
@@ -184,7 +225,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-net")]
     host_function!(
         net_dial_tls,
-        3,
+        A3,
         Some(Capability::NetDial),
         super::net::DIAL_TLS_FUEL,
         super::net::net_dial_tls,
@@ -193,14 +234,14 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     #[cfg(feature = "cap-process")]
     host_function!(
         process_exec,
-        4,
+        A4,
         Some(Capability::ProcessExec),
         super::process::EXEC_FUEL,
         super::process::process_exec
     ),
     host_function!(
         random_fill,
-        2,
+        A2,
         None,
         super::entropy::RANDOM_FILL_FUEL,
         super::entropy::random_fill,
@@ -208,7 +249,7 @@ pub static HOST_FUNCTIONS: &[HostFunction] = &[
     ),
     host_function!(
         clock_now,
-        2,
+        A2,
         None,
         super::clock::CLOCK_NOW_FUEL,
         super::clock::clock_now,
@@ -276,12 +317,21 @@ mod tests {
     #[test]
     fn signatures_read_as_in_the_abi_document() {
         let sig = |params: &[ValType], results: &[ValType]| {
-            func_signature(&FuncType::new(params.iter().copied(), results.iter().copied()))
+            func_signature(&FuncType::new(
+                params.iter().copied(),
+                results.iter().copied(),
+            ))
         };
-        assert_eq!(sig(&[ValType::I32, ValType::I32], &[ValType::I32]), "(i32, i32) -> i32");
+        assert_eq!(
+            sig(&[ValType::I32, ValType::I32], &[ValType::I32]),
+            "(i32, i32) -> i32"
+        );
         assert_eq!(sig(&[], &[]), "()");
         assert_eq!(
-            sig(&[ValType::I64, ValType::F32, ValType::F64], &[ValType::V128, ValType::FuncRef]),
+            sig(
+                &[ValType::I64, ValType::F32, ValType::F64],
+                &[ValType::V128, ValType::FuncRef]
+            ),
             "(i64, f32, f64) -> (v128, funcref)"
         );
         assert_eq!(sig(&[ValType::ExternRef], &[]), "(externref)");
