@@ -6,7 +6,6 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::net::IpAddr;
 use core::ops::Bound;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
@@ -313,7 +312,8 @@ pub trait MemoryService: Send + Sync {
 /// connection the peer has closed. Dialling a `host:port` without a service is
 /// [`BackendError::NotFound`].
 pub struct MemoryNetwork {
-    services: BTreeMap<String, Arc<dyn MemoryService>>,
+    /// Services by host and port (a few: searched in order).
+    services: Vec<(HostName, u16, Arc<dyn MemoryService>)>,
     max_request_bytes: usize,
     dials: AtomicUsize,
 }
@@ -323,7 +323,7 @@ impl MemoryNetwork {
     #[must_use]
     pub fn new() -> Self {
         MemoryNetwork {
-            services: BTreeMap::new(),
+            services: Vec::new(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             dials: AtomicUsize::new(0),
         }
@@ -334,8 +334,15 @@ impl MemoryNetwork {
     /// without a valid port is ignored: dials can never reach it.
     #[must_use]
     pub fn with_service(mut self, target: &str, service: Arc<dyn MemoryService>) -> Self {
-        if let Some(key) = parse_target_key(target) {
-            self.services.insert(key, service);
+        if let Some((host, port)) = parse_target(target) {
+            match self
+                .services
+                .iter_mut()
+                .find(|(h, p, _)| *p == port && same_host(h, &host))
+            {
+                Some(entry) => entry.2 = service,
+                None => self.services.push((host, port, service)),
+            }
         }
         self
     }
@@ -367,50 +374,64 @@ impl Default for MemoryNetwork {
 impl fmt::Debug for MemoryNetwork {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryNetwork")
-            .field("services", &self.services.keys().collect::<Vec<_>>())
+            .field(
+                "services",
+                &self
+                    .services
+                    .iter()
+                    .map(|(host, port, _)| DialTarget {
+                        host: host.clone(),
+                        port: *port,
+                    })
+                    .collect::<Vec<_>>(),
+            )
             .field("max_request_bytes", &self.max_request_bytes)
             .field("dials", &self.dial_count())
             .finish()
     }
 }
 
-/// The lookup key of a target: `host:port` or `[v6]:port`, names in lowercase without a trailing
-/// dot, IP addresses in canonical form.
-fn target_key(host: &HostName, port: u16) -> String {
-    match host {
-        HostName::Dns(name) => {
-            let name = name.strip_suffix('.').unwrap_or(name);
-            alloc::format!("{}:{port}", name.to_ascii_lowercase())
+/// Whether two hosts are the same: names compared case-insensitively and without a trailing
+/// dot, IP addresses by value.
+fn same_host(a: &HostName, b: &HostName) -> bool {
+    match (a, b) {
+        (HostName::Dns(a), HostName::Dns(b)) => {
+            let a = a.strip_suffix('.').unwrap_or(a);
+            let b = b.strip_suffix('.').unwrap_or(b);
+            a.eq_ignore_ascii_case(b)
         }
-        HostName::Ipv4(addr) => alloc::format!("{addr}:{port}"),
-        HostName::Ipv6(addr) => alloc::format!("[{addr}]:{port}"),
+        _ => a == b,
     }
 }
 
-/// Parses `host:port` or `[v6]:port` into a [`target_key`].
-fn parse_target_key(target: &str) -> Option<String> {
+/// Parses `host:port` or `[v6]:port`. A host that is not a valid name or address is kept as a
+/// name (dials never reach it: the host refuses such a target before its back-end is asked).
+fn parse_target(target: &str) -> Option<(HostName, u16)> {
     let (host, port) = target.rsplit_once(':')?;
     let port: u16 = port.parse().ok()?;
     let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(inner) => match inner.parse::<IpAddr>().ok()? {
-            IpAddr::V6(addr) => HostName::Ipv6(addr),
-            IpAddr::V4(_) => return None,
+        Some(inner) => match HostName::parse_str(inner) {
+            Ok(addr @ HostName::Ipv6(_)) if inner.contains(':') => addr,
+            _ => return None,
         },
-        None => match host.parse::<IpAddr>() {
-            Ok(IpAddr::V4(addr)) => HostName::Ipv4(addr),
+        // An IPv6 address without brackets.
+        None if host.contains(':') => return None,
+        None => match HostName::parse_str(host) {
+            Ok(name) => name,
             Err(_) if !host.is_empty() => HostName::Dns(host.to_string()),
-            Ok(IpAddr::V6(_)) | Err(_) => return None,
+            Err(_) => return None,
         },
     };
-    Some(target_key(&host, port))
+    Some((host, port))
 }
 
 impl Network for MemoryNetwork {
     fn dial(&self, target: &DialTarget, _: Duration) -> Result<Box<dyn Connection>, BackendError> {
         self.dials.fetch_add(1, Ordering::Relaxed);
-        let service = self
+        let (_, _, service) = self
             .services
-            .get(&target_key(&target.host, target.port))
+            .iter()
+            .find(|(host, port, _)| *port == target.port && same_host(host, &target.host))
             .ok_or(BackendError::NotFound)?;
         Ok(Box::new(MemoryConnection {
             service: Arc::clone(service),
@@ -480,7 +501,8 @@ type MemoryProgram = Arc<dyn Fn(&[&str]) -> (i32, Vec<u8>) + Send + Sync>;
 /// Running an unregistered path is [`BackendError::NotFound`]. Output beyond the caller's buffer
 /// is discarded. The argv of every run (registered or not) is recorded; the last 64 are kept.
 pub struct MemoryProcessRunner {
-    programs: BTreeMap<String, MemoryProgram>,
+    /// Programs by path (a few: searched in order).
+    programs: Vec<(String, MemoryProgram)>,
     runs: Mutex<VecDeque<Vec<String>>>,
 }
 
@@ -489,7 +511,7 @@ impl MemoryProcessRunner {
     #[must_use]
     pub fn new() -> Self {
         MemoryProcessRunner {
-            programs: BTreeMap::new(),
+            programs: Vec::new(),
             runs: Mutex::new(VecDeque::new()),
         }
     }
@@ -507,7 +529,10 @@ impl MemoryProcessRunner {
     /// This runner with an already shared `program` registered at the absolute path `path`.
     #[must_use]
     pub fn with_shared_program(mut self, path: &str, program: MemoryProgram) -> Self {
-        self.programs.insert(path.to_string(), program);
+        match self.programs.iter_mut().find(|(p, _)| p == path) {
+            Some(entry) => entry.1 = program,
+            None => self.programs.push((path.to_string(), program)),
+        }
         self
     }
 
@@ -526,7 +551,10 @@ impl Default for MemoryProcessRunner {
 impl fmt::Debug for MemoryProcessRunner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryProcessRunner")
-            .field("programs", &self.programs.keys().collect::<Vec<_>>())
+            .field(
+                "programs",
+                &self.programs.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .field("runs", &self.runs.lock().len())
             .finish()
     }
@@ -548,7 +576,8 @@ impl ProcessRunner for MemoryProcessRunner {
         }
         let program = argv
             .first()
-            .and_then(|path| self.programs.get(*path))
+            .and_then(|path| self.programs.iter().find(|(p, _)| p == path))
+            .map(|(_, program)| program)
             .ok_or(BackendError::NotFound)?;
         let (status, output) = program(argv);
         let n = output.len().min(stdout.len());
