@@ -11,11 +11,14 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use pluginhost_proto::manifest::Manifest;
+use pluginhost_proto::manifest::{Manifest, ManifestError};
+use wasmi::ExternType;
 
+use crate::abi;
 use crate::capability::{Capability, CapabilitySet};
-use crate::inspect::{inspect, ModuleInfo};
-use crate::runtime::{DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage};
+use crate::runtime::{
+    compile, DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage,
+};
 
 /// The entry point conformance runs.
 pub const ENTRY: &str = "run";
@@ -228,7 +231,68 @@ impl ConformanceReport {
     }
 }
 
-fn manifest_findings(report: &mut ConformanceReport, info: &ModuleInfo) {
+/// What the gate reads from a compiled candidate before running it.
+struct Scan {
+    /// Its manifest: absent, or parsed, or refused.
+    manifest: Option<Result<Manifest, ManifestError>>,
+    /// The oldest ABI version that offers every listed import, and the first import needing it.
+    abi_needed: (u32, Option<&'static str>),
+    /// Whether it exports the entry with the entry signature.
+    entry: bool,
+    /// Whether it exports a linear memory named `memory`.
+    memory: bool,
+}
+
+/// Validates `wasm` under the host's configuration and reads its imports (into the report's
+/// declared capabilities and findings), exports and manifest.
+fn scan(
+    report: &mut ConformanceReport,
+    config: &crate::HostConfig,
+    wasm: &[u8],
+) -> Result<Scan, LoadError> {
+    let module = compile(config, wasm)?;
+    let mut abi_needed = (1, None);
+    for import in module.imports() {
+        let entry = abi::find(import.module(), import.name()).map(|(_, entry)| entry);
+        let listed = match (entry, import.ty()) {
+            (Some(entry), ExternType::Func(f)) => entry.matches(f).then_some(entry),
+            _ => None,
+        };
+        match listed {
+            Some(entry) => {
+                if let Some(cap) = entry.capability {
+                    report.declared = report.declared.with(cap);
+                    report
+                        .findings
+                        .push(format!("imports {}: needs {cap}", import.name()));
+                }
+                if entry.since > abi_needed.0 {
+                    abi_needed = (entry.since, Some(entry.name));
+                }
+            }
+            None => report.findings.push(format!(
+                "imports {}.{} ({}): not a host function of ABI v{}",
+                import.module(),
+                import.name(),
+                abi::describe(import.ty()),
+                crate::ABI_VERSION
+            )),
+        }
+    }
+    let exports = |name: &str| module.exports().find(|e| e.name() == name);
+    let entry = exports(ENTRY).is_some_and(|e| {
+        matches!(e.ty(), ExternType::Func(f) if f.params().is_empty() && f.results() == [wasmi::ValType::I32])
+    });
+    let memory = exports("memory").is_some_and(|e| matches!(e.ty(), ExternType::Memory(_)));
+    Ok(Scan {
+        manifest: crate::manifest::manifest_of(&module),
+        abi_needed,
+        entry,
+        memory,
+    })
+}
+
+fn manifest_findings(report: &mut ConformanceReport, info: &Scan) {
     match &info.manifest {
         None => {
             report.findings.push(format!(
@@ -250,7 +314,7 @@ fn manifest_findings(report: &mut ConformanceReport, info: &ModuleInfo) {
                 .filter(|c| !asked.contains(*c))
                 .map(Capability::name)
                 .collect();
-            let (needed, import) = info.abi_needed();
+            let (needed, import) = info.abi_needed;
             if manifest.abi < needed {
                 let import = import.unwrap_or("an import");
                 report.findings.push(format!(
@@ -298,7 +362,7 @@ impl Host {
     /// As [`Host::conformance`], with `input` given to `run`.
     pub fn conformance_with_input(&self, wasm: &[u8], input: &[u8]) -> ConformanceReport {
         let mut report = ConformanceReport::empty();
-        let info = match inspect(self.config(), wasm) {
+        let info = match scan(&mut report, self.config(), wasm) {
             Ok(info) => info,
             Err(e) => {
                 report.check("validates", false, e.to_string());
@@ -310,32 +374,15 @@ impl Host {
             true,
             "valid WebAssembly within the module limits",
         );
-        report.declared = info.declared_capabilities();
-        for import in &info.imports {
-            match (import.listed, import.capability) {
-                (true, Some(cap)) => report
-                    .findings
-                    .push(format!("imports {}: needs {cap}", import.name)),
-                (true, None) => {}
-                (false, _) => report.findings.push(format!(
-                    "imports {}.{} ({}): not a host function of ABI v{}",
-                    import.module,
-                    import.name,
-                    import.ty,
-                    crate::ABI_VERSION
-                )),
-            }
-        }
         manifest_findings(&mut report, &info);
 
-        let entry = info.exports_entry(ENTRY);
-        let memory = info.exports_memory();
+        let (entry, memory) = (info.entry, info.memory);
         report.entry_exported = entry && memory;
         let exports_reason = match (entry, memory) {
-            (true, true) => "exports run: () -> i32 and memory".to_string(),
-            (false, true) => "does not export run: () -> i32".to_string(),
-            (true, false) => "does not export a memory named `memory`".to_string(),
-            (false, false) => "exports neither run: () -> i32 nor memory".to_string(),
+            (true, true) => "exports run: () -> i32 and memory",
+            (false, true) => "does not export run: () -> i32",
+            (true, false) => "does not export a memory named `memory`",
+            (false, false) => "exports neither run: () -> i32 nor memory",
         };
         report.check("exports", report.entry_exported, exports_reason);
 

@@ -1,7 +1,6 @@
 //! Static inspection of a module: imports with the capability each needs, exports, custom
 //! sections and the plugin's manifest. Nothing runs.
 
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -97,20 +96,6 @@ impl ModuleInfo {
     }
 }
 
-fn describe(ty: &ExternType) -> String {
-    match ty {
-        ExternType::Func(f) => format!("func {}", abi::func_signature(f)),
-        ExternType::Memory(m) => {
-            let max = m
-                .maximum()
-                .map_or_else(|| "none".to_string(), |m| m.to_string());
-            format!("memory min {} max {} (64 KiB pages)", m.minimum(), max)
-        }
-        ExternType::Table(t) => format!("table min {}", t.minimum()),
-        ExternType::Global(_) => "global".to_string(),
-    }
-}
-
 /// Validates `wasm` under `config` and lists what it declares.
 ///
 /// # Errors
@@ -128,7 +113,7 @@ pub fn inspect(config: &HostConfig, wasm: &[u8]) -> Result<ModuleInfo, LoadError
             ImportInfo {
                 module: import.module().to_string(),
                 name: import.name().to_string(),
-                ty: describe(import.ty()),
+                ty: abi::describe(import.ty()),
                 listed,
                 capability: entry.filter(|_| listed).and_then(|e| e.capability),
             }
@@ -138,7 +123,7 @@ pub fn inspect(config: &HostConfig, wasm: &[u8]) -> Result<ModuleInfo, LoadError
         .exports()
         .map(|export| ExportInfo {
             name: export.name().to_string(),
-            ty: describe(export.ty()),
+            ty: abi::describe(export.ty()),
         })
         .collect();
     let custom_sections = module

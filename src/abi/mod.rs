@@ -22,7 +22,7 @@ mod process;
 mod table;
 
 pub(crate) use fuel::{CallFault, HostFuelExhausted, HostTimedOut};
-pub(crate) use table::{find, func_signature};
+pub(crate) use table::{describe, find, func_signature};
 pub use table::{HostFunction, HOST_FUNCTIONS};
 
 /// The import module every host function lives in.

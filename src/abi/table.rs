@@ -2,7 +2,8 @@
 //! its base fuel cost. A plugin's linker is built from this table restricted to its grant, and
 //! from nothing else.
 
-use alloc::string::String;
+use alloc::format;
+use alloc::string::{String, ToString};
 use core::fmt;
 
 use wasmi::{Caller, Linker};
@@ -36,9 +37,14 @@ type Ret = Result<i32, wasmi::Error>;
 #[derive(Clone, Copy)]
 enum Body {
     A0(fn(Caller<'_, HostState>) -> Ret),
+    #[cfg_attr(not(feature = "cap-net"), allow(dead_code))]
     A1(fn(Caller<'_, HostState>, i32) -> Ret),
     A2(fn(Caller<'_, HostState>, i32, i32) -> Ret),
     A3(fn(Caller<'_, HostState>, i32, i32, i32) -> Ret),
+    #[cfg_attr(
+        not(any(feature = "cap-fs", feature = "cap-process")),
+        allow(dead_code)
+    )]
     A4(fn(Caller<'_, HostState>, i32, i32, i32, i32) -> Ret),
 }
 
@@ -266,6 +272,22 @@ pub(crate) fn find(module: &str, name: &str) -> Option<(usize, &'static HostFunc
         .iter()
         .enumerate()
         .find(|(_, f)| f.name == name)
+}
+
+/// Describes an import's or export's type: `func (i32) -> i32`, `memory min 1 max none (64 KiB
+/// pages)`, `table min 1` or `global`.
+pub(crate) fn describe(ty: &wasmi::ExternType) -> String {
+    match ty {
+        wasmi::ExternType::Func(f) => format!("func {}", func_signature(f)),
+        wasmi::ExternType::Memory(m) => {
+            let max = m
+                .maximum()
+                .map_or_else(|| "none".to_string(), |m| m.to_string());
+            format!("memory min {} max {} (64 KiB pages)", m.minimum(), max)
+        }
+        wasmi::ExternType::Table(t) => format!("table min {}", t.minimum()),
+        wasmi::ExternType::Global(_) => "global".to_string(),
+    }
 }
 
 /// The wasm text name of a value type: `i32`, `funcref`, ...
