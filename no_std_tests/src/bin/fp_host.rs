@@ -1,6 +1,7 @@
-//! Footprint probe: pluginhost with every capability feature and defmt logging, used through its
-//! whole public surface (conformance, inspect, load under a grant, invoke, typed invoke, fuel
-//! slices, stats) with the in-memory back-ends.
+//! Footprint probe: pluginhost as the firmware builds it (every capability feature and defmt
+//! logging, no `std`, no `inspect`), used through its whole public surface (conformance, load
+//! under a grant, invoke, typed invoke, fuel slices, stats, errors as text) with the in-memory
+//! back-ends.
 
 #![no_std]
 #![no_main]
@@ -34,7 +35,6 @@ fn run() -> Result<(u64, usize), alloc::string::String> {
     if !report.ok() {
         return Err("conformance".to_string());
     }
-    let info = pluginhost::inspect(host.config(), COMPUTE).map_err(|e| e.to_string())?;
     let grant = Grant::none()
         .with_spec("fs.write=/data")
         .map_err(|e| e.to_string())?;
@@ -57,7 +57,7 @@ fn run() -> Result<(u64, usize), alloc::string::String> {
     defmt::info!("fp-host: {}", stats);
     Ok((
         done.fuel_used + stats.invocations,
-        output.len() + info.imports.len() + usize::from(typed.is_err()),
+        output.len() + report.findings.len() + usize::from(typed.is_err()),
     ))
 }
 
