@@ -1,17 +1,17 @@
 //! In-memory back-ends for tests, examples and firmware: no I/O, bounded growth.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::ops::Bound;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
 
 use spin::Mutex;
 
+use super::sorted::SortedMap;
 use super::{BackendError, Connection, Filesystem, Network, ProcessOutput, ProcessRunner};
 use crate::grant::{DialTarget, GuestPath, HostName};
 
@@ -31,9 +31,9 @@ const MAX_RECORDED_RUNS: usize = 64;
 #[derive(Default)]
 struct FsState {
     /// File contents by normalised path.
-    files: BTreeMap<String, Vec<u8>>,
+    files: SortedMap<Vec<u8>>,
     /// Directories that exist without a file under them (created, or left empty by a rename).
-    dirs: BTreeSet<String>,
+    dirs: SortedMap<()>,
     /// Sum of the lengths of all files.
     total_bytes: usize,
 }
@@ -42,22 +42,15 @@ impl FsState {
     /// Whether `path` is a directory: the root, an explicit directory, or an ancestor of a file
     /// or of an explicit directory.
     fn is_dir(&self, path: &str) -> bool {
-        if path == "/" || self.dirs.contains(path) {
+        if path == "/" || self.dirs.contains_key(path) {
             return true;
         }
         let mut prefix = String::with_capacity(path.len().saturating_add(1));
         prefix.push_str(path);
         prefix.push('/');
         let under = |key: &String| key.starts_with(prefix.as_str());
-        self.files
-            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-            .next()
-            .is_some_and(|(key, _)| under(key))
-            || self
-                .dirs
-                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-                .next()
-                .is_some_and(under)
+        self.files.first_from(&prefix).is_some_and(under)
+            || self.dirs.first_from(&prefix).is_some_and(under)
     }
 
     /// Whether some proper ancestor of `path` is a file.
@@ -168,7 +161,7 @@ impl MemoryFilesystem {
             return false;
         }
         if key != "/" {
-            state.dirs.insert(key.to_string());
+            state.dirs.insert(key.to_string(), ());
         }
         true
     }
@@ -283,7 +276,7 @@ impl Filesystem for MemoryFilesystem {
         // directory that did not already exist, so it cannot grow the map without bound.
         let from_parent = parent(from);
         if from_parent != "/" {
-            state.dirs.insert(from_parent.to_string());
+            state.dirs.insert(from_parent.to_string(), ());
         }
         if let Some(old) = state.files.insert(to.to_string(), data) {
             state.total_bytes = state.total_bytes.saturating_sub(old.len());

@@ -27,6 +27,7 @@ use crate::grant::{DialTarget, GuestPath};
 
 mod memory;
 mod monotonic;
+mod sorted;
 #[cfg(feature = "std")]
 mod std_fs;
 #[cfg(feature = "std")]
