@@ -134,7 +134,8 @@ pub struct ConformanceReport {
     pub attempted: Vec<Attempt>,
     /// Fuel used by instantiation and `run`.
     pub fuel_used: u64,
-    /// Notes for the author, e.g. `imports fs_write: needs fs.write`.
+    /// Notes for the author, e.g. `imports fs_write: needs fs.write` (feature `report`).
+    #[cfg(feature = "report")]
     pub findings: Vec<String>,
     /// The manifest, if it has a valid one.
     pub manifest: Option<Manifest>,
@@ -171,6 +172,15 @@ impl ConformanceReport {
         report
     }
 
+    /// Adds a finding (feature `report`). Without the feature the text is never made, so
+    /// neither it nor the formatting it needs is in the image.
+    fn note(&mut self, finding: impl FnOnce() -> String) {
+        #[cfg(feature = "report")]
+        self.findings.push(finding());
+        #[cfg(not(feature = "report"))]
+        let _ = finding;
+    }
+
     fn check(&mut self, name: &'static str, passed: bool, reason: impl Into<String>) {
         self.checks.push(Check {
             name,
@@ -191,6 +201,7 @@ impl ConformanceReport {
             declared: CapabilitySet::empty(),
             attempted: Vec::new(),
             fuel_used: 0,
+            #[cfg(feature = "report")]
             findings: Vec::new(),
             manifest: None,
             resources: None,
@@ -203,29 +214,31 @@ impl ConformanceReport {
     fn resource_findings(&mut self, usage: Usage, limits: Limits) {
         let resources = Resources { usage, limits };
         for hit in resources.hit() {
-            let detail = match hit {
-                LimitHit::Fuel => format!(
-                    "stopped after {} of its {} fuel",
-                    usage.fuel_used, usage.fuel_budget
-                ),
-                LimitHit::Memory => format!(
-                    "{} memory.grow request(s) refused at {} of {} bytes",
-                    usage.memory_grows_refused, usage.memory_bytes, limits.memory_bytes
-                ),
-                LimitHit::Table => format!(
-                    "{} table.grow request(s) refused (limit {} elements)",
-                    usage.table_grows_refused, limits.table_elements
-                ),
-                LimitHit::Output => format!(
-                    "{} output_write call(s) refused after {} of {} bytes",
-                    usage.output_refused, usage.output_bytes, limits.output_bytes
-                ),
-                LimitHit::Log => format!(
-                    "{} log call(s) refused after {} of {} bytes",
-                    usage.log_refused, usage.log_bytes, limits.log_bytes
-                ),
-            };
-            self.findings.push(format!("hit the {hit} limit: {detail}"));
+            self.note(|| {
+                let detail = match hit {
+                    LimitHit::Fuel => format!(
+                        "stopped after {} of its {} fuel",
+                        usage.fuel_used, usage.fuel_budget
+                    ),
+                    LimitHit::Memory => format!(
+                        "{} memory.grow request(s) refused at {} of {} bytes",
+                        usage.memory_grows_refused, usage.memory_bytes, limits.memory_bytes
+                    ),
+                    LimitHit::Table => format!(
+                        "{} table.grow request(s) refused (limit {} elements)",
+                        usage.table_grows_refused, limits.table_elements
+                    ),
+                    LimitHit::Output => format!(
+                        "{} output_write call(s) refused after {} of {} bytes",
+                        usage.output_refused, usage.output_bytes, limits.output_bytes
+                    ),
+                    LimitHit::Log => format!(
+                        "{} log call(s) refused after {} of {} bytes",
+                        usage.log_refused, usage.log_bytes, limits.log_bytes
+                    ),
+                };
+                format!("hit the {hit} limit: {detail}")
+            });
         }
         self.resources = Some(resources);
     }
@@ -262,21 +275,21 @@ fn scan(
             Some(entry) => {
                 if let Some(cap) = entry.capability {
                     report.declared = report.declared.with(cap);
-                    report
-                        .findings
-                        .push(format!("imports {}: needs {cap}", import.name()));
+                    report.note(|| format!("imports {}: needs {cap}", import.name()));
                 }
                 if entry.since > abi_needed.0 {
                     abi_needed = (entry.since, Some(entry.name));
                 }
             }
-            None => report.findings.push(format!(
-                "imports {}.{} ({}): not a host function of ABI v{}",
-                import.module(),
-                import.name(),
-                abi::describe(import.ty()),
-                crate::ABI_VERSION
-            )),
+            None => report.note(|| {
+                format!(
+                    "imports {}.{} ({}): not a host function of ABI v{}",
+                    import.module(),
+                    import.name(),
+                    abi::describe(import.ty()),
+                    crate::ABI_VERSION
+                )
+            }),
         }
     }
     let exports = |name: &str| module.exports().find(|e| e.name() == name);
@@ -295,10 +308,12 @@ fn scan(
 fn manifest_findings(report: &mut ConformanceReport, info: &Scan) {
     match &info.manifest {
         None => {
-            report.findings.push(format!(
-                "no manifest: declare one in the `{}` custom section",
-                crate::MANIFEST_SECTION
-            ));
+            report.note(|| {
+                format!(
+                    "no manifest: declare one in the `{}` custom section",
+                    crate::MANIFEST_SECTION
+                )
+            });
             report.check("manifest", true, "no manifest (optional)");
         }
         Some(Err(e)) => report.check("manifest", false, format!("manifest is invalid: {e}")),
@@ -317,10 +332,12 @@ fn manifest_findings(report: &mut ConformanceReport, info: &Scan) {
             let (needed, import) = info.abi_needed;
             if manifest.abi < needed {
                 let import = import.unwrap_or("an import");
-                report.findings.push(format!(
-                    "imports {import} (ABI {needed}), but the manifest declares abi={}",
-                    manifest.abi
-                ));
+                report.note(|| {
+                    format!(
+                        "imports {import} (ABI {needed}), but the manifest declares abi={}",
+                        manifest.abi
+                    )
+                });
                 report.check(
                     "manifest",
                     false,
@@ -337,9 +354,7 @@ fn manifest_findings(report: &mut ConformanceReport, info: &Scan) {
                 );
             } else {
                 let list = missing.join(", ");
-                report.findings.push(format!(
-                    "imports need {list}, which the manifest does not ask for"
-                ));
+                report.note(|| format!("imports need {list}, which the manifest does not ask for"));
                 report.check(
                     "manifest",
                     false,
@@ -424,11 +439,13 @@ impl Host {
                         format!("run returned {} using {} fuel", done.status, done.fuel_used),
                     );
                     if done.status != 0 {
-                        report.findings.push(format!(
-                            "run returned {} on {} bytes of input (not a failure of the gate)",
-                            done.status,
-                            input.len()
-                        ));
+                        report.note(|| {
+                            format!(
+                                "run returned {} on {} bytes of input (not a failure of the gate)",
+                                done.status,
+                                input.len()
+                            )
+                        });
                     }
                 }
                 Err(e) => {
@@ -449,8 +466,8 @@ impl Host {
 
         report.resource_findings(plugin.usage(), self.config().limits);
         report.logs = plugin.logs().clone();
-        report.denied = plugin.denials().targets().cloned().collect();
-        report.attempted = plugin
+        let denied: Vec<DeniedTarget> = plugin.denials().targets().cloned().collect();
+        let attempted: Vec<Attempt> = plugin
             .denials()
             .iter()
             .map(|d| Attempt {
@@ -459,18 +476,20 @@ impl Host {
                 count: d.count,
             })
             .collect();
+        for a in &attempted {
+            report.note(|| {
+                format!(
+                    "attempted {} {} time(s): needs {}",
+                    a.import, a.count, a.capability
+                )
+            });
+        }
+        for target in &denied {
+            report.note(|| format!("denied {target} ({})", target.import));
+        }
+        report.denied = denied;
+        report.attempted = attempted;
         let attempts = report.privileged_operations();
-        for a in &report.attempted {
-            report.findings.push(format!(
-                "attempted {} {} time(s): needs {}",
-                a.import, a.count, a.capability
-            ));
-        }
-        for denied in &report.denied {
-            report
-                .findings
-                .push(format!("denied {denied} ({})", denied.import));
-        }
         report.check(
             "no_privileged_operations",
             attempts == 0,

@@ -32,7 +32,7 @@
 //! | `tls` | yes | verified client TLS in [`TcpNetwork`] for `net_dial_tls` (rustls with `ring`; implies `std`; needs a C compiler) |
 //! | `log` | yes | host and guest log lines go to the [`log`](https://docs.rs/log) crate |
 //! | `defmt` | no | host and guest log lines go to `defmt` (firmware); cannot be combined with `log` |
-//! | `inspect` | yes | [`inspect`]: a module's imports, exports, custom sections and manifest, without running it (the conformance gate does not need it) |
+//! | `report` | yes | reports for people: [`inspect`] (a module's imports, exports, custom sections and manifest, without running it) and [`ConformanceReport::findings`]; the gate runs the same checks without it (a device build leaves it out: docs/footprint.md) |
 //! | `cap-fs` | yes | the `fs_*` host functions (`fs.read`, `fs.write`) |
 //! | `cap-net` | yes | the `net_*` host functions (`net.dial`) |
 //! | `cap-process` | yes | the `process_exec` host function (`process.exec`) |
@@ -58,7 +58,7 @@ mod backend;
 mod capability;
 mod conformance;
 mod grant;
-#[cfg(feature = "inspect")]
+#[cfg(feature = "report")]
 mod inspect;
 mod manifest;
 mod runtime;
@@ -82,7 +82,7 @@ pub use grant::{
     DialTarget, Grant, GrantError, GuestPath, HostError, HostName, HostPattern, PathError,
     MAX_GRANT_ENTRIES, MAX_HOST_BYTES, MAX_LABEL_BYTES, MAX_PATH_BYTES,
 };
-#[cfg(feature = "inspect")]
+#[cfg(feature = "report")]
 pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo};
 pub use manifest::GrantExcess;
 pub use pluginhost_proto as proto;

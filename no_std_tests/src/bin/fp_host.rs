@@ -1,5 +1,5 @@
 //! Footprint probe: pluginhost as the firmware builds it (every capability feature and defmt
-//! logging, no `std`, no `inspect`), used through its whole public surface (conformance, load
+//! logging, no `std`, no `report`), used through its whole public surface (conformance, load
 //! under a grant, invoke, typed invoke, fuel slices, stats, errors as text) with the in-memory
 //! back-ends.
 
@@ -57,7 +57,7 @@ fn run() -> Result<(u64, usize), alloc::string::String> {
     defmt::info!("fp-host: {}", stats);
     Ok((
         done.fuel_used + stats.invocations,
-        output.len() + report.findings.len() + usize::from(typed.is_err()),
+        output.len() + report.checks.len() + usize::from(typed.is_err()),
     ))
 }
 
