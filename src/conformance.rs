@@ -305,8 +305,12 @@ fn scan(
     })
 }
 
-fn manifest_findings(report: &mut ConformanceReport, info: &Scan) {
-    match &info.manifest {
+fn manifest_findings(
+    report: &mut ConformanceReport,
+    manifest: Option<Result<Manifest, ManifestError>>,
+    (needed, import): (u32, Option<&'static str>),
+) {
+    match manifest {
         None => {
             report.note(|| {
                 format!(
@@ -329,7 +333,6 @@ fn manifest_findings(report: &mut ConformanceReport, info: &Scan) {
                 .filter(|c| !asked.contains(*c))
                 .map(Capability::name)
                 .collect();
-            let (needed, import) = info.abi_needed;
             if manifest.abi < needed {
                 let import = import.unwrap_or("an import");
                 report.note(|| {
@@ -361,7 +364,7 @@ fn manifest_findings(report: &mut ConformanceReport, info: &Scan) {
                     format!("imports need more than the manifest asks for: {list}"),
                 );
             }
-            report.manifest = Some(manifest.clone());
+            report.manifest = Some(manifest);
         }
     }
 }
@@ -389,7 +392,7 @@ impl Host {
             true,
             "valid WebAssembly within the module limits",
         );
-        manifest_findings(&mut report, &info);
+        manifest_findings(&mut report, info.manifest, info.abi_needed);
 
         let (entry, memory) = (info.entry, info.memory);
         report.entry_exported = entry && memory;
