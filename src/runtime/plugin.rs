@@ -103,7 +103,7 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
     let engine = Engine::new(&engine_config(&config.limits, config.translation));
     Module::new(&engine, wasm).map_err(|e| match compile_error(&e) {
         // The validator reads section by section: running out of bytes means the file was cut.
-        LoadError::InvalidModule(message) if message.contains("unexpected end") => {
+        LoadError::InvalidModule(message) if mentions(&message, "unexpected end") => {
             LoadError::InvalidModule(alloc::format!(
                 "truncated module ({} bytes): {message}",
                 wasm.len()
@@ -111,6 +111,14 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
         }
         other => other,
     })
+}
+
+/// Whether `text` contains `needed` (a plain byte search: no string-searching machinery in the
+/// image for one fixed phrase).
+fn mentions(text: &str, needed: &str) -> bool {
+    text.as_bytes()
+        .windows(needed.len())
+        .any(|w| w == needed.as_bytes())
 }
 
 /// Refuses, each with its own message, what is not a WebAssembly module at all: no bytes,
