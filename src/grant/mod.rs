@@ -130,7 +130,8 @@ impl Grant {
     }
 
     /// Adds a spec as typed on a command line or in a policy file: `fs.write=/data`,
-    /// `net.dial=ca.example.com:443`, `process.exec=/usr/bin/true`.
+    /// `net.dial=ca.example.com:443`, `process.exec=/usr/bin/true`. ASCII whitespace around the
+    /// name and the scope is ignored.
     ///
     /// # Errors
     /// [`GrantError::Spec`] without `=`, [`GrantError::UnknownCapability`] for an unknown name, and
@@ -138,10 +139,10 @@ impl Grant {
     pub fn with_spec(self, spec: &str) -> Result<Self, GrantError> {
         let (name, scope) = spec.split_once('=').ok_or(GrantError::Spec)?;
         let capability: Capability = name
-            .trim()
+            .trim_ascii()
             .parse()
             .map_err(|_| GrantError::UnknownCapability)?;
-        let scope = scope.trim();
+        let scope = scope.trim_ascii();
         if capability.takes_paths() {
             self.with_path_prefix(capability, scope)
         } else {
@@ -362,6 +363,18 @@ mod tests {
             Err(GrantError::Host(_))
         ));
         assert!(Grant::none().with_spec("net.dial=ca.example.com").is_err());
+        // ASCII whitespace around the parts is ignored; anything else is part of the scope.
+        assert_eq!(
+            Grant::none()
+                .with_spec(" fs.write =\t/data \n")
+                .unwrap()
+                .to_string(),
+            "fs.write=/data"
+        );
+        assert_eq!(
+            Grant::none().with_spec("fs.write=\u{a0}/data"),
+            Err(GrantError::Path(PathError::Relative))
+        );
         assert_eq!(
             Grant::none().with_path_prefix(Capability::NetDial, "/x"),
             Err(GrantError::WrongKind(Capability::NetDial))
