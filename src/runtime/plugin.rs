@@ -132,12 +132,12 @@ fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
     let magic = b"\0asm";
     if !wasm.starts_with(magic) && !magic.starts_with(wasm) {
         let mut shown = String::new();
-        for byte in wasm.iter().take(4) {
-            let _ = core::fmt::Write::write_fmt(&mut shown, format_args!("{byte:02x} "));
+        for (i, byte) in wasm.iter().take(4).enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            let _ = core::fmt::Write::write_fmt(&mut shown, format_args!("{sep}{byte:02x}"));
         }
         return invalid(alloc::format!(
-            "not a WebAssembly module: it starts with the bytes {}, not the magic \\0asm (00 61 73 6d)",
-            shown.trim_end()
+            "not a WebAssembly module: it starts with the bytes {shown}, not the magic \\0asm (00 61 73 6d)"
         ));
     }
     if wasm.len() < 8 {
