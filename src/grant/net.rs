@@ -10,7 +10,6 @@
 use alloc::string::String;
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
-use core::str::FromStr;
 
 /// The longest host name accepted, in bytes, after removing one trailing dot.
 pub const MAX_HOST_BYTES: usize = 253;
@@ -310,16 +309,118 @@ fn split_host_port(s: &str) -> Result<(&str, u16), HostError> {
 
 /// A decimal port in `1..=65535`: digits only, no sign, no leading zero.
 fn parse_port(s: &str) -> Result<u16, HostError> {
-    if s.starts_with('0') || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.starts_with('0') || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(HostError::InvalidPort);
     }
-    s.parse::<u16>().map_err(|_| HostError::InvalidPort)
+    u16::try_from(decimal(s.as_bytes())).map_err(|_| HostError::InvalidPort)
+}
+
+/// The value of at most nine ASCII decimal digits (checked by the caller).
+fn decimal(digits: &[u8]) -> u32 {
+    digits
+        .iter()
+        .fold(0, |value, b| value * 10 + u32::from(b.wrapping_sub(b'0')))
 }
 
 fn parse_ipv6(s: &str) -> Result<HostName, HostError> {
-    Ipv6Addr::from_str(s)
+    ipv6_from_text(s.as_bytes())
         .map(HostName::Ipv6)
-        .map_err(|_| HostError::InvalidName)
+        .ok_or(HostError::InvalidName)
+}
+
+/// Reads an IPv6 address exactly as `Ipv6Addr::from_str` does, without core's generic address
+/// parser: up to eight `:`-separated groups of one to four hex digits, one `::` standing for one
+/// or more zero groups, and a dotted quad (strict, as in [`strict_ipv4`]) allowed in place of the
+/// last two groups but not before the `::`. No zone id, no brackets.
+fn ipv6_from_text(text: &[u8]) -> Option<Ipv6Addr> {
+    let mut at = 0;
+    let mut head = [0u16; 8];
+    let (head_len, head_quad) = read_groups(text, &mut at, &mut head);
+    if head_len == 8 {
+        return (at == text.len()).then(|| Ipv6Addr::from(head));
+    }
+    if head_quad || text.get(at..at.saturating_add(2)) != Some(b"::".as_slice()) {
+        return None;
+    }
+    at += 2;
+    // `::` stands for at least one group.
+    let mut tail = [0u16; 7];
+    let tail_room = tail.get_mut(..7 - head_len)?;
+    let (tail_len, _) = read_groups(text, &mut at, tail_room);
+    if at != text.len() {
+        return None;
+    }
+    let (to, from) = (head.get_mut(8 - tail_len..)?, tail.get(..tail_len)?);
+    to.copy_from_slice(from);
+    Some(Ipv6Addr::from(head))
+}
+
+/// Reads up to `groups.len()` groups at `*at`, each after a `:` but the first, where a dotted
+/// quad may stand for two groups if there is room for both. Returns how many groups were read
+/// and whether a dotted quad was; `*at` ends after the last group read.
+fn read_groups(text: &[u8], at: &mut usize, groups: &mut [u16]) -> (usize, bool) {
+    let limit = groups.len();
+    for i in 0..limit {
+        let start = match i {
+            0 => *at,
+            _ if text.get(*at) == Some(&b':') => *at + 1,
+            _ => return (i, false),
+        };
+        if i + 1 < limit {
+            if let Some(([a, b, c, d], end)) = read_quad(text, start) {
+                if let Some(pair) = groups.get_mut(i..i + 2) {
+                    pair.copy_from_slice(&[u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])]);
+                }
+                *at = end;
+                return (i + 2, true);
+            }
+        }
+        let digits = run(text, start, |b| b.is_ascii_hexdigit());
+        if !(1..=4).contains(&digits) {
+            return (i, false);
+        }
+        let group = text.get(start..start + digits).unwrap_or_default();
+        let value = group.iter().fold(0u32, |value, b| {
+            (value << 4) | char::from(*b).to_digit(16).unwrap_or(0)
+        });
+        if let Some(slot) = groups.get_mut(i) {
+            // At most four hex digits: fits.
+            *slot = u16::try_from(value).unwrap_or(0);
+        }
+        *at = start + digits;
+    }
+    (limit, false)
+}
+
+/// A strict dotted quad at `text[at..]` (four decimal parts in `0..=255` without leading zeros)
+/// and where it ends.
+fn read_quad(text: &[u8], mut at: usize) -> Option<([u8; 4], usize)> {
+    let mut octets = [0u8; 4];
+    for (i, octet) in octets.iter_mut().enumerate() {
+        if i > 0 {
+            if text.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let digits = run(text, at, |b| b.is_ascii_digit());
+        let part = text.get(at..at + digits)?;
+        if !(1..=3).contains(&digits) || (digits > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        *octet = u8::try_from(decimal(part)).ok()?;
+        at += digits;
+    }
+    Some((octets, at))
+}
+
+/// How many bytes from `text[at..]` on satisfy `class`.
+fn run(text: &[u8], at: usize, class: impl Fn(u8) -> bool) -> usize {
+    text.get(at..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| class(**b))
+        .count()
 }
 
 /// A DNS label: 1 to 63 bytes of `a-z`, `0-9`, `-`, `_`, not starting or ending with `-`.
@@ -344,23 +445,8 @@ fn looks_numeric(label: &str) -> bool {
 
 /// A strict dotted quad: exactly four decimal parts in `0..=255`, no leading zeros.
 fn strict_ipv4(s: &str) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut parts = s.split('.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        let valid = !part.is_empty()
-            && part.len() <= 3
-            && part.bytes().all(|b| b.is_ascii_digit())
-            && (part == "0" || !part.starts_with('0'));
-        if !valid {
-            return None;
-        }
-        *octet = part.parse().ok()?;
-    }
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(Ipv4Addr::from(octets))
+    let (octets, end) = read_quad(s.as_bytes(), 0)?;
+    (end == s.len()).then(|| Ipv4Addr::from(octets))
 }
 
 #[cfg(test)]
@@ -389,6 +475,166 @@ mod tests {
 
     fn v4(a: u8, b: u8, c: u8, d: u8) -> HostName {
         HostName::Ipv4(Ipv4Addr::new(a, b, c, d))
+    }
+
+    /// A small deterministic generator (xorshift) for the differential tests below.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// IPv6 text built from parts that are often valid and often almost valid.
+    fn ipv6_like(rng: &mut Rng) -> String {
+        const PARTS: &[&str] = &[
+            "0",
+            "1",
+            "00",
+            "000",
+            "0000",
+            "00000",
+            "f",
+            "ff",
+            "fff",
+            "ffff",
+            "FFFF",
+            "fFfF",
+            "12345",
+            "abcd",
+            "ABCD",
+            "g",
+            "a0",
+            "7f00",
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "127.0.0.1",
+            "1.2.3.04",
+            "",
+            ":",
+            "::",
+            ".",
+            "%eth0",
+            "[",
+            "]",
+            " ",
+            "+1",
+            "-1",
+            "1000",
+            "9.9.9.9",
+        ];
+        let groups = rng.below(10);
+        let mut text = String::new();
+        for i in 0..groups {
+            if i > 0 {
+                text.push_str(rng.pick(&[":", ":", ":", "::", ".", ":::"]));
+            }
+            text.push_str(rng.pick(PARTS));
+        }
+        if rng.below(4) == 0 {
+            text.insert_str(0, rng.pick(&["::", ":", "0::", "::ffff:"]));
+        }
+        if rng.below(4) == 0 {
+            text.push_str(rng.pick(&["::", ":", ":1", "::1", ".1"]));
+        }
+        text
+    }
+
+    #[test]
+    fn ipv6_reads_as_core_does() {
+        use core::str::FromStr;
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut valid = 0;
+        for _ in 0..300_000 {
+            let text = if rng.below(3) == 0 {
+                // Random bytes from the alphabet of the grammar.
+                let alphabet = b"0123456789abcdefABCDEFxg:.:::";
+                let len = rng.below(46);
+                (0..len)
+                    .map(|_| char::from(alphabet[rng.below(alphabet.len())]))
+                    .collect()
+            } else {
+                ipv6_like(&mut rng)
+            };
+            let expected = Ipv6Addr::from_str(&text).ok();
+            assert_eq!(ipv6_from_text(text.as_bytes()), expected, "{text:?}");
+            valid += usize::from(expected.is_some());
+        }
+        // The generator reaches both sides often.
+        assert!(valid > 5_000, "{valid} valid addresses");
+        for text in [
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:1.2.3.4",
+            "::ffff:127.0.0.1",
+            "::1.2.3.4",
+            "1::1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1.2.3.4::",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            ":1::",
+            "1:::2",
+            "12345::",
+            "::ffff:1.2.3.04",
+            "::ffff:256.0.0.1",
+            "fe80::1%eth0",
+            "[::1]",
+            "",
+        ] {
+            assert_eq!(
+                ipv6_from_text(text.as_bytes()),
+                Ipv6Addr::from_str(text).ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ports_and_quads_read_as_core_does() {
+        use core::str::FromStr;
+        for port in 0..=70_000u32 {
+            let text = format!("{port}");
+            let expected = u16::try_from(port).ok().filter(|p| *p != 0);
+            assert_eq!(parse_port(&text).ok(), expected, "{text}");
+        }
+        for text in [
+            "", "+1", "-1", "01", "00", "65536", "99999", "123456", "1a", " 1",
+        ] {
+            assert!(parse_port(text).is_err(), "{text:?}");
+        }
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..100_000 {
+            let parts = [
+                "0", "1", "9", "10", "99", "100", "199", "255", "256", "999", "01", "001",
+            ];
+            let n = 3 + rng.below(3);
+            let text: Vec<&str> = (0..n).map(|_| rng.pick(&parts)).collect();
+            let text = text.join(".");
+            // core's dotted-quad reader is as strict (no leading zeros, four parts).
+            assert_eq!(strict_ipv4(&text), Ipv4Addr::from_str(&text).ok(), "{text}");
+        }
     }
 
     fn repeat(s: &str, n: usize) -> String {
