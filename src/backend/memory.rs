@@ -76,7 +76,7 @@ impl FsState {
 
 /// The parent of a normalised path; the root is its own parent.
 fn parent(path: &str) -> &str {
-    match path.rfind('/') {
+    match path.bytes().rposition(|b| b == b'/') {
         Some(0) | None => "/",
         Some(i) => path.get(..i).unwrap_or("/"),
     }
@@ -324,7 +324,8 @@ impl MemoryNetwork {
 
     /// This network with `service` answering dials to `target`, written `host:port` or
     /// `[v6]:port` (names are compared case-insensitively, IP addresses by value). A `target`
-    /// without a valid port is ignored: dials can never reach it.
+    /// without a valid port (decimal `1..=65535` without leading zeros, as in a grant) is
+    /// ignored: dials can never reach it.
     #[must_use]
     pub fn with_service(mut self, target: &str, service: Arc<dyn MemoryService>) -> Self {
         if let Some((host, port)) = parse_target(target) {
@@ -400,8 +401,9 @@ fn same_host(a: &HostName, b: &HostName) -> bool {
 /// Parses `host:port` or `[v6]:port`. A host that is not a valid name or address is kept as a
 /// name (dials never reach it: the host refuses such a target before its back-end is asked).
 fn parse_target(target: &str) -> Option<(HostName, u16)> {
-    let (host, port) = target.rsplit_once(':')?;
-    let port: u16 = port.parse().ok()?;
+    let colon = target.bytes().rposition(|b| b == b':')?;
+    let (host, port) = (target.get(..colon)?, target.get(colon + 1..)?);
+    let port = crate::grant::parse_port(port).ok()?;
     let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         Some(inner) => match HostName::parse_str(inner) {
             Ok(addr @ HostName::Ipv6(_)) if inner.contains(':') => addr,

@@ -13,6 +13,7 @@ use crate::capability::{Capability, CapabilitySet};
 mod net;
 mod path;
 
+pub(crate) use net::parse_port;
 pub use net::{DialTarget, HostError, HostName, HostPattern, MAX_HOST_BYTES, MAX_LABEL_BYTES};
 pub use path::{GuestPath, PathError, MAX_PATH_BYTES};
 

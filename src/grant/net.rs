@@ -139,7 +139,10 @@ impl HostName {
         if !name.split('.').all(valid_label) {
             return Err(HostError::InvalidName);
         }
-        let last = name.rsplit('.').next().unwrap_or("");
+        let last = match name.bytes().rposition(|b| b == b'.') {
+            Some(dot) => name.get(dot + 1..).unwrap_or(""),
+            None => name.as_str(),
+        };
         if looks_numeric(last) {
             // `s` rather than `name`: a trailing dot is not part of a dotted quad.
             return strict_ipv4(s)
@@ -308,7 +311,7 @@ fn split_host_port(s: &str) -> Result<(&str, u16), HostError> {
 }
 
 /// A decimal port in `1..=65535`: digits only, no sign, no leading zero.
-fn parse_port(s: &str) -> Result<u16, HostError> {
+pub(crate) fn parse_port(s: &str) -> Result<u16, HostError> {
     if s.is_empty() || s.starts_with('0') || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(HostError::InvalidPort);
     }
