@@ -308,29 +308,34 @@ impl Manifest {
             requests: Vec::new(),
         };
         // `validate` has checked every line, so the branches below only pick the values out.
-        for line in text.split_terminator('\n') {
-            let Some((key, value)) = line.split_once('=') else {
-                continue;
-            };
-            match key {
-                "abi" => manifest.abi = parse_u32(value.as_bytes(), 0, value.len()).unwrap_or(0),
-                "name" => manifest.name = String::from(value),
-                "version" => manifest.version = String::from(value),
-                "kind" => {
-                    if let Ok(kind) = value.parse() {
-                        manifest.kind = kind;
-                    }
+        // Byte positions (lines end at `\n`, keys at the first `=`): no string searching.
+        let b = text.as_bytes();
+        let value = |start: usize, end: usize| String::from(text.get(start..end).unwrap_or(""));
+        let mut pos = 0;
+        while pos < b.len() {
+            let end = line_end(b, pos);
+            let eq = find_byte(b, pos, end, b'=');
+            let start = eq + 1;
+            if eq_at(b, pos, eq, b"abi") {
+                manifest.abi = parse_u32(b, start, end).unwrap_or(0);
+            } else if eq_at(b, pos, eq, b"name") {
+                manifest.name = value(start, end);
+            } else if eq_at(b, pos, eq, b"version") {
+                manifest.version = value(start, end);
+            } else if eq_at(b, pos, eq, b"kind") {
+                if let Some(kind) = PluginKind::from_bytes(b, start, end) {
+                    manifest.kind = kind;
                 }
-                "grant" => {
-                    if let Some((capability, scope)) = value.split_once('=') {
-                        manifest.requests.push(ManifestGrant {
-                            capability: String::from(capability),
-                            scope: String::from(scope),
-                        });
-                    }
+            } else if eq_at(b, pos, eq, b"grant") {
+                let split = find_byte(b, start, end, b'=');
+                if split < end {
+                    manifest.requests.push(ManifestGrant {
+                        capability: value(start, split),
+                        scope: value(split + 1, end),
+                    });
                 }
-                _ => {}
             }
+            pos = end + 1;
         }
         Ok(manifest)
     }
@@ -769,10 +774,11 @@ mod tests {
 
     #[test]
     fn order_of_keys_is_free_and_final_newline_optional() {
-        let text = "kind=other\nversion=1\nname=a\nabi=1";
+        let text = "kind=other\nversion=1\nname=a\ngrant=fs.read=/x\nabi=1";
         let m = Manifest::parse(text).expect("valid");
         assert_eq!(m.kind, PluginKind::Other);
-        assert!(m.requests.is_empty());
+        assert_eq!((m.abi, m.name.as_str(), m.version.as_str()), (1, "a", "1"));
+        assert_eq!(m.scopes("fs.read").collect::<Vec<_>>(), ["/x"]);
     }
 
     #[test]
