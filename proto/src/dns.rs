@@ -39,6 +39,9 @@ pub struct PublishTxtResponse {
 /// The TSIG secret is not part of the request: the plugin reads it from `tsig_key_file` under
 /// the operator's `fs.read` grant, so requests can be logged and the agent never handles it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Names are not on the postcard wire; a self-describing format (JSON on the command line)
+// refuses a field the message does not have.
+#[serde(deny_unknown_fields)]
 pub struct UpdateTxtRequest {
     /// Whether to add the record or remove it.
     pub change: TxtChange,
