@@ -18,8 +18,16 @@ use pluginhost_firmware::{println, HEAP};
 
 static COMPUTE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/compute.wasm"));
 
-fn run() -> Result<(u64, usize), alloc::string::String> {
-    use alloc::string::ToString;
+/// Logs a failed step's error with defmt (interned: its text is not in the image) and names
+/// the step.
+fn failed<E: defmt::Format>(step: &'static str) -> impl Fn(E) -> &'static str {
+    move |e| {
+        defmt::error!("fp-host: {=str}: {}", step, e);
+        step
+    }
+}
+
+fn run() -> Result<(u64, usize), &'static str> {
     let fs = Arc::new(MemoryFilesystem::new());
     fs.create_dir("/data");
     let backends = Backends::unavailable()
@@ -33,21 +41,21 @@ fn run() -> Result<(u64, usize), alloc::string::String> {
     let host = Host::with_backends(config, backends);
     let report = host.conformance(COMPUTE);
     if !report.ok() {
-        return Err("conformance".to_string());
+        return Err("conformance");
     }
     let grant = Grant::none()
         .with_spec("fs.write=/data")
-        .map_err(|e| e.to_string())?;
-    let mut plugin = host.load(COMPUTE, grant).map_err(|e| e.to_string())?;
+        .map_err(failed("grant"))?;
+    let mut plugin = host.load(COMPUTE, grant).map_err(failed("load"))?;
     let output = host
         .invoke(&mut plugin, "run", &[])
-        .map_err(|e| e.to_string())?;
+        .map_err(failed("invoke"))?;
     let done = {
         let mut call = host
             .start(&mut plugin, "run", &[])
-            .map_err(|e| e.to_string())?;
+            .map_err(failed("start"))?;
         loop {
-            if let Step::Done(done) = call.resume(20_000).map_err(|e| e.to_string())? {
+            if let Step::Done(done) = call.resume(20_000).map_err(failed("resume"))? {
                 break done;
             }
         }
