@@ -292,11 +292,16 @@ fn scan(
             }),
         }
     }
-    let exports = |name: &str| module.exports().find(|e| e.name() == name);
-    let entry = exports(ENTRY).is_some_and(|e| {
-        matches!(e.ty(), ExternType::Func(f) if f.params().is_empty() && f.results() == [wasmi::ValType::I32])
-    });
-    let memory = exports("memory").is_some_and(|e| matches!(e.ty(), ExternType::Memory(_)));
+    let (mut entry, mut memory) = (false, false);
+    for export in module.exports() {
+        match export.ty() {
+            ExternType::Func(f) if export.name() == ENTRY => {
+                entry = f.params().is_empty() && f.results() == [wasmi::ValType::I32];
+            }
+            ExternType::Memory(_) if export.name() == "memory" => memory = true,
+            _ => {}
+        }
+    }
     Ok(Scan {
         manifest: crate::manifest::manifest_of(&module),
         abi_needed,
@@ -327,12 +332,14 @@ fn manifest_findings(
                 .iter()
                 .filter_map(|g| g.capability.parse::<Capability>().ok())
                 .collect();
-            let missing: Vec<&str> = report
-                .declared
-                .iter()
-                .filter(|c| !asked.contains(*c))
-                .map(Capability::name)
-                .collect();
+            // The capabilities its imports need that the manifest does not ask for, listed.
+            let mut missing = String::new();
+            for capability in report.declared.iter().filter(|c| !asked.contains(*c)) {
+                if !missing.is_empty() {
+                    missing.push_str(", ");
+                }
+                missing.push_str(capability.name());
+            }
             if manifest.abi < needed {
                 let import = import.unwrap_or("an import");
                 report.note(|| {
@@ -356,12 +363,13 @@ fn manifest_findings(
                     "manifest asks for every capability its imports need",
                 );
             } else {
-                let list = missing.join(", ");
-                report.note(|| format!("imports need {list}, which the manifest does not ask for"));
+                report.note(|| {
+                    format!("imports need {missing}, which the manifest does not ask for")
+                });
                 report.check(
                     "manifest",
                     false,
-                    format!("imports need more than the manifest asks for: {list}"),
+                    format!("imports need more than the manifest asks for: {missing}"),
                 );
             }
             report.manifest = Some(manifest);
@@ -468,7 +476,8 @@ impl Host {
         }
 
         report.resource_findings(plugin.usage(), self.config().limits);
-        report.logs = plugin.logs().clone();
+        // The gate's private plugin is dropped below: its logs move into the report.
+        report.logs = core::mem::take(&mut plugin.store.data_mut().invocation.logs);
         let denied: Vec<DeniedTarget> = plugin.denials().targets().cloned().collect();
         let attempted: Vec<Attempt> = plugin
             .denials()
