@@ -1,7 +1,6 @@
 //! In-memory back-ends for tests, examples and firmware: no I/O, bounded growth.
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -498,7 +497,8 @@ type MemoryProgram = Arc<dyn Fn(&[&str]) -> (i32, Vec<u8>) + Send + Sync>;
 pub struct MemoryProcessRunner {
     /// Programs by path (a few: searched in order).
     programs: Vec<(String, MemoryProgram)>,
-    runs: Mutex<VecDeque<Vec<String>>>,
+    /// The argv of the last runs, oldest first (at most 64: dropping the oldest moves 63).
+    runs: Mutex<Vec<Vec<String>>>,
 }
 
 impl MemoryProcessRunner {
@@ -507,7 +507,7 @@ impl MemoryProcessRunner {
     pub fn new() -> Self {
         MemoryProcessRunner {
             programs: Vec::new(),
-            runs: Mutex::new(VecDeque::new()),
+            runs: Mutex::new(Vec::new()),
         }
     }
 
@@ -533,7 +533,7 @@ impl MemoryProcessRunner {
 
     /// The argv of the most recent runs (at most 64), oldest first.
     pub fn runs(&self) -> Vec<Vec<String>> {
-        self.runs.lock().iter().cloned().collect()
+        self.runs.lock().clone()
     }
 }
 
@@ -564,10 +564,11 @@ impl ProcessRunner for MemoryProcessRunner {
     ) -> Result<ProcessOutput, BackendError> {
         {
             let mut runs = self.runs.lock();
-            while runs.len() >= MAX_RECORDED_RUNS {
-                runs.pop_front();
+            if runs.len() >= MAX_RECORDED_RUNS {
+                let excess = runs.len() + 1 - MAX_RECORDED_RUNS;
+                runs.drain(..excess);
             }
-            runs.push_back(argv.iter().map(|arg| (*arg).to_string()).collect());
+            runs.push(argv.iter().map(|arg| (*arg).to_string()).collect());
         }
         let program = argv
             .first()
