@@ -360,7 +360,7 @@ def main():
       "calls with their targets and keeps to the invocation's blocking time; the generic per-call "
       "wrapper is inlined into each, as the gated-call benchmark's speed depends on it), the "
       "conformance gate and its check reasons (with the `Display` text of `LoadError`, `InvokeError` "
-      "and `ManifestError`), strict host/path parsing, and the in-memory back-ends (about 4.5 KiB, linked "
+      "and `ManifestError`), strict host/path parsing, and the in-memory back-ends (about 4.5 KiB when these cuts were made; linked "
       "only when an embedder uses them). wasmi's own share counts the wasmi code both probes use; "
       "LTO places some of it in `fp-wasmi`'s `main`, some in separate functions in `fp-host` (the "
       "crate table), which roughly cancel.")
