@@ -135,6 +135,15 @@ pub trait Filesystem: Send + Sync {
         to_scope: &GuestPath,
         to: &GuestPath,
     ) -> Result<(), BackendError>;
+
+    /// Whether a call can take measurable time (disk or other I/O). The host reads its
+    /// [`MonotonicClock`] around each call of a filesystem that may block, and counts the time
+    /// against [`Limits::blocking_time`](crate::Limits); for one that cannot (no I/O at all, like
+    /// [`MemoryFilesystem`]) it skips the two clock reads. Either way a call is refused once the
+    /// budget is spent. The default is `true`: return `false` only if no call ever waits.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// An open connection made by a [`Network`]. Dropping it closes it.
@@ -272,6 +281,9 @@ impl Filesystem for Unavailable {
         _: &GuestPath,
     ) -> Result<(), BackendError> {
         Err(BackendError::Unsupported)
+    }
+    fn may_block(&self) -> bool {
+        false
     }
 }
 

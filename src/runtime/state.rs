@@ -226,6 +226,10 @@ pub(crate) struct HostState {
         allow(dead_code)
     )]
     pub(crate) blocking: BlockingBudget,
+    /// Whether the filesystem back-end may block (`Filesystem::may_block`, asked once): only
+    /// then are its calls measured against the blocking time.
+    #[cfg_attr(not(feature = "cap-fs"), allow(dead_code))]
+    pub(crate) filesystem_blocks: bool,
     pub(crate) ledger: Ledger,
     /// A reusable buffer for `fs_read` and `random_fill` (at most `Limits::call_bytes`).
     pub(crate) scratch: Vec<u8>,
@@ -245,6 +249,7 @@ impl HostState {
         ledger: Ledger,
     ) -> HostState {
         let blocking = BlockingBudget::new(limits.blocking_time, backends.monotonic_clock.clone());
+        let filesystem_blocks = backends.filesystem.may_block();
         HostState {
             name,
             grant,
@@ -263,6 +268,7 @@ impl HostState {
             },
             handles: HandleTable::new(limits.net_handles),
             blocking,
+            filesystem_blocks,
             limits,
             costs,
             memory: None,
