@@ -181,7 +181,15 @@ impl GuestPath {
     /// `/data` is a prefix of `/data` and `/data/x`, but not of `/data2` or `/DATA/x`; `/` is a
     /// prefix of every path.
     pub fn starts_with(&self, prefix: &GuestPath) -> bool {
-        self.strip_prefix(prefix).is_some()
+        let (path, prefix) = (self.0.as_bytes(), prefix.0.as_bytes());
+        if prefix == b"/" {
+            return true;
+        }
+        // The component boundary first: one byte, where most prefixes that do not match fail.
+        match path.get(prefix.len()) {
+            Some(b'/') | None => path.get(..prefix.len()) == Some(prefix),
+            Some(_) => false,
+        }
     }
 
     /// The part of this path below `prefix`, without a leading `/`; `""` when both are equal and
