@@ -39,19 +39,32 @@ fn read_path(
 
 /// Refuses the call at once (counted, with the guest's path bytes as its target) if
 /// `capability` was not granted at all.
+#[inline]
 fn require(
     state: &mut HostState,
     call: Gated,
     memory: &[u8],
-    (ptr, len): (i32, i32),
+    path: (i32, i32),
 ) -> Result<(), CallFault> {
     if state.grant.allows(call.0) {
         Ok(())
     } else {
-        let raw = guest::slice(memory, ptr, len, state.limits.path_bytes).unwrap_or(&[]);
-        state.record(call, false, Target::Bytes(raw));
-        Err(ErrorCode::Denied.into())
+        Err(refuse_ungranted(state, call, memory, path))
     }
+}
+
+/// Counts a call of a capability the grant does not hold as a denial of the guest's path bytes.
+#[cold]
+#[inline(never)]
+fn refuse_ungranted(
+    state: &mut HostState,
+    call: Gated,
+    memory: &[u8],
+    (ptr, len): (i32, i32),
+) -> CallFault {
+    let raw = guest::slice(memory, ptr, len, state.limits.path_bytes).unwrap_or(&[]);
+    state.record(call, false, Target::Bytes(raw));
+    ErrorCode::Denied.into()
 }
 
 /// Why the body of an admitted call stopped.

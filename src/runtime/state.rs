@@ -148,6 +148,7 @@ pub(crate) struct Ledger {
 impl Ledger {
     /// Counts one gated call of `import` (needing `capability`) by `plugin` as allowed or denied;
     /// a denial is recorded with its `target`.
+    #[inline]
     pub(crate) fn record(
         &mut self,
         plugin: &str,
@@ -162,6 +163,8 @@ impl Ledger {
     }
 
     /// Records a denial (not counted as allowed before).
+    #[cold]
+    #[inline(never)]
     fn deny(
         &mut self,
         plugin: &str,
