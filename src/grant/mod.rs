@@ -12,6 +12,7 @@ use crate::capability::{Capability, CapabilitySet};
 
 mod net;
 mod path;
+mod wordwise;
 
 pub use net::{DialTarget, HostError, HostName, HostPattern, MAX_HOST_BYTES, MAX_LABEL_BYTES};
 pub use path::{GuestPath, PathError, MAX_PATH_BYTES};
