@@ -45,33 +45,43 @@ pub(super) fn is_normal(bytes: &[u8]) -> bool {
     if n < 8 || bytes.first() != Some(&b'/') {
         return false;
     }
-    // Where the last `/` seen is: the start of the current component.
+    // The leading `/` starts the first component.
     let mut last = 0;
+    let mut keep = !0x80;
     let mut at = 0;
-    while at < n {
-        // The last word overlaps the one before: skip the bytes it already covered.
-        let mut keep = u64::MAX;
-        if at + 8 > n {
-            keep <<= 8 * (at + 8 - n);
-            at = n - 8;
-        }
-        let word = word_at(bytes, at);
-        if zero_bytes(word) & keep != 0 {
+    while at + 8 <= n {
+        if !word_is_normal(bytes, at, keep, &mut last) {
             return false;
         }
-        let mut slashes = bytes_equal(word, b'/') & keep;
-        while slashes != 0 {
-            let slash = at + (slashes.trailing_zeros() / 8) as usize;
-            slashes &= slashes - 1;
-            if slash != 0 && slash - last <= 3 && dots_only(bytes.get(last + 1..slash)) {
-                return false;
-            }
-            last = slash;
-        }
+        keep = u64::MAX;
         at += 8;
+    }
+    // The last word overlaps the one before: skip the bytes it already covered.
+    if at < n && !word_is_normal(bytes, n - 8, u64::MAX << (8 * (at + 8 - n)), &mut last) {
+        return false;
     }
     // The last component: never empty (no trailing `/`), `.` or `..`.
     !(n - last <= 3 && dots_only(bytes.get(last + 1..)))
+}
+
+/// Checks the eight bytes at `at` (those whose high bit is in `keep`): no NUL, and each `/` ends
+/// a component (from `last`, the `/` before it) that is not empty, `.` or `..`.
+#[inline(always)]
+fn word_is_normal(bytes: &[u8], at: usize, keep: u64, last: &mut usize) -> bool {
+    let word = word_at(bytes, at);
+    if zero_bytes(word) & keep != 0 {
+        return false;
+    }
+    let mut slashes = bytes_equal(word, b'/') & keep;
+    while slashes != 0 {
+        let slash = at + (slashes.trailing_zeros() / 8) as usize;
+        slashes &= slashes - 1;
+        if slash - *last <= 3 && dots_only(bytes.get(*last + 1..slash)) {
+            return false;
+        }
+        *last = slash;
+    }
+    true
 }
 
 #[cfg(test)]
