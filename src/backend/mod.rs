@@ -9,7 +9,8 @@
 //! not block longer than that, and returns [`BackendError::TimedOut`] when it gives up. Filesystem
 //! calls get no timeout (local file I/O cannot be interrupted): a [`Filesystem`] must never wait
 //! on a peer (no FIFOs, sockets or devices). The host measures every such call with the
-//! [`MonotonicClock`] in [`Backends`] and ends the invocation once the budget is spent.
+//! [`MonotonicClock`] in [`Backends`] (except those of a filesystem that cannot block:
+//! [`Filesystem::may_block`]) and ends the invocation once the budget is spent.
 //!
 //! Shipped implementations: [`MemoryFilesystem`], [`MemoryNetwork`] and [`MemoryProcessRunner`]
 //! (tests, firmware) everywhere, [`Unavailable`] (refuses everything), and with the `std` feature
