@@ -63,7 +63,11 @@ fn gated_fs_calls_allocate_nothing_once_warm() {
     assert_eq!(calls.allowed(Capability::FsWrite), 600);
     assert_eq!(calls.allowed(Capability::FsRead), 400);
     assert_eq!(calls.denied(Capability::FsWrite), 200);
-    for path in ["/data/out/bench.bin", "/data/out/b.bin", "/data/out/normal.bin"] {
+    for path in [
+        "/data/out/bench.bin",
+        "/data/out/b.bin",
+        "/data/out/normal.bin",
+    ] {
         assert_eq!(fs.get(path).unwrap().len(), 64, "{path}");
     }
     assert_eq!(
