@@ -359,6 +359,7 @@ fn the_plugin_passes_the_gate_and_refuses_bad_requests_before_dialling() {
     let manifest = report.manifest.expect("a manifest");
     assert_eq!(manifest.abi, 2);
     assert_eq!(manifest.name, "ca-acme");
+    assert_eq!(manifest.protocol, Some(pluginhost::proto::Protocol::Acme));
 
     // A CSR with a private key next to it, a plain-HTTP directory: refused, nothing dialled.
     let mut plugin = host

@@ -27,7 +27,7 @@ use pluginhost::proto::ca::{IssueRequest, IssueResponse};
 use pluginhost::proto::deploy::{DeployRequest, DeployResponse};
 use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse};
 use pluginhost::proto::reload::{ReloadRequest, ReloadResponse};
-use pluginhost::proto::{FailureCode, PluginKind, Response};
+use pluginhost::proto::{FailureCode, PluginKind, Protocol, Response};
 use pluginhost::{
     BackendError, Backends, Capability, CommandRunner, Connection, DialTarget, DirFilesystem,
     Grant, Host, HostConfig, HostName, InvokeError, Limits, LoadError, Network, ProcessOutput,
@@ -341,11 +341,12 @@ const CHAIN_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIDAV7tMA
 #[test]
 fn real_plugins_pass_the_conformance_gate() {
     let host = Host::new(HostConfig::default());
-    /// Name, module, kind, and the manifest's requests.
+    /// Name, module, kind, protocol, and the manifest's requests.
     type Expected = (
         &'static str,
         &'static [u8],
         PluginKind,
+        Protocol,
         &'static [(&'static str, &'static str)],
     );
     let expected: [Expected; 5] = [
@@ -353,18 +354,21 @@ fn real_plugins_pass_the_conformance_gate() {
             "ca-acme-lite",
             bundled::CA_ACME_LITE,
             PluginKind::Ca,
+            Protocol::Issue,
             &[("net.dial", "ca.local:8443")],
         ),
         (
             "connector-file-deploy",
             bundled::CONNECTOR_FILE_DEPLOY,
             PluginKind::Connector,
+            Protocol::Deploy,
             &[("fs.write", "/certs")],
         ),
         (
             "connector-service-reload",
             bundled::CONNECTOR_SERVICE_RELOAD,
             PluginKind::Connector,
+            Protocol::Reload,
             &[
                 ("process.exec", "/usr/sbin/reload-service"),
                 ("process.exec", "/usr/sbin/nginx"),
@@ -374,19 +378,21 @@ fn real_plugins_pass_the_conformance_gate() {
             "dns-zonefile",
             bundled::DNS_ZONEFILE,
             PluginKind::DnsProvider,
+            Protocol::PublishTxt,
             &[("fs.read", "/zones"), ("fs.write", "/zones")],
         ),
         (
             "dns-rfc2136",
             bundled::DNS_RFC2136,
             PluginKind::DnsProvider,
+            Protocol::UpdateTxt,
             &[
                 ("fs.read", "/secrets/tsig"),
                 ("net.dial", "dns-primary.local:53"),
             ],
         ),
     ];
-    for (name, wasm, kind, requests) in expected {
+    for (name, wasm, kind, protocol, requests) in expected {
         let report = host.conformance(wasm);
         assert!(report.ok(), "{name} fails the gate: {:#?}", report.checks);
         assert_eq!(report.privileged_operations(), 0, "{name}");
@@ -396,6 +402,9 @@ fn real_plugins_pass_the_conformance_gate() {
         let manifest = report.manifest.as_ref().expect("manifest");
         assert_eq!(manifest.name, name);
         assert_eq!(manifest.kind, kind, "{name}");
+        // Each declares the message pair it answers (ABI 2), so no caller has to guess it.
+        assert_eq!(manifest.protocol, Some(protocol), "{name}");
+        assert_eq!(manifest.abi, 2, "{name}");
         let asked: Vec<(&str, &str)> = manifest
             .requests
             .iter()

@@ -32,34 +32,35 @@ macro_rules! module {
     };
 }
 
-/// `ca-acme` (kind `ca`, ABI 2, asks `net.dial` to Let's Encrypt and `acme.example:14000`):
-/// obtains a certificate from an ACME (RFC 8555) CA over host-verified TLS, in steps the host
-/// drives. `acme::AcmeRequest` → `Result<acme::AcmeResponse, _>`.
+/// `ca-acme` (kind `ca`, ABI 2, protocol `acme`, asks `net.dial` to Let's Encrypt and
+/// `acme.example:14000`): obtains a certificate from an ACME (RFC 8555) CA over host-verified TLS,
+/// in steps the host drives. `acme::AcmeRequest` → `Result<acme::AcmeResponse, _>`.
 pub const CA_ACME: &[u8] = module!("ca_acme.wasm");
 
-/// `ca-acme-lite` (kind `ca`, asks `net.dial=ca.local:8443`): obtains a certificate for a CSR
-/// with `POST /issue` over HTTP/1.1. `ca::IssueRequest` → `Result<ca::IssueResponse, _>`.
+/// `ca-acme-lite` (kind `ca`, protocol `issue`, asks `net.dial=ca.local:8443`): obtains a
+/// certificate for a CSR with `POST /issue` over HTTP/1.1. `ca::IssueRequest` →
+/// `Result<ca::IssueResponse, _>`.
 pub const CA_ACME_LITE: &[u8] = module!("ca_acme_lite.wasm");
 
-/// `connector-file-deploy` (kind `connector`, asks `fs.write=/certs`): writes a chain to
-/// `<target_dir>/<file_name>` atomically (`.tmp`, then rename). `deploy::DeployRequest` →
+/// `connector-file-deploy` (kind `connector`, protocol `deploy`, asks `fs.write=/certs`): writes a
+/// chain to `<target_dir>/<file_name>` atomically (`.tmp`, then rename). `deploy::DeployRequest` →
 /// `Result<deploy::DeployResponse, _>`.
 pub const CONNECTOR_FILE_DEPLOY: &[u8] = module!("connector_file_deploy.wasm");
 
-/// `connector-service-reload` (kind `connector`, asks
+/// `connector-service-reload` (kind `connector`, protocol `reload`, asks
 /// `process.exec=/usr/sbin/reload-service` and `/usr/sbin/nginx`): runs one program, no shell.
 /// `reload::ReloadRequest` → `Result<reload::ReloadResponse, _>`.
 pub const CONNECTOR_SERVICE_RELOAD: &[u8] = module!("connector_service_reload.wasm");
 
-/// `dns-zonefile` (kind `dns`, asks `fs.read=/zones`, `fs.write=/zones`): publishes an ACME
-/// `dns-01` TXT record in `/zones/<zone>.zone`. `dns::PublishTxtRequest` →
+/// `dns-zonefile` (kind `dns`, protocol `publish-txt`, asks `fs.read=/zones`, `fs.write=/zones`):
+/// publishes an ACME `dns-01` TXT record in `/zones/<zone>.zone`. `dns::PublishTxtRequest` →
 /// `Result<dns::PublishTxtResponse, _>`.
 pub const DNS_ZONEFILE: &[u8] = module!("dns_zonefile.wasm");
 
-/// `dns-rfc2136` (kind `dns`, asks `fs.read=/secrets/tsig`, `net.dial=dns-primary.local:53`):
-/// adds or removes an ACME `dns-01` TXT record on an authoritative server by RFC 2136 dynamic
-/// update over TCP, signed with the TSIG key in `tsig_key_file`. `dns::UpdateTxtRequest` →
-/// `Result<dns::UpdateTxtResponse, _>`.
+/// `dns-rfc2136` (kind `dns`, protocol `update-txt`, asks `fs.read=/secrets/tsig`,
+/// `net.dial=dns-primary.local:53`): adds or removes an ACME `dns-01` TXT record on an
+/// authoritative server by RFC 2136 dynamic update over TCP, signed with the TSIG key in
+/// `tsig_key_file`. `dns::UpdateTxtRequest` → `Result<dns::UpdateTxtResponse, _>`.
 pub const DNS_RFC2136: &[u8] = module!("dns_rfc2136.wasm");
 
 /// `hostile-exfiltrate` (kind `other`, asks only `fs.write=/scratch`): **hostile**. Tries to

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::common::{self, CliResult};
 use crate::exit::{self, Exit};
 use crate::options::{GrantArgs, InputArgs, LimitArgs, ModuleArgs, OutputArgs, Prepared};
+use crate::protocol;
 
 const LONG_ABOUT: &str = "\
 Run the conformance gate on a plugin: it runs `run` once (with empty input, or --input / \
@@ -35,6 +36,7 @@ With --json stdout gets one object:
   trap                   the trap or fuel exhaustion, or null
   status                 what run returned, or null
   declared               the capabilities its imports need, e.g. [\"fs.write\"]
+  protocol               the message pair its manifest declares (e.g. \"reload\"), or null
   privileged_operations  how many privileged calls it attempted
   attempted              [{capability, import, count}]
   denied                 [{capability, import, target, truncated, count}]
@@ -166,6 +168,11 @@ fn to_json(verdict: &Verdict<'_>) -> Value {
         "fuel_exhausted": report.fuel_exhausted,
         "status": report.status,
         "declared": declared_names(report.declared),
+        "protocol": verdict
+            .prepared
+            .manifest()
+            .and_then(|m| m.protocol)
+            .map(|p| p.as_str()),
         "privileged_operations": report.privileged_operations(),
         "attempted": attempted,
         "denied": denied,
@@ -256,6 +263,9 @@ fn to_text(file: &str, verdict: &Verdict<'_>) -> String {
         declared.join(", ")
     };
     let _ = writeln!(out, "\ndeclared capabilities: {declared}");
+    if let Some(manifest) = verdict.prepared.manifest() {
+        let _ = writeln!(out, "protocol: {}", protocol::declared_text(manifest));
+    }
 
     if report.attempted.is_empty() {
         out.push_str("attempted privileged operations: none\n");

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::common::{self, CliResult};
 use crate::exit::{self, Exit};
+use crate::protocol;
 
 const LONG_ABOUT: &str = "\
 List what a module declares, without running it: its size, imports (with the capability each \
@@ -23,7 +24,9 @@ capability table has the import with this signature; capability is the capabilit
 null
   exports          [{name, type}]
   custom_sections  [{name, size}]
-  manifest         null, {name, version, kind, grants: [\"CAP=SCOPE\", ...]} or {error}
+  manifest         null, {abi, name, version, kind, protocol, grants: [\"CAP=SCOPE\", ...]} or \
+{error}; protocol is the message pair the manifest declares (issue, acme, deploy, reload, \
+publish-txt, update-txt), or null
 For a module the host refuses, the object is {error, error_kind} instead (exit 3).";
 
 /// Arguments of `pluginhost inspect`.
@@ -64,9 +67,11 @@ fn manifest_json(manifest: Option<&Result<Manifest, ManifestError>>) -> Value {
     match manifest {
         None => Value::Null,
         Some(Ok(m)) => json!({
+            "abi": m.abi,
             "name": m.name,
             "version": m.version,
             "kind": m.kind.as_str(),
+            "protocol": m.protocol.map(|p| p.as_str()),
             "grants": manifest_grants(m),
         }),
         Some(Err(e)) => json!({ "error": e.to_string() }),
@@ -166,9 +171,11 @@ fn to_text(file: &str, info: &ModuleInfo, sha256: &str) -> String {
                 grants.join(", ")
             };
             let rows = vec![
+                vec!["abi".to_string(), m.abi.to_string()],
                 vec!["name".to_string(), m.name.clone()],
                 vec!["version".to_string(), m.version.clone()],
                 vec!["kind".to_string(), m.kind.as_str().to_string()],
+                vec!["protocol".to_string(), protocol::declared_text(m)],
                 vec!["grants".to_string(), grants],
             ];
             for line in common::table(&["", ""], &rows).lines().skip(1) {

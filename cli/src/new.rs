@@ -8,6 +8,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::common::{self, CliError, CliResult};
 use crate::exit::{self, Exit};
+use crate::protocol::Protocol;
 
 const LONG_ABOUT: &str = "\
 Write a new plugin crate: Cargo.toml (a cdylib with the SDK by path, a small release profile), \
@@ -20,7 +21,9 @@ Build and check it:
   pluginhost check target/wasm32-unknown-unknown/release/NAME.wasm
 
 Kinds: ca (issue: sends the CSR to the CA over net.dial), connector (deploy: writes the chain \
-under /certs with fs.write), dns (publish-txt: adds the TXT record to /zones/ZONE.zone).";
+under /certs with fs.write), dns (publish-txt: adds the TXT record to /zones/ZONE.zone). Each \
+manifest declares its protocol (`protocol:`, with `abi: 2`), so `pluginhost run --request` \
+needs no --protocol.";
 
 /// What the new plugin is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -63,8 +66,8 @@ pub struct Args {
 struct Template {
     source: &'static str,
     request: &'static str,
-    protocol: &'static str,
-    request_type: &'static str,
+    /// What the template's manifest declares.
+    protocol: Protocol,
     grants: &'static str,
     run_flags: &'static str,
 }
@@ -74,24 +77,21 @@ fn template(kind: Kind) -> Template {
         Kind::Ca => Template {
             source: include_str!("../templates/ca.rs"),
             request: include_str!("../templates/ca.json"),
-            protocol: "issue",
-            request_type: "ca::IssueRequest",
+            protocol: Protocol::Issue,
             grants: "net.dial=ca.example.com:443",
             run_flags: "--grant net.dial=ca.example.com:443",
         },
         Kind::Connector => Template {
             source: include_str!("../templates/connector.rs"),
             request: include_str!("../templates/connector.json"),
-            protocol: "deploy",
-            request_type: "deploy::DeployRequest",
+            protocol: Protocol::Deploy,
             grants: "fs.write=/certs",
             run_flags: "--grant fs.write=/certs --root sandbox   # after mkdir -p sandbox/certs",
         },
         Kind::Dns => Template {
             source: include_str!("../templates/dns.rs"),
             request: include_str!("../templates/dns.json"),
-            protocol: "publish-txt",
-            request_type: "dns::PublishTxtRequest",
+            protocol: Protocol::PublishTxt,
             grants: "fs.read=/zones, fs.write=/zones",
             run_flags: "--grant fs.read=/zones --grant fs.write=/zones --root sandbox   # after mkdir -p sandbox/zones",
         },
@@ -186,8 +186,8 @@ pub fn main(args: &Args) -> CliResult {
         ("name", args.name.as_str()),
         ("sdk", sdk_toml.as_str()),
         ("kind", kind),
-        ("protocol", template.protocol),
-        ("request", template.request_type),
+        ("protocol", template.protocol.as_str()),
+        ("request", template.protocol.request_type()),
         ("module", module.as_str()),
         ("grants", template.grants),
         ("run_flags", template.run_flags),
@@ -235,6 +235,7 @@ pub fn main(args: &Args) -> CliResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol;
 
     #[test]
     fn names_are_crate_and_manifest_names() {
@@ -256,6 +257,25 @@ mod tests {
             let t = template(kind);
             let pairs = [("name", "demo")];
             assert!(!fill(t.source, &pairs).contains("{{"), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn templates_declare_their_protocol_and_example_fits_it() {
+        for (kind, name) in [
+            (Kind::Ca, "ca"),
+            (Kind::Connector, "connector"),
+            (Kind::Dns, "dns"),
+        ] {
+            let t = template(kind);
+            assert_eq!(t.protocol.kind().as_str(), name);
+            assert!(t.source.contains("    abi: 2,"), "{kind:?}");
+            assert!(
+                t.source
+                    .contains(&format!("    kind: {name},\n    protocol: {},", t.protocol)),
+                "{kind:?}"
+            );
+            assert!(protocol::encode(t.protocol, t.request).is_ok(), "{kind:?}");
         }
     }
 }

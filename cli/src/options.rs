@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
+use pluginhost::proto::Manifest;
 use pluginhost::{
     inspect, Backends, Capability, CommandRunner, DirFilesystem, Grant, GrantError, HostConfig,
     HostName, LoadError, LogLevel, ModuleInfo, Pin, TcpNetwork,
@@ -15,7 +16,7 @@ use pluginhost::{
 use serde::Deserialize;
 
 use crate::common::{self, CliError};
-use crate::protocol::Protocol;
+use crate::protocol::{self, Choice, Protocol};
 
 /// The module and what it must be.
 #[derive(Debug, Args)]
@@ -53,14 +54,15 @@ pub struct InputArgs {
     pub input: Option<PathBuf>,
 
     /// A typed request as JSON (FILE, or `-` for stdin), encoded as the postcard message of the
-    /// plugin's protocol; the response is decoded and printed as JSON. A request that does not
-    /// fit the message type is a usage error naming the field
+    /// plugin's protocol (the one its manifest declares); the response is decoded and printed as
+    /// JSON. A request that does not fit the message type is a usage error naming the field
     #[arg(long, value_name = "FILE|-")]
     pub request: Option<PathBuf>,
 
-    /// The message pair: issue (ca), deploy or reload (connector), publish-txt (dns)
-    /// [default: from the manifest's kind; a connector speaks deploy]
-    #[arg(long, value_name = "NAME")]
+    /// The message pair, overriding the manifest's `protocol`: issue or acme (ca), deploy or
+    /// reload (connector), publish-txt or update-txt (dns) [default: the manifest's `protocol`;
+    /// without one, guessed from its kind: ca issue, connector deploy, dns publish-txt]
+    #[arg(long, value_name = "NAME", value_parser = protocol::parse)]
     pub protocol: Option<Protocol>,
 }
 
@@ -321,8 +323,9 @@ pub struct Prepared {
     pub grant: Grant,
     /// The grant's parts beyond what the manifest asks, as messages.
     pub excess: Vec<String>,
-    /// The typed protocol, when a request was given or `--protocol` named one.
-    pub protocol: Option<Protocol>,
+    /// The typed protocol and where it came from, when a request was given or `--protocol`
+    /// named one.
+    pub protocol: Option<Choice>,
     /// The input.
     pub input: Vec<u8>,
 }
@@ -399,10 +402,10 @@ impl Prepared {
             ));
         }
 
-        let protocol = match (input.protocol, manifest) {
-            (Some(protocol), _) => Some(protocol),
-            (None, Some(manifest)) if input.request.is_some() => Protocol::of_manifest(manifest),
-            _ => None,
+        let protocol = match input.protocol {
+            Some(_) => Choice::new(input.protocol, manifest),
+            None if input.request.is_some() => Choice::new(None, manifest),
+            None => None,
         };
         let input = match (&input.input, &input.request) {
             (Some(path), _) => read_input("--input", path, config.limits.input_bytes)?,
@@ -411,10 +414,13 @@ impl Prepared {
                 let json = String::from_utf8(json)
                     .map_err(|_| CliError::usage("--request is not UTF-8 JSON"))?;
                 match protocol {
-                    Some(protocol) => protocol.encode(&json).map_err(|e| {
+                    Some(choice) => protocol::encode(choice.protocol, &json).map_err(|e| {
+                        let hint = choice.hint().map_or_else(String::new, |h| format!("; {h}"));
                         CliError::usage(format!(
-                            "--request does not fit {} ({protocol}): {e}",
-                            protocol.request_type()
+                            "--request does not fit {} (protocol {}, {}): {e}{hint}",
+                            choice.protocol.request_type(),
+                            choice.protocol,
+                            choice.origin()
                         ))
                     })?,
                     // Not a module: the load reports why (not a usage error).
@@ -422,11 +428,12 @@ impl Prepared {
                     None => {
                         let declared = manifest.map_or_else(
                             || "it has no manifest".to_string(),
-                            |m| format!("its manifest declares kind {}", m.kind),
+                            |m| format!("its manifest declares kind {} and no protocol", m.kind),
                         );
                         return Err(CliError::usage(format!(
                             "--request needs a protocol and {declared}: name one with \
-                             --protocol issue|deploy|reload|publish-txt"
+                             --protocol {}",
+                            protocol::names("|")
                         )));
                     }
                 }
@@ -446,11 +453,16 @@ impl Prepared {
         })
     }
 
-    /// The plugin's name from its manifest, or `plugin`.
-    pub fn name(&self) -> String {
+    /// The module's manifest, if it has a valid one.
+    pub fn manifest(&self) -> Option<&Manifest> {
         self.info
             .as_ref()
             .and_then(|i| i.manifest.as_ref()?.as_ref().ok())
+    }
+
+    /// The plugin's name from its manifest, or `plugin`.
+    pub fn name(&self) -> String {
+        self.manifest()
             .map_or_else(|| "plugin".to_string(), |m| m.name.clone())
     }
 

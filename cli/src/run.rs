@@ -11,6 +11,7 @@ use crate::exit::{self, Exit};
 use crate::options::{
     self, GrantArgs, InputArgs, LimitArgs, ModuleArgs, NetworkArgs, OutputArgs, Prepared,
 };
+use crate::protocol;
 
 const LONG_ABOUT: &str = "\
 Load a plugin under explicit grants and invoke its entry point once.
@@ -21,9 +22,11 @@ grant's scopes (a refused call is counted as a denial, shown as `denied CAP TARG
 SCOPES)` on stderr, and the plugin sees DENIED). A grant wider than what the plugin's manifest \
 asks for is warned about (refused with --strict).
 
-Typed messages: --request FILE takes a JSON request of the plugin's protocol (from its \
-manifest's kind: ca issue, connector deploy, dns publish-txt; or --protocol), encodes it as the \
-postcard message, and decodes the response to JSON. A failure response is a failed run (exit 1).
+Typed messages: --request FILE takes a JSON request of the plugin's protocol, encodes it as the \
+postcard message, and decodes the response to JSON. The protocol is --protocol, else the one the \
+manifest declares (`protocol=`: issue, acme, deploy, reload, publish-txt, update-txt), else a \
+guess from its kind (ca issue, connector deploy, dns publish-txt). A request that does not fit \
+is a usage error naming the field (exit 2); a failure response is a failed run (exit 1).
 
 Back-ends:
   files     only with --root DIR, which becomes the guest's `/` (a granted prefix such as /data \
@@ -49,6 +52,7 @@ With --json stdout gets exactly one JSON object:
   error_kind    null, or not_granted, unknown_import, invalid_module, limit, fuel_exhausted, \
 trap, timeout, no_entry, sha256_mismatch, grant_excess, failure_response, decode, ...
   error         the error message, or null
+  protocol      the protocol the request was encoded and the response decoded with, or null
   response      the decoded response: {\"ok\": {...}} or {\"failure\": {\"code\", \"message\"}}, \
 or null
   output_hex    the plugin's output as lowercase hex (\"\" if none)
@@ -192,8 +196,8 @@ fn execute(prepared: &Prepared, host: &Host, entry: &str) -> Outcome {
         Err(e) => Outcome::failed(e.kind(), e.to_string(), e.fuel_used().unwrap_or(0)),
     };
     outcome.observe(&plugin);
-    if let (Some(protocol), None) = (prepared.protocol, &outcome.error) {
-        match protocol.decode(&outcome.output) {
+    if let (Some(choice), None) = (prepared.protocol, &outcome.error) {
+        match protocol::decode(choice.protocol, &outcome.output) {
             Ok((response, failed)) => {
                 if failed && outcome.result == Some(0) {
                     let failure = &response["failure"];
@@ -209,7 +213,15 @@ fn execute(prepared: &Prepared, host: &Host, entry: &str) -> Outcome {
                 outcome.response = Some(response);
             }
             Err(e) if outcome.result == Some(0) => {
-                outcome.error = Some(("decode", format!("{protocol} response: {e}")));
+                let hint = choice.hint().map_or_else(String::new, |h| format!("; {h}"));
+                outcome.error = Some((
+                    "decode",
+                    format!(
+                        "{} ({}): {e}{hint}",
+                        choice.protocol.response_type(),
+                        choice.origin()
+                    ),
+                ));
             }
             Err(_) => {}
         }
@@ -274,6 +286,7 @@ pub fn main(args: &Args) -> CliResult {
             "result": outcome.result,
             "error_kind": error_kind,
             "error": error,
+            "protocol": prepared.protocol.map(|c| c.protocol.as_str()),
             "response": outcome.response,
             "output_hex": common::hex(&outcome.output),
             "sha256": prepared.sha256,

@@ -21,9 +21,11 @@ use pluginhost_sdk::Error;
 // Who the plugin is and what it asks for; checked at compile time. The operator's grants decide
 // (the request names the endpoint; the grant decides whether it may be reached).
 pluginhost_sdk::manifest! {
+    abi: 2, // ABI 2: the `protocol` key
     name: "{{name}}",
     version: env!("CARGO_PKG_VERSION"),
     kind: ca,
+    protocol: issue, // the message pair `pluginhost run --request` encodes for
     grants: ["net.dial" => "ca.example.com:443"],
 }
 
@@ -111,5 +113,6 @@ mod tests {
         assert!(chain_of(ok).is_ok());
         assert!(chain_of(b"HTTP/1.1 403 Forbidden\r\n\r\nno").is_err());
         assert!(MANIFEST_TEXT.contains("grant=net.dial=ca.example.com:443"));
+        assert!(MANIFEST_TEXT.contains("\nprotocol=issue\n"));
     }
 }

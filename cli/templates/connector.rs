@@ -17,9 +17,11 @@ use pluginhost_sdk::proto::PluginFailure;
 
 // Who the plugin is and what it asks for; checked at compile time. The operator's grants decide.
 pluginhost_sdk::manifest! {
+    abi: 2, // ABI 2: the `protocol` key
     name: "{{name}}",
     version: env!("CARGO_PKG_VERSION"),
     kind: connector,
+    protocol: deploy, // the message pair `pluginhost run --request` encodes for
     grants: ["fs.write" => "/certs"],
 }
 
@@ -82,5 +84,6 @@ mod tests {
         assert!(plan(&request("/certs", "../x")).is_err());
         assert!(plan(&request("certs", "site.pem")).is_err());
         assert!(MANIFEST_TEXT.contains("grant=fs.write=/certs"));
+        assert!(MANIFEST_TEXT.contains("\nprotocol=deploy\n"));
     }
 }

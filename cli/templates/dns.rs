@@ -18,9 +18,11 @@ use pluginhost_sdk::Error;
 
 // Who the plugin is and what it asks for; checked at compile time. The operator's grants decide.
 pluginhost_sdk::manifest! {
+    abi: 2, // ABI 2: the `protocol` key
     name: "{{name}}",
     version: env!("CARGO_PKG_VERSION"),
     kind: dns,
+    protocol: publish-txt, // the message pair `pluginhost run --request` encodes for
     grants: ["fs.read" => "/zones", "fs.write" => "/zones"],
 }
 
@@ -107,5 +109,6 @@ mod tests {
         let outside = PublishTxtRequest { fqdn: "example.org".into(), ..request };
         assert!(record(&outside).is_err());
         assert!(MANIFEST_TEXT.contains("grant=fs.write=/zones"));
+        assert!(MANIFEST_TEXT.contains("\nprotocol=publish-txt\n"));
     }
 }

@@ -151,6 +151,7 @@ fn assert_run_shape(v: &Value) {
             "logs_dropped",
             "ok",
             "output_hex",
+            "protocol",
             "response",
             "result",
             "sha256",
@@ -168,6 +169,7 @@ fn assert_run_shape(v: &Value) {
     assert!(v["error_kind"].is_null() || v["error_kind"].is_string());
     assert!(v["error"].is_null() || v["error"].is_string());
     assert!(v["output_hex"].is_string());
+    assert!(v["protocol"].is_null() || v["protocol"].is_string());
     assert!(v["fuel_used"].is_u64());
     for counts in [&v["allowed"], &v["denials"]] {
         let map = counts.as_object().expect("counts object");
@@ -681,12 +683,153 @@ fn inspect_json() {
     assert_eq!(
         v["manifest"],
         serde_json::json!({
+            "abi": 1,
             "name": "demo",
             "version": "0.1.0",
             "kind": "other",
+            "protocol": null,
             "grants": ["fs.write=/data"],
         })
     );
+}
+
+/// Echoes its input, with a manifest of `kind` and the extra `lines` (e.g. a protocol).
+fn echo_with_manifest(abi: u32, kind: &str, lines: &str) -> String {
+    ECHO.replace(
+        "(memory (export \"memory\") 1)",
+        &format!(
+            "(@custom \"pluginhost.manifest\" \"abi={abi}\\nname=echo\\nversion=1\\nkind={kind}\\n{lines}\")\n  \
+             (memory (export \"memory\") 1)"
+        ),
+    )
+}
+
+#[test]
+fn inspect_and_check_show_the_declared_protocol() {
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        &dir,
+        "reload.wat",
+        echo_with_manifest(2, "connector", "protocol=reload\\n"),
+    );
+    let (code, v) = json_of(&["inspect", path_str(&file), "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["manifest"]["protocol"], "reload", "{v}");
+    assert_eq!(v["manifest"]["abi"], 2);
+    pluginhost()
+        .args(["inspect", path_str(&file)])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^\s*protocol\s+reload$").unwrap());
+    let (code, v) = json_of(&["check", path_str(&file), "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["protocol"], "reload");
+    pluginhost()
+        .args(["check", path_str(&file)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\nprotocol: reload\n"));
+
+    // No protocol declared: null, and the text says what --request would assume.
+    let file = write(&dir, "guess.wat", echo_with_manifest(1, "connector", ""));
+    let (_, v) = json_of(&["inspect", path_str(&file), "--json"]);
+    assert_eq!(v["manifest"]["protocol"], Value::Null);
+    let (_, v) = json_of(&["check", path_str(&file), "--json"]);
+    assert_eq!(v["protocol"], Value::Null);
+    pluginhost()
+        .args(["check", path_str(&file)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "protocol: none declared (--request assumes deploy, from kind connector",
+        ));
+
+    // A protocol in an ABI-1 manifest, or of another kind, makes the manifest invalid.
+    for (abi, kind, expected) in [
+        (1, "connector", "`protocol` needs abi=2 or later"),
+        (2, "dns", "`reload` needs kind=connector, not kind=dns"),
+    ] {
+        let file = write(
+            &dir,
+            "bad.wat",
+            echo_with_manifest(abi, kind, "protocol=reload\\n"),
+        );
+        let (_, v) = json_of(&["inspect", path_str(&file), "--json"]);
+        let error = v["manifest"]["error"].as_str().unwrap();
+        assert!(error.contains(expected), "{error}");
+        let (code, v) = json_of(&["check", path_str(&file), "--json"]);
+        assert_eq!(code, 3, "{v}");
+        assert_eq!(v["ok"], false);
+    }
+}
+
+#[test]
+fn request_uses_the_declared_protocol_and_hints_when_guessing() {
+    let dir = TempDir::new().unwrap();
+    let reload = write(
+        &dir,
+        "reload.json",
+        r#"{"program": "/usr/sbin/nginx", "args": ["-s", "reload"], "max_stdout": 64}"#,
+    );
+    let expected_hex = "0f2f7573722f7362696e2f6e67696e7802022d73067265 6c6f616440".replace(' ', "");
+
+    // Declared: the request is encoded as a ReloadRequest (the echo plugin returns it, so the
+    // response does not decode: a decode error that names the response type).
+    let file = write(
+        &dir,
+        "declared.wat",
+        echo_with_manifest(2, "connector", "protocol=reload\\n"),
+    );
+    let (code, v) = run_json(&file, &["--request", path_str(&reload)]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["protocol"], "reload");
+    assert_eq!(v["output_hex"], expected_hex);
+    assert_eq!(v["error_kind"], "decode");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("reload::ReloadResponse (declared by the manifest)"),
+        "{v}"
+    );
+
+    // Not declared: deploy is guessed from the kind; the request does not fit, and the message
+    // says how to name the protocol.
+    let file = write(&dir, "guess.wat", echo_with_manifest(1, "connector", ""));
+    let out = pluginhost()
+        .args(["run", path_str(&file), "--request", path_str(&reload)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("deploy::DeployRequest (protocol deploy, guessed from kind connector)")
+            && message.contains("the manifest declares no protocol")
+            && message.contains("--protocol (kind connector also has reload)"),
+        "{message}"
+    );
+    // ... and --protocol names it.
+    let (_, v) = run_json(
+        &file,
+        &["--request", path_str(&reload), "--protocol", "reload"],
+    );
+    assert_eq!(v["protocol"], "reload");
+    assert_eq!(v["output_hex"], expected_hex);
+    // A bad --protocol lists the names.
+    pluginhost()
+        .args([
+            "run",
+            path_str(&file),
+            "--request",
+            path_str(&reload),
+            "--protocol",
+            "dns",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "issue, acme, deploy, reload, publish-txt, update-txt",
+        ));
 }
 
 #[test]

@@ -112,6 +112,17 @@ fn new_build_check(home: &Path, kind: &str, name: &str) -> (PathBuf, PathBuf) {
         .expect("runs");
     assert_eq!(json(&inspected)["sha256"], sha);
     assert_eq!(json(&inspected)["manifest"]["kind"], kind);
+    // The template declares its protocol, so `run --request` needs no --protocol.
+    let protocol = match kind {
+        "ca" => "issue",
+        "connector" => "deploy",
+        _ => "publish-txt",
+    };
+    assert_eq!(json(&inspected)["manifest"]["protocol"], protocol);
+    assert!(
+        text.contains(&format!("\nprotocol: {protocol}\n")),
+        "{text}"
+    );
     // The small default stack: a few pages of linear memory, not 17.
     let checked_json = pluginhost(&crate_dir)
         .args(["check", module.to_str().unwrap(), "--json"])

@@ -12,8 +12,9 @@
 //! 1. **Admission.** Reads the operator's policy (`policy.toml` beside this file): which bundled
 //!    plugin plays which role, with which grants and fuel. Each candidate goes through the
 //!    conformance gate (empty grant; it must run cleanly and attempt nothing privileged); its
-//!    manifest must ask for at least what the policy grants; then it is loaded under exactly the
-//!    policy's grant. Refused plugins never run.
+//!    manifest must ask for at least what the policy grants, and a protocol it declares must be
+//!    the one its role is sent; then it is loaded under exactly the policy's grant. Refused
+//!    plugins never run.
 //! 2. **Renewal.** The agent's key store makes a CSR for the device identity. With the real
 //!    servers installed (Debian `pebble`, `knot`, `knot-dnsutils`, `nginx-light`), the agent
 //!    starts them on loopback (`pluginhost-testbed`: free ports, temporary directories, each
@@ -587,7 +588,7 @@ fn run(policy_path: &Path, keep_state: bool, choice: &Choice) -> Result<Checks, 
             elsewhere.push(&entry.file);
             continue;
         }
-        let (decision, row) = admit(&gate, entry, agent.fuel, &backends, &routes);
+        let (decision, row) = admit(&gate, entry, choice.renewal, agent.fuel, &backends, &routes);
         let expected = expected_admission(&entry.file);
         let (verdict, reason) = match &decision {
             Ok(a) => ("admitted", a.outcome.clone()),
@@ -811,6 +812,7 @@ impl Routes<'_> {
 fn admit(
     gate: &Host,
     entry: &PluginPolicy,
+    renewal: Renewal,
     default_fuel: u64,
     backends: &Backends,
     routes: &Routes<'_>,
@@ -894,6 +896,22 @@ fn admit(
             row,
         );
     }
+    // A plugin that declares another message pair than the one its role is sent would only
+    // answer with a decoding failure (or worse, misread a request of the same shape).
+    if let (Some(declared), Some(sent)) = (manifest.protocol, entry.role.protocol(renewal)) {
+        if declared != sent {
+            row.outcome = format!("refused: speaks {declared}, role needs {sent}");
+            return (
+                Err(format!(
+                    "its manifest declares protocol {declared}; the {} role is sent {sent} \
+                     ({})",
+                    entry.role.as_str(),
+                    sent.request_type()
+                )),
+                row,
+            );
+        }
+    }
     let grant = match entry.grant() {
         Ok(grant) => grant,
         Err(e) => {
@@ -918,10 +936,13 @@ fn admit(
     match host.load(wasm, grant) {
         Ok(plugin) => {
             let outcome = format!(
-                "{} {} ({}), gate {} fuel; granted {}",
+                "{} {} ({}, {}), gate {} fuel; granted {}",
                 manifest.name,
                 manifest.version,
                 manifest.kind,
+                manifest
+                    .protocol
+                    .map_or_else(|| "no protocol".to_string(), |p| p.to_string()),
                 group(report.fuel_used),
                 if entry.grants.is_empty() {
                     "nothing".to_string()

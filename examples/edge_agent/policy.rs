@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use pluginhost::proto::Protocol;
 use pluginhost::{Grant, Pin};
 use serde::Deserialize;
 
@@ -106,6 +107,19 @@ pub enum Role {
 }
 
 impl Role {
+    /// The message pair the agent sends a plugin of this role in `renewal`; none for `extra`.
+    pub fn protocol(self, renewal: Renewal) -> Option<Protocol> {
+        match (self, renewal) {
+            (Role::Ca, Renewal::Servers) => Some(Protocol::Acme),
+            (Role::Ca, Renewal::InProcess) => Some(Protocol::Issue),
+            (Role::Dns, Renewal::Servers) => Some(Protocol::UpdateTxt),
+            (Role::Dns, Renewal::InProcess) => Some(Protocol::PublishTxt),
+            (Role::Deploy, _) => Some(Protocol::Deploy),
+            (Role::Reload, _) => Some(Protocol::Reload),
+            (Role::Extra, _) => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Ca => "ca",

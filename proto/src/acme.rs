@@ -46,6 +46,9 @@ impl ChallengeKind {
 
 /// One step of an order. Answered with `Response<AcmeResponse>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Names are not on the postcard wire; a self-describing format (JSON on the command line)
+// refuses a field the message does not have.
+#[serde(deny_unknown_fields)]
 pub struct AcmeRequest {
     /// The CA's directory, `https://HOST[:PORT]/PATH` (e.g.
     /// `https://acme-v02.api.letsencrypt.org/directory`). The plugin dials the URLs the CA gives

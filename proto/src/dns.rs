@@ -39,6 +39,9 @@ pub struct PublishTxtResponse {
 /// The TSIG secret is not part of the request: the plugin reads it from `tsig_key_file` under
 /// the operator's `fs.read` grant, so requests can be logged and the agent never handles it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Names are not on the postcard wire; a self-describing format (JSON on the command line)
+// refuses a field the message does not have.
+#[serde(deny_unknown_fields)]
 pub struct UpdateTxtRequest {
     /// Whether to add the record or remove it.
     pub change: TxtChange,
@@ -79,4 +82,50 @@ pub enum TxtChange {
 pub struct UpdateTxtResponse {
     /// The record added or removed, e.g. `_acme-challenge.www.example.com. 60 IN TXT "abc"`.
     pub record_line: String,
+}
+
+/// The longest TXT value (one character-string) a DNS plugin accepts, in bytes.
+pub const MAX_TXT_VALUE_BYTES: usize = 255;
+
+/// A DNS name lower-cased and without its trailing dot: 1..=253 bytes, labels of 1..=63
+/// `a-z 0-9 -` (and `_` where `allow_underscore`), none starting or ending with `-`.
+///
+/// # Errors
+/// A short reason, to be prefixed with the field's name.
+pub fn normalize_dns_name(name: &str, allow_underscore: bool) -> Result<String, &'static str> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() || name.len() > 253 {
+        return Err("must be a DNS name of 1 to 253 bytes");
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("has an empty or over-long label");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("has a label starting or ending with '-'");
+        }
+        let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || (allow_underscore && b == b'_');
+        if !label.bytes().all(ok) {
+            return Err("may only contain letters, digits, '-' (and '_' in fqdn)");
+        }
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// Checks a TXT value: 1..=[`MAX_TXT_VALUE_BYTES`] bytes of printable ASCII (space included)
+/// without `"` or `\`, so it can be written in a zone file or a DNS message as it is.
+///
+/// # Errors
+/// A short reason naming the value.
+pub fn check_txt_value(value: &str) -> Result<(), &'static str> {
+    if value.is_empty() || value.len() > MAX_TXT_VALUE_BYTES {
+        return Err("value must be 1 to 255 bytes");
+    }
+    if !value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        return Err("value may only contain printable ASCII without '\"' or '\\'");
+    }
+    Ok(())
 }

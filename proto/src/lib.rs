@@ -6,17 +6,18 @@
 //! the plugin reads it with `input_len`/`input_read`, and writes exactly one
 //! [`Response<T>`](Response) (a `Result<T, PluginFailure>`) with `output_write`.
 //!
-//! | plugin | request | response |
-//! |---|---|---|
-//! | CA ([`PluginKind::Ca`]) | [`ca::IssueRequest`] | `Response<`[`ca::IssueResponse`]`>` |
-//! | ACME CA ([`PluginKind::Ca`], ABI 2) | [`acme::AcmeRequest`] | `Response<`[`acme::AcmeResponse`]`>` |
-//! | file connector ([`PluginKind::Connector`]) | [`deploy::DeployRequest`] | `Response<`[`deploy::DeployResponse`]`>` |
-//! | reload connector ([`PluginKind::Connector`]) | [`reload::ReloadRequest`] | `Response<`[`reload::ReloadResponse`]`>` |
-//! | DNS provider ([`PluginKind::DnsProvider`]) | [`dns::PublishTxtRequest`] | `Response<`[`dns::PublishTxtResponse`]`>` |
-//! | DNS provider, dynamic update ([`PluginKind::DnsProvider`]) | [`dns::UpdateTxtRequest`] | `Response<`[`dns::UpdateTxtResponse`]`>` |
+//! | plugin | manifest `protocol=` | request | response |
+//! |---|---|---|---|
+//! | CA ([`PluginKind::Ca`]) | `issue` | [`ca::IssueRequest`] | `Response<`[`ca::IssueResponse`]`>` |
+//! | ACME CA ([`PluginKind::Ca`]) | `acme` | [`acme::AcmeRequest`] | `Response<`[`acme::AcmeResponse`]`>` |
+//! | file connector ([`PluginKind::Connector`]) | `deploy` | [`deploy::DeployRequest`] | `Response<`[`deploy::DeployResponse`]`>` |
+//! | reload connector ([`PluginKind::Connector`]) | `reload` | [`reload::ReloadRequest`] | `Response<`[`reload::ReloadResponse`]`>` |
+//! | DNS provider ([`PluginKind::DnsProvider`]) | `publish-txt` | [`dns::PublishTxtRequest`] | `Response<`[`dns::PublishTxtResponse`]`>` |
+//! | DNS provider, dynamic update ([`PluginKind::DnsProvider`]) | `update-txt` | [`dns::UpdateTxtRequest`] | `Response<`[`dns::UpdateTxtResponse`]`>` |
 //!
-//! A plugin's kind says which family it belongs to; which message pair a given connector speaks is
-//! part of the operator's configuration for that plugin.
+//! A plugin's kind says which family it belongs to; its manifest's optional `protocol` key
+//! ([`Protocol`], ABI 2) says which message pair of that family it answers. `acme` and
+//! `update-txt` were added in ABI 2.
 //!
 //! # Wire stability
 //! postcard encodes structs as their fields in declaration order and enums by variant index, with
@@ -41,6 +42,7 @@ pub mod deploy;
 pub mod dns;
 pub mod failure;
 pub mod manifest;
+pub mod protocol;
 pub mod reload;
 
 pub use failure::{FailureCode, PluginFailure, Response};
@@ -48,6 +50,7 @@ pub use manifest::{
     Manifest, ManifestError, ManifestGrant, PluginKind, ABI_VERSION, MANIFEST_SECTION,
     MIN_ABI_VERSION,
 };
+pub use protocol::Protocol;
 
 #[cfg(test)]
 mod wire_tests;

@@ -7,16 +7,17 @@
 //! UTF-8 lines, each `key=value` and each ended by `\n` (the last `\n` may be left out):
 //!
 //! ```text
-//! abi=1
+//! abi=2
 //! name=connector-file-deploy
 //! version=0.1.0
 //! kind=connector
+//! protocol=deploy
 //! grant=fs.write=/certs
 //! ```
 //!
-//! * `abi`, `name`, `version` and `kind` appear exactly once each, in any order; `grant` zero to
-//!   [`MAX_GRANTS`] times. No other keys, no empty lines, no comments, no spaces around `=`, no
-//!   control characters (so no `\r` or tab).
+//! * `abi`, `name`, `version` and `kind` appear exactly once each, in any order; `protocol` at
+//!   most once; `grant` zero to [`MAX_GRANTS`] times. No other keys, no empty lines, no comments,
+//!   no spaces around `=`, no control characters (so no `\r` or tab).
 //! * `abi`: the guest ABI version the plugin needs, decimal without leading zeros, from
 //!   [`MIN_ABI_VERSION`] to [`ABI_VERSION`] ([`ManifestError::UnsupportedAbi`] otherwise,
 //!   reported before any other error, so a host can say "needs ABI 3" rather than "unknown key").
@@ -24,6 +25,13 @@
 //! * `name`: 1 to [`MAX_NAME_BYTES`] of `a-z 0-9 . _ -`, starting with a letter or digit.
 //! * `version`: 1 to [`MAX_VERSION_BYTES`] of `A-Z a-z 0-9 . _ - +`.
 //! * `kind`: `ca`, `connector`, `dns` or `other`.
+//! * `protocol` (optional, `abi=2` or later): the message pair the plugin answers, one of
+//!   `issue` or `acme` (kind `ca`), `deploy` or `reload` (kind `connector`), `publish-txt` or
+//!   `update-txt` (kind `dns`); see [`Protocol`]. A manifest of `abi=1` with a `protocol` line is
+//!   refused ([`ManifestError::NeedsNewerAbi`]: hosts of ABI 1 refuse keys they do not know, so
+//!   the plugin must say it needs ABI 2), and so is a protocol of another kind
+//!   ([`ManifestError::ProtocolKindMismatch`]). Without it, a host can only guess the protocol
+//!   from the kind.
 //! * `grant=<capability>=<scope>`: capability `fs.read`, `fs.write` or `process.exec` with an
 //!   absolute path scope (no empty, `.` or `..` components, no trailing `/` except `/` itself), or
 //!   `net.dial` with a `host:port` scope (host a DNS name or IPv4 literal of `A-Z a-z 0-9 . - _`,
@@ -40,6 +48,8 @@ use core::fmt;
 use core::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::protocol::Protocol;
 
 /// The guest ABI version this crate describes: the newest a manifest may declare.
 ///
@@ -146,6 +156,12 @@ pub struct Manifest {
     pub kind: PluginKind,
     /// The capabilities it asks for, in manifest order.
     pub requests: Vec<ManifestGrant>,
+    /// The message pair it declares it answers (`protocol=`, ABI 2), or `None`.
+    ///
+    /// Last, so the postcard form of the fields before it is unchanged; a self-describing
+    /// format without it decodes as `None`.
+    #[serde(default)]
+    pub protocol: Option<Protocol>,
 }
 
 /// Why a manifest text was refused. Line numbers start at 1.
@@ -172,12 +188,12 @@ pub enum ManifestError {
         /// The line.
         line: u32,
     },
-    /// A key other than `abi`, `name`, `version`, `kind`, `grant`.
+    /// A key other than `abi`, `name`, `version`, `kind`, `protocol`, `grant`.
     UnknownKey {
         /// The line.
         line: u32,
     },
-    /// `abi`, `name`, `version` or `kind` appears a second time.
+    /// `abi`, `name`, `version`, `kind` or `protocol` appears a second time.
     DuplicateKey {
         /// The line of the second appearance.
         line: u32,
@@ -201,6 +217,31 @@ pub enum ManifestError {
     BadKind {
         /// The line (0 when parsing a kind on its own).
         line: u32,
+    },
+    /// `protocol` is not `issue`, `acme`, `deploy`, `reload`, `publish-txt` or `update-txt`.
+    BadProtocol {
+        /// The line (0 when parsing a protocol on its own).
+        line: u32,
+    },
+    /// A key the manifest's `abi` does not have: hosts of that ABI refuse it as unknown, so the
+    /// manifest must declare `abi` `since` or later.
+    NeedsNewerAbi {
+        /// The line of the key.
+        line: u32,
+        /// The key.
+        key: &'static str,
+        /// The oldest `abi` that has the key.
+        since: u32,
+    },
+    /// `protocol` names a message pair of another kind than the manifest's `kind` (e.g.
+    /// `reload` with `kind=dns`).
+    ProtocolKindMismatch {
+        /// The line of `protocol`.
+        line: u32,
+        /// The declared protocol.
+        protocol: Protocol,
+        /// The declared kind.
+        kind: PluginKind,
     },
     /// A grant names a capability other than `fs.read`, `fs.write`, `net.dial`, `process.exec`,
     /// or has no `=` between capability and scope.
@@ -245,6 +286,16 @@ impl ManifestError {
             ManifestError::BadKind { .. } => {
                 "manifest kind is not one of ca, connector, dns, other"
             }
+            ManifestError::BadProtocol { .. } => {
+                "manifest protocol is not one of issue, acme, deploy, reload, publish-txt, \
+                 update-txt"
+            }
+            ManifestError::NeedsNewerAbi { .. } => {
+                "manifest key needs a newer abi than the manifest declares"
+            }
+            ManifestError::ProtocolKindMismatch { .. } => {
+                "manifest protocol belongs to another kind"
+            }
             ManifestError::UnknownCapability { .. } => "manifest grant names an unknown capability",
             ManifestError::BadScope { .. } => "manifest grant scope is malformed",
             ManifestError::DuplicateGrant { .. } => "manifest grant is requested twice",
@@ -261,6 +312,9 @@ impl ManifestError {
             | ManifestError::BadName { line }
             | ManifestError::BadVersion { line }
             | ManifestError::BadKind { line }
+            | ManifestError::BadProtocol { line }
+            | ManifestError::NeedsNewerAbi { line, .. }
+            | ManifestError::ProtocolKindMismatch { line, .. }
             | ManifestError::UnknownCapability { line }
             | ManifestError::BadScope { line }
             | ManifestError::DuplicateGrant { line } => Some(line),
@@ -283,6 +337,18 @@ impl fmt::Display for ManifestError {
                 )
             }
             ManifestError::MissingKey { key } => write!(f, " (`{key}`)"),
+            ManifestError::NeedsNewerAbi { line, key, since } => {
+                write!(f, " (`{key}` needs abi={since} or later; line {line})")
+            }
+            ManifestError::ProtocolKindMismatch {
+                line,
+                protocol,
+                kind,
+            } => write!(
+                f,
+                " (`{protocol}` needs kind={}, not kind={kind}; line {line})",
+                protocol.kind()
+            ),
             _ => match self.line() {
                 Some(line) if line > 0 => write!(f, " (line {line})"),
                 _ => Ok(()),
@@ -306,6 +372,7 @@ impl Manifest {
             version: String::new(),
             kind: PluginKind::Other,
             requests: Vec::new(),
+            protocol: None,
         };
         // `validate` has checked every line, so the branches below only pick the values out.
         for line in text.split_terminator('\n') {
@@ -321,6 +388,7 @@ impl Manifest {
                         manifest.kind = kind;
                     }
                 }
+                "protocol" => manifest.protocol = value.parse().ok(),
                 "grant" => {
                     if let Some((capability, scope)) = value.split_once('=') {
                         manifest.requests.push(ManifestGrant {
@@ -335,8 +403,8 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The text encoding: `abi`, `name`, `version`, `kind`, then one `grant` line per request,
-    /// each line ended by `\n`. For a manifest that [`Manifest::parse`] returned,
+    /// The text encoding: `abi`, `name`, `version`, `kind`, `protocol` (when declared), then one
+    /// `grant` line per request, each line ended by `\n`. For a manifest that [`Manifest::parse`] returned,
     /// `Manifest::parse(&m.to_text()) == Ok(m)`; a manifest built by hand with bad fields gives a
     /// text that `parse` refuses.
     pub fn to_text(&self) -> String {
@@ -351,6 +419,9 @@ impl Manifest {
             self.version,
             self.kind.as_str()
         );
+        if let Some(protocol) = self.protocol {
+            let _ = writeln!(text, "protocol={protocol}");
+        }
         for grant in &self.requests {
             let _ = writeln!(text, "grant={}={}", grant.capability, grant.scope);
         }
@@ -400,7 +471,11 @@ pub const fn validate(text: &str) -> Result<(), ManifestError> {
     }
 
     // Pass 2: every line.
-    let (mut abi, mut name, mut version, mut kind) = (false, false, false, false);
+    let (mut abi, mut name, mut version) = (false, false, false);
+    // The values the checks after the loop need: `abi` and `kind` may follow `protocol`.
+    let mut abi_value: u32 = 0;
+    let mut kind: Option<PluginKind> = None;
+    let mut protocol: Option<(Protocol, u32)> = None;
     let mut grants = 0usize;
     let mut line: u32 = 0;
     let mut pos = 0;
@@ -427,8 +502,9 @@ pub const fn validate(text: &str) -> Result<(), ManifestError> {
                 return Err(ManifestError::DuplicateKey { line });
             }
             abi = true;
-            if parse_u32(b, vs, ve).is_none() {
-                return Err(ManifestError::BadAbi { line });
+            match parse_u32(b, vs, ve) {
+                Some(value) => abi_value = value,
+                None => return Err(ManifestError::BadAbi { line }),
             }
         } else if eq_at(b, pos, eq, b"name") {
             if name {
@@ -447,12 +523,20 @@ pub const fn validate(text: &str) -> Result<(), ManifestError> {
                 return Err(ManifestError::BadVersion { line });
             }
         } else if eq_at(b, pos, eq, b"kind") {
-            if kind {
+            if kind.is_some() {
                 return Err(ManifestError::DuplicateKey { line });
             }
-            kind = true;
-            if PluginKind::from_bytes(b, vs, ve).is_none() {
+            kind = PluginKind::from_bytes(b, vs, ve);
+            if kind.is_none() {
                 return Err(ManifestError::BadKind { line });
+            }
+        } else if eq_at(b, pos, eq, b"protocol") {
+            if protocol.is_some() {
+                return Err(ManifestError::DuplicateKey { line });
+            }
+            match Protocol::from_bytes(b, vs, ve) {
+                Some(p) => protocol = Some((p, line)),
+                None => return Err(ManifestError::BadProtocol { line }),
             }
         } else if eq_at(b, pos, eq, b"grant") {
             grants += 1;
@@ -494,8 +578,25 @@ pub const fn validate(text: &str) -> Result<(), ManifestError> {
     if !version {
         return Err(ManifestError::MissingKey { key: "version" });
     }
-    if !kind {
+    let Some(kind) = kind else {
         return Err(ManifestError::MissingKey { key: "kind" });
+    };
+    if let Some((protocol, line)) = protocol {
+        if abi_value < Protocol::SINCE_ABI {
+            return Err(ManifestError::NeedsNewerAbi {
+                line,
+                key: "protocol",
+                since: Protocol::SINCE_ABI,
+            });
+        }
+        // `PartialEq` is not `const`; the kinds are fieldless.
+        if protocol.kind() as u8 != kind as u8 {
+            return Err(ManifestError::ProtocolKindMismatch {
+                line,
+                protocol,
+                kind,
+            });
+        }
     }
     Ok(())
 }
@@ -519,7 +620,7 @@ const fn find_byte(b: &[u8], start: usize, end: usize, byte: u8) -> usize {
 }
 
 /// Whether `b[start..end] == lit`.
-const fn eq_at(b: &[u8], start: usize, end: usize, lit: &[u8]) -> bool {
+pub(crate) const fn eq_at(b: &[u8], start: usize, end: usize, lit: &[u8]) -> bool {
     if end < start || end > b.len() || end - start != lit.len() {
         return false;
     }
@@ -761,10 +862,137 @@ mod tests {
                 version: "1.2.3-rc.1+build.5".into(),
                 kind,
                 requests: Vec::new(),
+                protocol: None,
             };
             assert_eq!(Manifest::parse(&m.to_text()), Ok(m.clone()));
             assert_eq!(kind.as_str().parse::<PluginKind>(), Ok(kind));
         }
+    }
+
+    /// A manifest of `abi`, `kind` and `protocol` (in that order, then one grant).
+    fn with_protocol(abi: u32, kind: &str, protocol: &str) -> String {
+        format!(
+            "abi={abi}\nname=a\nversion=1\nkind={kind}\nprotocol={protocol}\ngrant=fs.read=/a\n"
+        )
+    }
+
+    #[test]
+    fn parses_every_protocol_with_its_kind() {
+        for protocol in Protocol::ALL {
+            let text = with_protocol(2, protocol.kind().as_str(), protocol.as_str());
+            assert_eq!(validate(&text), Ok(()), "{text}");
+            let m = Manifest::parse(&text).expect("valid");
+            assert_eq!(m.protocol, Some(protocol));
+            assert_eq!(m.kind, protocol.kind());
+            assert_eq!(m.requests.len(), 1);
+            assert_eq!(m.to_text(), text);
+            assert_eq!(Manifest::parse(&m.to_text()), Ok(m));
+        }
+        // No protocol line: none declared, and none written back.
+        let m = Manifest::parse("abi=2\nname=a\nversion=1\nkind=dns\n").expect("valid");
+        assert_eq!(m.protocol, None);
+        assert!(!m.to_text().contains("protocol"));
+    }
+
+    #[test]
+    fn protocol_may_come_before_abi_and_kind() {
+        let m = Manifest::parse("protocol=reload\nname=a\nkind=connector\nversion=1\nabi=2")
+            .expect("valid");
+        assert_eq!(m.protocol, Some(Protocol::Reload));
+        assert_eq!(
+            err("protocol=reload\nname=a\nkind=dns\nversion=1\nabi=2"),
+            ManifestError::ProtocolKindMismatch {
+                line: 1,
+                protocol: Protocol::Reload,
+                kind: PluginKind::DnsProvider,
+            }
+        );
+        assert_eq!(
+            err("protocol=reload\nname=a\nkind=connector\nversion=1\nabi=1"),
+            ManifestError::NeedsNewerAbi {
+                line: 1,
+                key: "protocol",
+                since: 2
+            }
+        );
+    }
+
+    #[test]
+    fn protocol_needs_abi_2() {
+        for protocol in Protocol::ALL {
+            let text = with_protocol(1, protocol.kind().as_str(), protocol.as_str());
+            let expected = ManifestError::NeedsNewerAbi {
+                line: 5,
+                key: "protocol",
+                since: Protocol::SINCE_ABI,
+            };
+            assert_eq!(validate(&text), Err(expected), "{text}");
+            assert_eq!(Manifest::parse(&text), Err(expected), "{text}");
+        }
+        // An unsupported abi is still reported first.
+        assert_eq!(
+            err(&with_protocol(3, "ca", "no-such-protocol")),
+            ManifestError::UnsupportedAbi { abi: 3 }
+        );
+    }
+
+    #[test]
+    fn protocol_must_fit_the_kind() {
+        for protocol in Protocol::ALL {
+            for kind in [
+                PluginKind::Ca,
+                PluginKind::Connector,
+                PluginKind::DnsProvider,
+                PluginKind::Other,
+            ] {
+                let text = with_protocol(2, kind.as_str(), protocol.as_str());
+                if kind == protocol.kind() {
+                    assert_eq!(validate(&text), Ok(()), "{text}");
+                } else {
+                    let expected = ManifestError::ProtocolKindMismatch {
+                        line: 5,
+                        protocol,
+                        kind,
+                    };
+                    assert_eq!(validate(&text), Err(expected), "{text}");
+                    assert_eq!(Manifest::parse(&text), Err(expected), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_bad_and_repeated_protocols() {
+        for bad in [
+            "",
+            "Reload",
+            "publish_txt",
+            "publish-txt ",
+            " deploy",
+            "dns",
+            "deploy,reload",
+            "issue=acme",
+        ] {
+            let text = format!("abi=2\nname=a\nversion=1\nkind=ca\nprotocol={bad}\n");
+            assert_eq!(
+                err(&text),
+                ManifestError::BadProtocol { line: 5 },
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            err("abi=2\nname=a\nversion=1\nkind=ca\nprotocol=issue\nprotocol=issue\n"),
+            ManifestError::DuplicateKey { line: 6 }
+        );
+        assert_eq!(
+            err("abi=2\nname=a\nversion=1\nkind=ca\nprotocol=issue\nprotocol=acme\n"),
+            ManifestError::DuplicateKey { line: 6 }
+        );
+        // A required key is still missing before a protocol is judged.
+        assert_eq!(
+            err("abi=1\nname=a\nversion=1\nprotocol=issue\n"),
+            ManifestError::MissingKey { key: "kind" }
+        );
     }
 
     #[test]
@@ -982,6 +1210,19 @@ mod tests {
     #[test]
     fn validate_is_const() {
         const OK: Result<(), ManifestError> = validate(GOOD);
+        const WITH_PROTOCOL: Result<(), ManifestError> =
+            validate("abi=2\nname=a\nversion=1\nkind=connector\nprotocol=reload\n");
+        const MISMATCH: Result<(), ManifestError> =
+            validate("abi=2\nname=a\nversion=1\nkind=connector\nprotocol=acme\n");
+        assert_eq!(WITH_PROTOCOL, Ok(()));
+        assert_eq!(
+            MISMATCH,
+            Err(ManifestError::ProtocolKindMismatch {
+                line: 5,
+                protocol: Protocol::Acme,
+                kind: PluginKind::Connector
+            })
+        );
         const BAD: Result<(), ManifestError> = validate("abi=1\n");
         assert_eq!(OK, Ok(()));
         assert_eq!(BAD, Err(ManifestError::MissingKey { key: "name" }));
@@ -1000,6 +1241,31 @@ mod tests {
         assert_eq!(
             ManifestError::MissingKey { key: "kind" }.to_string(),
             "manifest lacks a required key (abi, name, version, kind) (`kind`)"
+        );
+        assert_eq!(
+            ManifestError::BadProtocol { line: 5 }.to_string(),
+            "manifest protocol is not one of issue, acme, deploy, reload, publish-txt, \
+             update-txt (line 5)"
+        );
+        assert_eq!(
+            ManifestError::NeedsNewerAbi {
+                line: 5,
+                key: "protocol",
+                since: 2
+            }
+            .to_string(),
+            "manifest key needs a newer abi than the manifest declares (`protocol` needs abi=2 \
+             or later; line 5)"
+        );
+        assert_eq!(
+            ManifestError::ProtocolKindMismatch {
+                line: 6,
+                protocol: Protocol::Reload,
+                kind: PluginKind::DnsProvider
+            }
+            .to_string(),
+            "manifest protocol belongs to another kind (`reload` needs kind=connector, not \
+             kind=dns; line 6)"
         );
         assert_eq!(MANIFEST_SECTION, "pluginhost.manifest");
         assert_eq!(CAPABILITY_NAMES.len(), 4);

@@ -192,6 +192,33 @@ fn manifest_is_serde_too() {
         postcard::from_bytes::<crate::Manifest>(&bytes).expect("decode"),
         manifest
     );
+    // The protocol is the last field: the fields before it encode as before.
+    assert_eq!(
+        bytes,
+        [
+            1, 1, b'a', 1, b'1', 2, 1, 7, b'f', b's', b'.', b'r', b'e', b'a', b'd', 2, b'/', b'z',
+            0
+        ]
+    );
+    let manifest = crate::Manifest::parse(
+        "abi=2\nname=a\nversion=1\nkind=dns\nprotocol=update-txt\ngrant=fs.read=/z\n",
+    )
+    .expect("valid");
+    let bytes = postcard::to_allocvec(&manifest).expect("encode");
+    assert_eq!(bytes[0], 2);
+    assert_eq!(bytes[bytes.len() - 2..], [1, 5]);
+    assert_eq!(
+        postcard::from_bytes::<crate::Manifest>(&bytes).expect("decode"),
+        manifest
+    );
+}
+
+#[test]
+fn protocol_indices_are_pinned() {
+    use crate::Protocol;
+    for (index, protocol) in Protocol::ALL.into_iter().enumerate() {
+        check(protocol, &[index as u8]);
+    }
 }
 
 #[test]

@@ -15,9 +15,11 @@
 //! use pluginhost_sdk::proto::{FailureCode, PluginFailure};
 //!
 //! pluginhost_sdk::manifest! {
+//!     abi: 2,              // the `protocol` key is ABI 2
 //!     name: "connector-example",
 //!     version: env!("CARGO_PKG_VERSION"),
 //!     kind: connector,
+//!     protocol: deploy,    // answers deploy::DeployRequest
 //!     grants: ["fs.write" => "/certs"],
 //! }
 //! pluginhost_sdk::entry!(handler);

@@ -29,10 +29,11 @@ macro_rules! entry {
 ///
 /// ```ignore
 /// pluginhost_sdk::manifest! {
-///     abi: 2,                          // optional: 1 unless the plugin uses ABI v2 calls
+///     abi: 2,                          // optional: 1 unless the plugin uses ABI v2 calls or keys
 ///     name: "connector-file-deploy",
 ///     version: env!("CARGO_PKG_VERSION"),
 ///     kind: connector,                 // ca | connector | dns | other
+///     protocol: deploy,                // optional, needs abi: 2; see below
 ///     grants: [
 ///         "fs.write" => "/certs",
 ///     ],
@@ -42,13 +43,35 @@ macro_rules! entry {
 /// `name` and each capability and scope are string literals; `version` is a string literal or a
 /// macro that expands to one (`env!`); `grants` may be left out. `abi` is the guest ABI version
 /// the plugin needs: leave it out (1) unless it calls [`random`](crate::random) or
-/// [`time`](crate::time), which need 2. A host older than `abi` refuses to load the plugin.
+/// [`time`](crate::time), or declares a `protocol`, which need 2. A host older than `abi` refuses
+/// to load the plugin.
+///
+/// `protocol` is the message pair the plugin answers, so hosts and `pluginhost run --request`
+/// need not guess it from the kind: `issue` or `acme` (kind `ca`), `deploy` or `reload` (kind
+/// `connector`), `publish-txt` or `update-txt` (kind `dns`). A protocol of another kind, or one
+/// without `abi: 2`, does not build:
+///
+/// ```
+/// pluginhost_sdk::manifest! { abi: 2, name: "x", version: "1", kind: dns, protocol: update-txt }
+/// assert!(MANIFEST_TEXT.ends_with("kind=dns\nprotocol=update-txt\n"));
+/// ```
+///
+/// ```compile_fail
+/// // `protocol` needs `abi: 2`: hosts of ABI 1 refuse the key.
+/// pluginhost_sdk::manifest! { name: "x", version: "1", kind: connector, protocol: reload }
+/// ```
+///
+/// ```compile_fail
+/// // `reload` is a connector's protocol.
+/// pluginhost_sdk::manifest! { abi: 2, name: "x", version: "1", kind: dns, protocol: reload }
+/// ```
 #[macro_export]
 macro_rules! manifest {
     (
         name: $name:literal,
         version: $version:expr,
         kind: $kind:ident
+        $(, protocol: $protocol:ident $(- $protocol_rest:ident)* )?
         $(, grants: [ $( $capability:literal => $scope:literal ),* $(,)? ] )?
         $(,)?
     ) => {
@@ -57,6 +80,7 @@ macro_rules! manifest {
             name: $name,
             version: $version,
             kind: $kind
+            $(, protocol: $protocol $(- $protocol_rest)* )?
             $(, grants: [ $( $capability => $scope ),* ] )?
         }
     };
@@ -65,6 +89,7 @@ macro_rules! manifest {
         name: $name:literal,
         version: $version:expr,
         kind: $kind:ident
+        $(, protocol: $protocol:ident $(- $protocol_rest:ident)* )?
         $(, grants: [ $( $capability:literal => $scope:literal ),* $(,)? ] )?
         $(,)?
     ) => {
@@ -74,6 +99,7 @@ macro_rules! manifest {
             "name=", $name, "\n",
             "version=", $version, "\n",
             "kind=", stringify!($kind), "\n",
+            $( "protocol=", stringify!($protocol), $( "-", stringify!($protocol_rest), )* "\n", )?
             $($( "grant=", $capability, "=", $scope, "\n", )*)?
         );
 
@@ -153,6 +179,21 @@ mod tests {
         }
     }
 
+    mod reload {
+        crate::manifest! {
+            abi: 2,
+            name: "reload",
+            version: "1",
+            kind: connector,
+            protocol: reload,
+            grants: ["process.exec" => "/usr/sbin/nginx"],
+        }
+    }
+
+    mod hyphenated {
+        crate::manifest! { abi: 2, name: "txt", version: "1", kind: dns, protocol: update-txt }
+    }
+
     fn ok() -> Result<(), crate::Error> {
         Ok(())
     }
@@ -188,6 +229,22 @@ mod tests {
         );
         let m = crate::proto::Manifest::parse(v2::MANIFEST_TEXT).expect("valid");
         assert_eq!(m.abi, 2);
+        assert_eq!(m.protocol, None);
+    }
+
+    #[test]
+    fn manifest_protocol() {
+        assert_eq!(
+            reload::MANIFEST_TEXT,
+            "abi=2\nname=reload\nversion=1\nkind=connector\nprotocol=reload\n\
+             grant=process.exec=/usr/sbin/nginx\n"
+        );
+        assert_eq!(
+            hyphenated::MANIFEST_TEXT,
+            "abi=2\nname=txt\nversion=1\nkind=dns\nprotocol=update-txt\n"
+        );
+        let m = crate::proto::Manifest::parse(hyphenated::MANIFEST_TEXT).expect("valid");
+        assert_eq!(m.protocol, Some(crate::proto::Protocol::UpdateTxt));
     }
 
     #[test]

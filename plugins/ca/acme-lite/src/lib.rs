@@ -17,8 +17,8 @@
 //! `Upstream`. Input: postcard `IssueRequest`; output: postcard
 //! `Result<IssueResponse, PluginFailure>`.
 //!
-//! Manifest: kind `ca`, requests `net.dial=ca.local:8443`. The manifest only asks: the operator's
-//! grant decides which `host:port` the plugin may reach.
+//! Manifest: ABI 2, kind `ca`, protocol `issue`, requests `net.dial=ca.local:8443`. The manifest
+//! only asks: the operator's grant decides which `host:port` the plugin may reach.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -33,9 +33,11 @@ use pluginhost_sdk::proto::PluginFailure;
 use pluginhost_sdk::Error;
 
 pluginhost_sdk::manifest! {
+    abi: 2,
     name: "ca-acme-lite",
     version: env!("CARGO_PKG_VERSION"),
     kind: ca,
+    protocol: issue,
     grants: ["net.dial" => "ca.local:8443"],
 }
 
@@ -82,6 +84,8 @@ mod tests {
     fn manifest() {
         let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
         assert_eq!(m.kind, PluginKind::Ca);
+        assert_eq!(m.abi, 2);
+        assert_eq!(m.protocol, Some(pluginhost_sdk::proto::Protocol::Issue));
         assert_eq!(m.scopes("net.dial").collect::<Vec<_>>(), ["ca.local:8443"]);
         assert_eq!(m.requests.len(), 1);
     }

@@ -19,8 +19,8 @@
 //! - Problems: the CA's problem documents become typed failures (`RateLimited`, `Rejected`,
 //!   `Unauthorized`, `ChallengeFailed`, else `Upstream`), with the CA's detail in the message.
 //!
-//! Manifest: ABI 2, kind `ca`, asks for `net.dial` to Let's Encrypt's production and staging
-//! APIs and to `acme.example:14000` (the name the tests and the demo pin to a local pebble).
+//! Manifest: ABI 2, kind `ca`, protocol `acme`, asks for `net.dial` to Let's Encrypt's
+//! production and staging APIs and to `acme.example:14000` (the name the tests and the demo pin to a local pebble).
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -45,6 +45,7 @@ pluginhost_sdk::manifest! {
     name: "ca-acme",
     version: env!("CARGO_PKG_VERSION"),
     kind: ca,
+    protocol: acme,
     grants: [
         "net.dial" => "acme-v02.api.letsencrypt.org:443",
         "net.dial" => "acme-staging-v02.api.letsencrypt.org:443",
@@ -70,5 +71,27 @@ fn acme(request: AcmeRequest) -> Result<AcmeResponse, PluginFailure> {
     match account.as_mut() {
         Some(account) => order::step(&request, &csr_der, account),
         None => Err(PluginFailure::new(FailureCode::Internal, "no account")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pluginhost_sdk::proto::{Manifest, PluginKind, Protocol};
+
+    #[test]
+    fn manifest() {
+        let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
+        assert_eq!(m.kind, PluginKind::Ca);
+        assert_eq!(m.abi, 2);
+        assert_eq!(m.protocol, Some(Protocol::Acme));
+        assert_eq!(
+            m.scopes("net.dial").collect::<Vec<_>>(),
+            [
+                "acme-v02.api.letsencrypt.org:443",
+                "acme-staging-v02.api.letsencrypt.org:443",
+                "acme.example:14000"
+            ]
+        );
+        assert_eq!(m.requests.len(), 3);
     }
 }

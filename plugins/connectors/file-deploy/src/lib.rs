@@ -2,7 +2,7 @@
 //! (`<file_name>.tmp` first, then `fs_rename` over the final name).
 //!
 //! Input: postcard [`DeployRequest`]; output: postcard `Result<DeployResponse, PluginFailure>`.
-//! Manifest: kind `connector`, requests `fs.write=/certs`.
+//! Manifest: ABI 2, kind `connector`, protocol `deploy`, requests `fs.write=/certs`.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -15,9 +15,11 @@ use pluginhost_sdk::proto::PluginFailure;
 use pluginhost_sdk::{fs, Error};
 
 pluginhost_sdk::manifest! {
+    abi: 2,
     name: "connector-file-deploy",
     version: env!("CARGO_PKG_VERSION"),
     kind: connector,
+    protocol: deploy,
     grants: ["fs.write" => "/certs"],
 }
 
@@ -46,6 +48,8 @@ mod tests {
     fn manifest() {
         let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
         assert_eq!(m.kind, PluginKind::Connector);
+        assert_eq!(m.abi, 2);
+        assert_eq!(m.protocol, Some(pluginhost_sdk::proto::Protocol::Deploy));
         assert_eq!(m.scopes("fs.write").collect::<Vec<_>>(), ["/certs"]);
         assert_eq!(m.requests.len(), 1);
     }

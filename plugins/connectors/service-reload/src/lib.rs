@@ -2,8 +2,8 @@
 //! environment) and reports its exit status and the start of its standard output.
 //!
 //! Input: postcard `ReloadRequest`; output: postcard `Result<ReloadResponse, PluginFailure>`.
-//! A non-zero exit status is a successful response carrying that status. Manifest: kind
-//! `connector`, requests `process.exec=/usr/sbin/reload-service` (an appliance's reload wrapper)
+//! A non-zero exit status is a successful response carrying that status. Manifest: ABI 2, kind
+//! `connector`, protocol `reload`, requests `process.exec=/usr/sbin/reload-service` (an appliance's reload wrapper)
 //! and `process.exec=/usr/sbin/nginx`; the operator's grant decides which one program may really
 //! run.
 
@@ -21,9 +21,11 @@ use pluginhost_sdk::proto::PluginFailure;
 use pluginhost_sdk::{process, Error};
 
 pluginhost_sdk::manifest! {
+    abi: 2,
     name: "connector-service-reload",
     version: env!("CARGO_PKG_VERSION"),
     kind: connector,
+    protocol: reload,
     grants: [
         "process.exec" => "/usr/sbin/reload-service",
         "process.exec" => "/usr/sbin/nginx",
@@ -59,6 +61,8 @@ mod tests {
     fn manifest() {
         let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
         assert_eq!(m.kind, PluginKind::Connector);
+        assert_eq!(m.abi, 2);
+        assert_eq!(m.protocol, Some(pluginhost_sdk::proto::Protocol::Reload));
         assert_eq!(
             m.scopes("process.exec").collect::<Vec<_>>(),
             ["/usr/sbin/reload-service", "/usr/sbin/nginx"]

@@ -15,9 +15,9 @@
 //!    `Rejected` failure (see [`outcome`]).
 //!
 //! Input: postcard `UpdateTxtRequest`; output: postcard
-//! `Result<UpdateTxtResponse, PluginFailure>`. Manifest: kind `dns`, requests
-//! `fs.read=/secrets/tsig` and `net.dial=dns-primary.local:53`; grant the one key file and the
-//! real server.
+//! `Result<UpdateTxtResponse, PluginFailure>`. Manifest: ABI 2, kind `dns`, protocol
+//! `update-txt`, requests `fs.read=/secrets/tsig` and `net.dial=dns-primary.local:53`; grant the
+//! one key file and the real server.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -43,6 +43,7 @@ pluginhost_sdk::manifest! {
     name: "dns-rfc2136",
     version: env!("CARGO_PKG_VERSION"),
     kind: dns,
+    protocol: update-txt,
     grants: ["fs.read" => "/secrets/tsig", "net.dial" => "dns-primary.local:53"],
 }
 
@@ -171,6 +172,7 @@ mod tests {
         let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
         assert_eq!(m.kind, PluginKind::DnsProvider);
         assert_eq!(m.abi, 2);
+        assert_eq!(m.protocol, Some(pluginhost_sdk::proto::Protocol::UpdateTxt));
         assert_eq!(
             m.scopes("net.dial").collect::<Vec<_>>(),
             ["dns-primary.local:53"]

@@ -5,8 +5,8 @@
 //! writes the file back atomically (`<file>.tmp`, then `fs_rename`).
 //!
 //! Input: postcard `PublishTxtRequest`; output: postcard
-//! `Result<PublishTxtResponse, PluginFailure>`. Manifest: kind `dns`, requests `fs.read=/zones`
-//! and `fs.write=/zones`.
+//! `Result<PublishTxtResponse, PluginFailure>`. Manifest: ABI 2, kind `dns`, protocol
+//! `publish-txt`, requests `fs.read=/zones` and `fs.write=/zones`.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -22,9 +22,11 @@ use pluginhost_sdk::proto::PluginFailure;
 use pluginhost_sdk::{fs, Error};
 
 pluginhost_sdk::manifest! {
+    abi: 2,
     name: "dns-zonefile",
     version: env!("CARGO_PKG_VERSION"),
     kind: dns,
+    protocol: publish-txt,
     grants: ["fs.read" => "/zones", "fs.write" => "/zones"],
 }
 
@@ -73,6 +75,11 @@ mod tests {
     fn manifest() {
         let m = Manifest::parse(super::MANIFEST_TEXT).expect("valid manifest");
         assert_eq!(m.kind, PluginKind::DnsProvider);
+        assert_eq!(m.abi, 2);
+        assert_eq!(
+            m.protocol,
+            Some(pluginhost_sdk::proto::Protocol::PublishTxt)
+        );
         assert_eq!(m.scopes("fs.read").collect::<Vec<_>>(), ["/zones"]);
         assert_eq!(m.scopes("fs.write").collect::<Vec<_>>(), ["/zones"]);
         assert_eq!(m.requests.len(), 2);

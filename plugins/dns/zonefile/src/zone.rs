@@ -8,15 +8,13 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use pluginhost_sdk::proto::dns::PublishTxtRequest;
+use pluginhost_sdk::proto::dns::{check_txt_value, normalize_dns_name, PublishTxtRequest};
 use pluginhost_sdk::proto::PluginFailure;
 
 /// Where the zone files live (the plugin's `fs.read` and `fs.write` scope).
 pub const ZONE_DIR: &str = "/zones";
 /// The largest zone file handled, before and after the update (one `fs_read`/`fs_write` call).
 pub const MAX_ZONE_BYTES: usize = 64 * 1024;
-/// The longest TXT value (one character-string).
-pub const MAX_VALUE_BYTES: usize = 255;
 /// The largest TTL (RFC 2181 §8).
 pub const MAX_TTL: u32 = i32::MAX as u32;
 /// The label the challenge record goes under (RFC 8555 §8.4).
@@ -72,42 +70,14 @@ pub fn plan(request: &PublishTxtRequest) -> Result<Plan, PluginFailure> {
     })
 }
 
-/// A DNS name, lower-cased and without the trailing dot: 1..=253 bytes, labels of 1..=63
-/// `a-z 0-9 -` (and `_` if `underscore`), not starting or ending with `-`.
+/// A DNS name, lower-cased and without the trailing dot (see [`normalize_dns_name`]).
 pub fn normalize_name(name: &str, underscore: bool) -> Result<String, &'static str> {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    if name.is_empty() || name.len() > 253 {
-        return Err("must be a DNS name of 1 to 253 bytes");
-    }
-    for label in name.split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return Err("has an empty or over-long label");
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err("has a label starting or ending with '-'");
-        }
-        let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || (underscore && b == b'_');
-        if !label.bytes().all(ok) {
-            return Err("may only contain letters, digits, '-' (and '_' in fqdn)");
-        }
-    }
-    Ok(name.to_ascii_lowercase())
+    normalize_dns_name(name, underscore)
 }
 
-/// A TXT value: 1..=255 bytes of printable ASCII (space included) without `"` or `\`.
+/// A TXT value the record can carry as it is (see [`check_txt_value`]).
 pub fn check_value(value: &str) -> Result<(), PluginFailure> {
-    if value.is_empty() || value.len() > MAX_VALUE_BYTES {
-        return Err(PluginFailure::bad_request("value must be 1 to 255 bytes"));
-    }
-    if !value
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-    {
-        return Err(PluginFailure::bad_request(
-            "value may only contain printable ASCII without '\"' or '\\'",
-        ));
-    }
-    Ok(())
+    check_txt_value(value).map_err(PluginFailure::bad_request)
 }
 
 /// Why a zone file could not be updated.
