@@ -347,7 +347,8 @@ for k, what in (("reparse_and_admit", "the whole check: `GuestPath::reparse` int
     p(f"- {what}: {fmt_ns(v)}")
 p("")
 p("`host_memfs`: capability check, `GuestPath::reparse` into a reused buffer, `Grant::admit_path` over 3 prefixes, bounds, fuel, "
-  "counters, then `MemoryFilesystem::write`; `host_nullfs`: the same with a back-end that does nothing; "
+  "counters, then `MemoryFilesystem::write` (which does no I/O, so no clock is read around it: "
+  "`Filesystem::may_block`); `host_nullfs`: the same with a back-end that does nothing (and says so the same way); "
   "`wasmi_copy`: a raw wasmi host function with the same signature that bounds-checks and copies the 64 bytes "
   "into a `Vec`.")
 p("")

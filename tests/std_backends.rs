@@ -915,3 +915,54 @@ fn a_program_that_sleeps_ends_the_invocation_at_its_blocking_time() {
     let (fast, _) = fast_fuel(&host, plugin, "exec", argv(&["/bin/sleep", "0000"]));
     assert_eq!(fast, slow);
 }
+
+/// A clock that leaps a minute at every read: a call measured with it spends any blocking time.
+struct Leaping(std::sync::atomic::AtomicU64);
+
+impl pluginhost::MonotonicClock for Leaping {
+    fn now(&self) -> Duration {
+        let reads = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Duration::from_secs(60 * reads)
+    }
+}
+
+#[test]
+fn file_calls_are_measured_on_disk_and_not_in_memory() {
+    let mut fx = Fixture::new();
+    let path = fx.put("/data/f");
+    let body = fx.put("x");
+    for _ in 0..8 {
+        fx.call("fs_write", &[path.ptr, path.len, body.ptr, body.len]);
+    }
+    let limits = pluginhost::Limits::DEFAULT.with_blocking_time(BLOCKING_TIME);
+    let host = |filesystem: Arc<dyn pluginhost::Filesystem>| {
+        let clock = Arc::new(Leaping(std::sync::atomic::AtomicU64::new(0)));
+        let backends = pluginhost::Backends::unavailable()
+            .with_filesystem(filesystem)
+            .with_monotonic_clock(clock);
+        Host::with_backends(HostConfig::default().with_limits(limits), backends)
+    };
+
+    // In memory (`may_block` is false): no clock read, all eight writes return.
+    let memory = pluginhost::MemoryFilesystem::new();
+    assert!(memory.create_dir("/data"));
+    let memory = Arc::new(memory);
+    let (_, out) = fx.load_and_run(&host(memory.clone()), grant(&["fs.write=/data"]));
+    assert_eq!(out.codes, [1; 8]);
+    assert_eq!(memory.get("/data/f").as_deref(), Some(&b"x"[..]));
+
+    // On disk: the first write is measured, takes a minute and ends the invocation.
+    let tree = tree();
+    let disk = Arc::new(DirFilesystem::open(&tree.root).expect("open root"));
+    let host = host(disk);
+    let mut plugin = host
+        .load(&fx.wasm(), grant(&["fs.write=/data"]))
+        .expect("load");
+    let result = host.call(&mut plugin, "run", b"");
+    timed_out_fuel(&result);
+    assert_eq!(plugin.stats().timeouts, 1);
+    assert_eq!(
+        fs::read(tree.root.join("data/f")).expect("written once"),
+        b"x"
+    );
+}

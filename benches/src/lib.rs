@@ -302,6 +302,10 @@ impl Filesystem for NullFs {
     fn rename(&self, _: &GuestPath, _: &GuestPath, _: &GuestPath, _: &GuestPath) -> Result<(), BackendError> {
         Ok(())
     }
+    /// No I/O, like `MemoryFilesystem`: the host reads no clock around its calls.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 /// The fs.write grant used throughout: prefix `/data` (plus two unrelated prefixes, so the check

@@ -2,7 +2,7 @@
 //!
 //! Order of checks in every call: the capability, the path (parsed and normalised), the grant's
 //! prefixes, the data range and its cap, and only then the back-end, whose time is counted
-//! against the invocation's blocking time.
+//! against the invocation's blocking time (if it may block: `Filesystem::may_block`).
 
 use wasmi::Caller;
 
@@ -39,19 +39,32 @@ fn read_path(
 
 /// Refuses the call at once (counted, with the guest's path bytes as its target) if
 /// `capability` was not granted at all.
+#[inline]
 fn require(
     state: &mut HostState,
     call: Gated,
     memory: &[u8],
-    (ptr, len): (i32, i32),
+    path: (i32, i32),
 ) -> Result<(), CallFault> {
     if state.grant.allows(call.0) {
         Ok(())
     } else {
-        let raw = guest::slice(memory, ptr, len, state.limits.path_bytes).unwrap_or(&[]);
-        state.record(call, false, Target::Bytes(raw));
-        Err(ErrorCode::Denied.into())
+        Err(refuse_ungranted(state, call, memory, path))
     }
+}
+
+/// Counts a call of a capability the grant does not hold as a denial of the guest's path bytes.
+#[cold]
+#[inline(never)]
+fn refuse_ungranted(
+    state: &mut HostState,
+    call: Gated,
+    memory: &[u8],
+    (ptr, len): (i32, i32),
+) -> CallFault {
+    let raw = guest::slice(memory, ptr, len, state.limits.path_bytes).unwrap_or(&[]);
+    state.record(call, false, Target::Bytes(raw));
+    ErrorCode::Denied.into()
 }
 
 /// Why the body of an admitted call stopped.
@@ -88,17 +101,34 @@ struct Admitted<'a> {
     limits: &'a Limits,
     filesystem: &'a dyn Filesystem,
     blocking: &'a mut BlockingBudget,
+    /// Whether `filesystem` may block (its calls are then measured).
+    measured: bool,
 }
 
 impl Admitted<'_> {
-    /// Runs one filesystem call under the invocation's blocking time (file I/O takes no
-    /// timeout; its time is counted).
+    /// Runs one filesystem call under the invocation's blocking time.
     fn io<R>(
         &mut self,
         call: impl FnOnce(&dyn Filesystem, &GuestPath, &GuestPath) -> Result<R, BackendError>,
     ) -> Result<R, Refusal> {
         let (filesystem, scope, path) = (self.filesystem, self.scope, self.path);
-        Ok(self.blocking.run(|_| call(filesystem, scope, path))??)
+        Ok(file_io(self.blocking, self.measured, || {
+            call(filesystem, scope, path)
+        })??)
+    }
+}
+
+/// Runs one filesystem call under the invocation's blocking time: file I/O takes no timeout, and
+/// its time is counted if the back-end may block (`measured`).
+fn file_io<R>(
+    blocking: &mut BlockingBudget,
+    measured: bool,
+    call: impl FnOnce() -> Result<R, BackendError>,
+) -> Result<Result<R, BackendError>, CallFault> {
+    if measured {
+        blocking.run(|_| call())
+    } else {
+        blocking.run_unmeasured(call)
     }
 }
 
@@ -127,6 +157,7 @@ fn with_admitted_path<R>(
         limits: &state.limits,
         filesystem: &*state.backends.filesystem,
         blocking: &mut state.blocking,
+        measured: state.filesystem_blocks,
     };
     match body(memory, admitted) {
         Ok(value) => Ok(value),
@@ -238,9 +269,9 @@ pub(crate) fn fs_rename(
             .ledger
             .record(&state.name, FS_RENAME, true, Target::None);
         let filesystem = &state.backends.filesystem;
-        let renamed = state
-            .blocking
-            .run(|_| filesystem.rename(from_scope, from, to_scope, to))?;
+        let renamed = file_io(&mut state.blocking, state.filesystem_blocks, || {
+            filesystem.rename(from_scope, from, to_scope, to)
+        })?;
         let target = Target::Text(to.as_str());
         renamed.map_err(state.ledger.backend_fault(&state.name, FS_RENAME, target))?;
         Ok(0)

@@ -282,6 +282,11 @@ impl Filesystem for MemoryFilesystem {
         }
         Ok(())
     }
+
+    /// No I/O: a call waits at most for another plugin's call on the same filesystem.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

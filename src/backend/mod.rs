@@ -9,7 +9,8 @@
 //! not block longer than that, and returns [`BackendError::TimedOut`] when it gives up. Filesystem
 //! calls get no timeout (local file I/O cannot be interrupted): a [`Filesystem`] must never wait
 //! on a peer (no FIFOs, sockets or devices). The host measures every such call with the
-//! [`MonotonicClock`] in [`Backends`] and ends the invocation once the budget is spent.
+//! [`MonotonicClock`] in [`Backends`] (except those of a filesystem that cannot block:
+//! [`Filesystem::may_block`]) and ends the invocation once the budget is spent.
 //!
 //! Shipped implementations: [`MemoryFilesystem`], [`MemoryNetwork`] and [`MemoryProcessRunner`]
 //! (tests, firmware) everywhere, [`Unavailable`] (refuses everything), and with the `std` feature
@@ -136,6 +137,15 @@ pub trait Filesystem: Send + Sync {
         to_scope: &GuestPath,
         to: &GuestPath,
     ) -> Result<(), BackendError>;
+
+    /// Whether a call can take measurable time (disk or other I/O). The host reads its
+    /// [`MonotonicClock`] around each call of a filesystem that may block, and counts the time
+    /// against [`Limits::blocking_time`](crate::Limits); for one that cannot (no I/O at all, like
+    /// [`MemoryFilesystem`]) it skips the two clock reads. Either way a call is refused once the
+    /// budget is spent. The default is `true`: return `false` only if no call ever waits.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// An open connection made by a [`Network`]. Dropping it closes it.
@@ -273,6 +283,9 @@ impl Filesystem for Unavailable {
         _: &GuestPath,
     ) -> Result<(), BackendError> {
         Err(BackendError::Unsupported)
+    }
+    fn may_block(&self) -> bool {
+        false
     }
 }
 

@@ -12,6 +12,7 @@ use crate::capability::{Capability, CapabilitySet};
 
 mod net;
 mod path;
+mod wordwise;
 
 pub(crate) use net::parse_port;
 pub use net::{DialTarget, HostError, HostName, HostPattern, MAX_HOST_BYTES, MAX_LABEL_BYTES};
@@ -220,10 +221,15 @@ impl Grant {
         if !self.capabilities.contains(capability) {
             return None;
         }
-        self.prefixes[capability.index()]
-            .iter()
-            .filter(|prefix| path.starts_with(prefix))
-            .max_by_key(|prefix| prefix.as_str().len())
+        // Prefixes are distinct, so two of the same length cannot both admit a path.
+        let mut admitted: Option<&GuestPath> = None;
+        for prefix in &self.prefixes[capability.index()] {
+            let longer = admitted.is_none_or(|a| prefix.as_str().len() > a.as_str().len());
+            if longer && path.starts_with(prefix) {
+                admitted = Some(prefix);
+            }
+        }
+        admitted
     }
 
     /// Whether `net.dial` admits `target`. Allocation-free.
@@ -335,6 +341,28 @@ mod tests {
         assert!(grant
             .admit_path(Capability::FsWrite, &path("/zones/a"))
             .is_none());
+        // The longest wins whatever the order the prefixes were granted in.
+        let reversed = Grant::none()
+            .with_path_prefix(Capability::FsWrite, "/data/certs")
+            .unwrap()
+            .with_path_prefix(Capability::FsWrite, "/")
+            .unwrap()
+            .with_path_prefix(Capability::FsWrite, "/data")
+            .unwrap();
+        for (p, scope) in [
+            ("/data/certs/a.pem", "/data/certs"),
+            ("/data/certs", "/data/certs"),
+            ("/data/certsx", "/data"),
+            ("/data", "/data"),
+            ("/dat", "/"),
+            ("/", "/"),
+        ] {
+            assert_eq!(
+                reversed.admit_path(Capability::FsWrite, &path(p)),
+                Some(&path(scope)),
+                "{p}"
+            );
+        }
     }
 
     #[test]

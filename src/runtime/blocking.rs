@@ -75,6 +75,28 @@ impl BlockingBudget {
             Ok(result)
         }
     }
+
+    /// Runs one back-end call that cannot block (see `Filesystem::may_block`): refused like any
+    /// other once the budget is spent, but not measured (no clock reads). A timeout it reports
+    /// still spends the whole budget, as a timeout does without a clock.
+    ///
+    /// # Errors
+    /// [`CallFault::TimedOut`] if the budget was spent before the call (which is then not made)
+    /// or the call timed out.
+    pub(crate) fn run_unmeasured<R>(
+        &mut self,
+        call: impl FnOnce() -> Result<R, BackendError>,
+    ) -> Result<Result<R, BackendError>, CallFault> {
+        if self.spent >= self.limit {
+            return Err(CallFault::TimedOut);
+        }
+        let result = call();
+        if matches!(result, Err(BackendError::TimedOut)) {
+            self.spent = self.limit;
+            return Err(CallFault::TimedOut);
+        }
+        Ok(result)
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +188,50 @@ mod tests {
         let mut budget = BlockingBudget::new(Duration::ZERO, None);
         assert_eq!(
             budget.run(|_| -> Result<(), _> { panic!("called") }),
+            Err(CallFault::TimedOut)
+        );
+        assert_eq!(
+            budget.run_unmeasured(|| -> Result<(), _> { panic!("called") }),
+            Err(CallFault::TimedOut)
+        );
+    }
+
+    #[test]
+    fn unmeasured_calls_read_no_clock_but_are_refused_once_the_budget_is_spent() {
+        let clock = Arc::new(Manual::default());
+        let mut budget = BlockingBudget::new(ms(100), Some(clock.clone()));
+        for _ in 0..1_000 {
+            // However long the call took, it is not counted.
+            let took = budget.run_unmeasured(|| {
+                clock.advance(1_000);
+                Ok::<_, BackendError>(7)
+            });
+            assert_eq!(took, Ok(Ok(7)));
+        }
+        assert_eq!(
+            budget.run_unmeasured(|| Err::<(), _>(BackendError::Io)),
+            Ok(Err(BackendError::Io))
+        );
+        // A measured call still counts its own time, and spends the budget.
+        assert_eq!(
+            budget.run(|_| {
+                clock.advance(100);
+                Ok::<_, BackendError>(())
+            }),
+            Err(CallFault::TimedOut)
+        );
+        assert_eq!(
+            budget.run_unmeasured(|| -> Result<(), _> { panic!("called") }),
+            Err(CallFault::TimedOut)
+        );
+        // A timeout reported by an unmeasured call spends what was left.
+        budget.reset();
+        assert_eq!(
+            budget.run_unmeasured(|| Err::<(), _>(BackendError::TimedOut)),
+            Err(CallFault::TimedOut)
+        );
+        assert_eq!(
+            budget.run_unmeasured(|| -> Result<(), _> { panic!("called") }),
             Err(CallFault::TimedOut)
         );
     }

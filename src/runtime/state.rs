@@ -148,6 +148,7 @@ pub(crate) struct Ledger {
 impl Ledger {
     /// Counts one gated call of `import` (needing `capability`) by `plugin` as allowed or denied;
     /// a denial is recorded with its `target`.
+    #[inline]
     pub(crate) fn record(
         &mut self,
         plugin: &str,
@@ -162,6 +163,8 @@ impl Ledger {
     }
 
     /// Records a denial (not counted as allowed before).
+    #[cold]
+    #[inline(never)]
     fn deny(
         &mut self,
         plugin: &str,
@@ -226,6 +229,10 @@ pub(crate) struct HostState {
         allow(dead_code)
     )]
     pub(crate) blocking: BlockingBudget,
+    /// Whether the filesystem back-end may block (`Filesystem::may_block`, asked once): only
+    /// then are its calls measured against the blocking time.
+    #[cfg_attr(not(feature = "cap-fs"), allow(dead_code))]
+    pub(crate) filesystem_blocks: bool,
     pub(crate) ledger: Ledger,
     /// A reusable buffer for `fs_read` and `random_fill` (at most `Limits::call_bytes`).
     pub(crate) scratch: Vec<u8>,
@@ -245,6 +252,7 @@ impl HostState {
         ledger: Ledger,
     ) -> HostState {
         let blocking = BlockingBudget::new(limits.blocking_time, backends.monotonic_clock.clone());
+        let filesystem_blocks = backends.filesystem.may_block();
         HostState {
             name,
             grant,
@@ -263,6 +271,7 @@ impl HostState {
             },
             handles: HandleTable::new(limits.net_handles),
             blocking,
+            filesystem_blocks,
             limits,
             costs,
             memory: None,

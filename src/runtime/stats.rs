@@ -37,6 +37,7 @@ impl CallCounts {
         self.allowed.iter().sum()
     }
 
+    #[inline]
     pub(crate) fn record(&mut self, capability: Capability, allowed: bool) {
         let counters = if allowed {
             &mut self.allowed
