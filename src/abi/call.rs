@@ -30,11 +30,7 @@ pub(crate) fn with_memory(
         meter.commit(&mut caller)?;
         return Ok(value);
     }
-    if result != Err(CallFault::FuelExhausted) {
-        meter.commit(&mut caller)?;
-    }
-    count_refusal(caller.data_mut(), &result);
-    finish(result)
+    refused(caller, meter, result)
 }
 
 /// Runs a host function body that needs no guest memory.
@@ -51,6 +47,19 @@ pub(crate) fn with_state(
         meter.commit(&mut caller)?;
         return Ok(value);
     }
+    refused(caller, meter, result)
+}
+
+/// The end of a call that did not return a value: applies the fuel spent (unless the call could
+/// not be paid for), counts the refusal, and gives the guest its error code or stops it. One
+/// copy for every host function, out of the way of the usual case.
+#[cold]
+#[inline(never)]
+fn refused(
+    mut caller: Caller<'_, HostState>,
+    meter: FuelMeter,
+    result: Result<i32, CallFault>,
+) -> Result<i32, wasmi::Error> {
     if result != Err(CallFault::FuelExhausted) {
         meter.commit(&mut caller)?;
     }
