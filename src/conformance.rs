@@ -17,7 +17,7 @@ use wasmi::ExternType;
 use crate::abi;
 use crate::capability::{Capability, CapabilitySet};
 use crate::runtime::{
-    compile, DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage,
+    compile, text, DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage,
 };
 
 /// The entry point conformance runs.
@@ -391,7 +391,7 @@ impl Host {
         let info = match scan(&mut report, self.config(), wasm) {
             Ok(info) => info,
             Err(e) => {
-                report.check("validates", false, e.to_string());
+                report.check("validates", false, text(&e));
                 return report;
             }
         };
@@ -420,9 +420,9 @@ impl Host {
                 if let LoadError::StartTrap(_) | LoadError::StartFuelExhausted { .. } = e {
                     report.trapped = true;
                     report.fuel_exhausted = matches!(e, LoadError::StartFuelExhausted { .. });
-                    report.trap = Some(e.to_string());
+                    report.trap = Some(text(&e));
                 }
-                report.check("instantiates", false, e.to_string());
+                report.check("instantiates", false, text(&e));
                 report.check("runs", false, "not run: the module did not instantiate");
                 report.check(
                     "no_privileged_operations",
@@ -465,9 +465,10 @@ impl Host {
                         InvokeError::Trap { .. } | InvokeError::FuelExhausted { .. }
                     );
                     report.fuel_exhausted = matches!(e, InvokeError::FuelExhausted { .. });
-                    report.trap = Some(e.to_string());
+                    let reason = text(&e);
+                    report.trap = Some(reason.clone());
                     report.fuel_used = plugin.stats().fuel_used;
-                    report.check("runs", false, e.to_string());
+                    report.check("runs", false, reason);
                 }
             }
         } else {

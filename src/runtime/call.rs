@@ -96,7 +96,7 @@ impl<'a> Call<'a> {
         let store = &mut self.plugin.store;
         store.data_mut().fuel.begin_slice(given, remaining);
         if let Err(e) = store.set_fuel(given) {
-            return Err(self.fail(Fault::Other(alloc::string::ToString::to_string(&e))));
+            return Err(self.fail(Fault::Other(super::error::text(&e))));
         }
         let result = match progress {
             Progress::Ready(entry) => entry.call_resumable(&mut *store, ()),
@@ -152,7 +152,7 @@ impl<'a> Call<'a> {
         let store = &mut self.plugin.store;
         store.data_mut().fuel.begin_slice(budget, budget);
         if let Err(e) = store.set_fuel(budget) {
-            return Err(self.fail(Fault::Other(alloc::string::ToString::to_string(&e))));
+            return Err(self.fail(Fault::Other(super::error::text(&e))));
         }
         let result = entry.call(&mut *store, ());
         let left = store.get_fuel().unwrap_or(0);

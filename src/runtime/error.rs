@@ -5,6 +5,12 @@ use core::fmt;
 
 use crate::capability::Capability;
 
+/// The `Display` text of an error or value, through one shared function (one `to_string` per
+/// type would each be compiled into a device image).
+pub(crate) fn text(value: &dyn fmt::Display) -> String {
+    alloc::format!("{value}")
+}
+
 /// Why a wasm trap stopped a plugin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -1,11 +1,9 @@
 //! Classifies wasmi errors into the host's typed outcomes.
 
-use alloc::string::ToString;
-
 use wasmi::errors::{EnforcedLimitsError, ErrorKind};
 use wasmi::TrapCode;
 
-use super::error::{LoadError, Trap};
+use super::error::{text, LoadError, Trap};
 use crate::abi::{HostFuelExhausted, HostTimedOut};
 
 /// What stopped guest code.
@@ -57,9 +55,9 @@ pub(crate) fn classify(error: &wasmi::Error) -> Fault {
     match error.kind() {
         ErrorKind::Host(_) => Fault::Trap(Trap::Host),
         ErrorKind::Memory(_) | ErrorKind::Table(_) | ErrorKind::Instantiation(_) => {
-            Fault::Limit(error.to_string())
+            Fault::Limit(text(error))
         }
-        _ => Fault::Other(error.to_string()),
+        _ => Fault::Other(text(error)),
     }
 }
 
@@ -85,8 +83,8 @@ pub(crate) fn compile_error(error: &wasmi::Error) -> LoadError {
             )
         }
         ErrorKind::UserLimits(_) | ErrorKind::ImplementationLimits(_) => {
-            LoadError::ModuleLimit(error.to_string())
+            LoadError::ModuleLimit(text(error))
         }
-        _ => LoadError::InvalidModule(error.to_string()),
+        _ => LoadError::InvalidModule(text(error)),
     }
 }

@@ -16,6 +16,7 @@ mod stats;
 
 pub use call::{Call, Completion, Step};
 pub use config::{HostCallCosts, HostConfig, Limits, Translation};
+pub(crate) use error::text;
 pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;
 pub use logs::{GuestLogs, LogLevel, LogLine, LogLines, UnknownLogLevel};

@@ -10,7 +10,7 @@ use wasmi::{
 };
 
 use super::config::{HostConfig, Limits, Translation};
-use super::error::LoadError;
+use super::error::{text, LoadError};
 use super::fault::{compile_error, load_error};
 use super::logs::GuestLogs;
 use super::state::{HostState, Ledger};
@@ -181,7 +181,7 @@ fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostSta
         if !entry.matches(ty) {
             return Err(LoadError::ImportSignature {
                 import: entry.name,
-                expected: entry.signature().to_string(),
+                expected: text(&entry.signature()),
                 found: abi::func_signature(ty),
             });
         }
@@ -196,7 +196,7 @@ fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostSta
         if let Some(slot @ false) = linked.get_mut(index) {
             entry
                 .link(&mut linker)
-                .map_err(|e| LoadError::Engine(e.to_string()))?;
+                .map_err(|e| LoadError::Engine(text(&e)))?;
             *slot = true;
         }
     }
@@ -257,7 +257,7 @@ impl Plugin {
         self.store.data_mut().fuel.begin_slice(budget, budget);
         self.store
             .set_fuel(budget)
-            .map_err(|e| LoadError::Engine(e.to_string()))?;
+            .map_err(|e| LoadError::Engine(text(&e)))?;
         let result = self
             .linker
             .instantiate_and_start(&mut self.store, &self.module);
