@@ -205,6 +205,13 @@ impl Engine {
         self.inner.resolve_func(func)
     }
 
+    /// Returns the Wasm body of `func` if it is not yet compiled, and whether that body is
+    /// borrowed from a `'static` Wasm binary.
+    #[cfg(test)]
+    pub(crate) fn uncompiled_bytes(&self, func: EngineFunc) -> Option<(&[u8], bool)> {
+        self.inner.resolve_func(func)?.uncompiled_bytes()
+    }
+
     /// Resolves a deduplicated function type into a [`FuncType`] entity.
     ///
     /// # Panics
@@ -236,6 +243,8 @@ impl Engine {
     /// - `engine_func`: The index of the translated function in the [`Engine`].
     /// - `offset`: The global offset of the Wasm function body within the Wasm binary.
     /// - `bytes`: The bytes that make up the Wasm encoded function body of the translated function.
+    /// - `static_bytes`: The same bytes borrowed from a `'static` Wasm binary, if there is one
+    ///   (see [`Module::new_static`]): a lazily translated function keeps them instead of a copy.
     /// - `module`: The module header information of the Wasm module of the translated function.
     /// - `func_to_validate`: Optionally validates the translated function.
     ///
@@ -249,6 +258,7 @@ impl Engine {
         engine_func: EngineFunc,
         offset: usize,
         bytes: &[u8],
+        static_bytes: Option<&'static [u8]>,
         module: ModuleHeader,
         func_to_validate: Option<FuncToValidate>,
     ) -> Result<(), Error> {
@@ -257,6 +267,7 @@ impl Engine {
             engine_func,
             offset,
             bytes,
+            static_bytes,
             module,
             func_to_validate,
         )
@@ -304,11 +315,18 @@ impl Engine {
         func_idx: FuncIdx,
         func: EngineFunc,
         bytes: &[u8],
+        static_bytes: Option<&'static [u8]>,
         module: &ModuleHeader,
         func_to_validate: Option<FuncToValidate>,
     ) {
-        self.inner
-            .init_lazy_func(func_idx, func, bytes, module, func_to_validate)
+        self.inner.init_lazy_func(
+            func_idx,
+            func,
+            bytes,
+            static_bytes,
+            module,
+            func_to_validate,
+        )
     }
 
     /// Executes the given [`Func`] with parameters `params`.
@@ -674,6 +692,7 @@ impl EngineInner {
         engine_func: EngineFunc,
         offset: usize,
         bytes: &[u8],
+        static_bytes: Option<&'static [u8]>,
         module: ModuleHeader,
         func_to_validate: Option<FuncToValidate>,
     ) -> Result<(), Error> {
@@ -702,7 +721,8 @@ impl EngineInner {
             (CompilationMode::LazyTranslation, Some(func_to_validate)) => {
                 let allocs = self.get_validation_allocs();
                 let translator =
-                    LazyFuncTranslator::new_unchecked(func_index, engine_func, module, features);
+                    LazyFuncTranslator::new_unchecked(func_index, engine_func, module, features)
+                        .with_static_bytes(static_bytes);
                 let validator = func_to_validate.into_validator(allocs);
                 let translator = ValidatingFuncTranslator::new(validator, translator)?;
                 let allocs = FuncTranslationDriver::new(offset, bytes, translator)?
@@ -718,7 +738,8 @@ impl EngineInner {
                     None => {
                         LazyFuncTranslator::new_unchecked(func_index, engine_func, module, features)
                     }
-                };
+                }
+                .with_static_bytes(static_bytes);
                 FuncTranslationDriver::new(offset, bytes, translator)?
                     .translate(|func_entity| self.init_func(engine_func, func_entity))?;
             }
@@ -812,11 +833,18 @@ impl EngineInner {
         func_idx: FuncIdx,
         func: EngineFunc,
         bytes: &[u8],
+        static_bytes: Option<&'static [u8]>,
         module: &ModuleHeader,
         func_to_validate: Option<FuncToValidate>,
     ) {
-        self.code_map
-            .init_func_as_uncompiled(func, func_idx, bytes, module, func_to_validate)
+        self.code_map.init_func_as_uncompiled(
+            func,
+            func_idx,
+            bytes,
+            static_bytes,
+            module,
+            func_to_validate,
+        )
     }
 
     /// Recycles the given [`Stack`].

@@ -238,6 +238,35 @@ impl Module {
         ModuleParser::new(engine).parse_buffered(wasm)
     }
 
+    /// Creates a new Wasm [`Module`] from a `'static` Wasm bytecode buffer, such as a binary
+    /// embedded with `include_bytes!` (kept in flash on a microcontroller).
+    ///
+    /// # Note
+    ///
+    /// - This parses, validates and translates `wasm` exactly as [`Module::new`] does.
+    /// - With [`CompilationMode::Lazy`] or [`CompilationMode::LazyTranslation`] a function that
+    ///   is not yet translated borrows its body from `wasm` instead of keeping a heap copy of it,
+    ///   so a loaded module holds no copy of its code section. With
+    ///   [`CompilationMode::Eager`] this is the same as [`Module::new`].
+    /// - With the `wat` feature, WebAssembly text is accepted and compiled as by
+    ///   [`Module::new`] (its binary is not `'static`, so its function bodies are copied).
+    ///
+    /// # Errors
+    ///
+    /// As [`Module::new`].
+    ///
+    /// [`CompilationMode::Lazy`]: crate::CompilationMode::Lazy
+    /// [`CompilationMode::LazyTranslation`]: crate::CompilationMode::LazyTranslation
+    /// [`CompilationMode::Eager`]: crate::CompilationMode::Eager
+    #[cfg(feature = "validate")]
+    pub fn new_static(engine: &Engine, wasm: &'static [u8]) -> Result<Self, Error> {
+        #[cfg(feature = "wat")]
+        if let alloc::borrow::Cow::Owned(binary) = wat::parse_bytes(wasm)? {
+            return ModuleParser::new(engine).parse_buffered(&binary[..]);
+        }
+        ModuleParser::new(engine).parse_buffered_static(wasm)
+    }
+
     /// Creates a new Wasm [`Module`] from the given Wasm bytecode buffer.
     ///
     /// # Note
@@ -618,5 +647,118 @@ impl<'a> Iterator for InternalGlobalsIter<'a> {
 impl ExactSizeIterator for InternalGlobalsIter<'_> {
     fn len(&self) -> usize {
         ExactSizeIterator::len(&self.iter)
+    }
+}
+
+#[cfg(all(test, feature = "wat"))]
+mod new_static_tests {
+    use super::*;
+    use crate::{CompilationMode, Config, Linker, Store};
+    use alloc::{string::ToString, vec::Vec};
+
+    /// A recursive function (body longer than `SmallByteSlice`'s inline buffer), a short one,
+    /// an indirect call, and one that is never called.
+    const WAT: &str = r#"
+        (module
+            (table 1 funcref)
+            (elem (i32.const 0) $tiny)
+            (func $fib (export "fib") (param i64) (result i64)
+                (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+                    (then (local.get 0))
+                    (else
+                        (i64.add
+                            (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                            (call $fib (i64.sub (local.get 0) (i64.const 2)))))))
+            (func $tiny (export "tiny") (result i32) (i32.const 7))
+            (func (export "indirect") (result i32) (call_indirect (result i32) (i32.const 0)))
+            (func (export "never") (result i32) (i32.const 1)))
+    "#;
+
+    const MODES: [CompilationMode; 3] = [
+        CompilationMode::Eager,
+        CompilationMode::LazyTranslation,
+        CompilationMode::Lazy,
+    ];
+
+    fn static_wasm(wat: &str) -> &'static [u8] {
+        Vec::leak(wat::parse_str(wat).unwrap())
+    }
+
+    fn engine(mode: CompilationMode) -> Engine {
+        let mut config = Config::default();
+        config.compilation_mode(mode).consume_fuel(true);
+        Engine::new(&config)
+    }
+
+    /// Runs `fib(20)`, `tiny` and `indirect`, and returns their results and the fuel used.
+    fn run(module: &Module) -> (i64, i32, i32, u64) {
+        let mut store = Store::new(module.engine(), ());
+        store.set_fuel(1_000_000_000).unwrap();
+        let instance = Linker::new(module.engine())
+            .instantiate_and_start(&mut store, module)
+            .unwrap();
+        let fib = instance.get_typed_func::<i64, i64>(&store, "fib").unwrap();
+        let tiny = instance.get_typed_func::<(), i32>(&store, "tiny").unwrap();
+        let indirect = instance
+            .get_typed_func::<(), i32>(&store, "indirect")
+            .unwrap();
+        let results = (
+            fib.call(&mut store, 20).unwrap(),
+            tiny.call(&mut store, ()).unwrap(),
+            indirect.call(&mut store, ()).unwrap(),
+        );
+        let fuel = 1_000_000_000 - store.get_fuel().unwrap();
+        (results.0, results.1, results.2, fuel)
+    }
+
+    #[test]
+    fn lazy_functions_borrow_static_bodies() {
+        let wasm = static_wasm(WAT);
+        for mode in MODES {
+            let engine = engine(mode);
+            let borrowed = Module::new_static(&engine, wasm).unwrap();
+            let copied = Module::new(&engine, wasm).unwrap();
+            let funcs = borrowed.internal_funcs().zip(copied.internal_funcs());
+            assert_eq!(funcs.len(), 4);
+            for ((_, borrowed), (_, copied)) in funcs {
+                let borrowed = engine.uncompiled_bytes(borrowed);
+                let copied = engine.uncompiled_bytes(copied);
+                if matches!(mode, CompilationMode::Eager) {
+                    assert!(borrowed.is_none() && copied.is_none(), "{mode:?}");
+                    continue;
+                }
+                let (borrowed, is_static) = borrowed.unwrap();
+                let (copied, copy_is_static) = copied.unwrap();
+                assert!(is_static && !copy_is_static, "{mode:?}");
+                assert!(wasm.as_ptr_range().contains(&borrowed.as_ptr()), "{mode:?}");
+                assert_eq!(borrowed, copied, "{mode:?}");
+            }
+            let expected = run(&copied);
+            assert_eq!((expected.0, expected.1, expected.2), (6765, 7, 7));
+            assert_eq!(run(&borrowed), expected, "{mode:?}");
+            // Translated on first use: the functions that ran hold no body any more.
+            let mut remaining = borrowed
+                .internal_funcs()
+                .filter_map(|(_, func)| engine.uncompiled_bytes(func));
+            if !matches!(mode, CompilationMode::Eager) {
+                assert!(matches!(remaining.next(), Some((_, true))), "{mode:?}");
+            }
+            assert!(remaining.next().is_none(), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn new_static_validates() {
+        // `bad` returns nothing where `i32` is expected.
+        let wasm = static_wasm(r#"(module (func (export "ok")) (func $bad (result i32)))"#);
+        for mode in [CompilationMode::Eager, CompilationMode::LazyTranslation] {
+            let engine = engine(mode);
+            let copied = Module::new(&engine, wasm).unwrap_err();
+            let borrowed = Module::new_static(&engine, wasm).unwrap_err();
+            assert_eq!(borrowed.to_string(), copied.to_string(), "{mode:?}");
+        }
+        let truncated = &wasm[..wasm.len() - 1];
+        let engine = engine(CompilationMode::LazyTranslation);
+        assert!(Module::new_static(&engine, truncated).is_err());
     }
 }

@@ -119,6 +119,9 @@ impl CodeMap {
 
     /// Initializes the [`EngineFunc`] for lazy translation.
     ///
+    /// The function keeps `static_bytes` (the same bytes as `bytes`, borrowed from a `'static`
+    /// Wasm binary) if given, and a copy of `bytes` otherwise.
+    ///
     /// # Panics
     ///
     /// - If `func` is an invalid [`EngineFunc`] reference for this [`CodeMap`].
@@ -128,6 +131,7 @@ impl CodeMap {
         func: EngineFunc,
         func_idx: FuncIdx,
         bytes: &[u8],
+        static_bytes: Option<&'static [u8]>,
         module: &ModuleHeader,
         func_to_validate: Option<FuncToValidate>,
     ) {
@@ -138,6 +142,7 @@ impl CodeMap {
         func.init_uncompiled(UncompiledFuncEntry::new(
             func_idx,
             bytes,
+            static_bytes,
             module.clone(),
             func_to_validate,
         ));
@@ -605,6 +610,20 @@ impl FuncEntry {
         uncompiled
     }
 
+    /// Returns the Wasm body of `self` if it is not yet compiled, and whether that body is
+    /// borrowed from a `'static` Wasm binary (`true`) or a copy (`false`).
+    #[cfg(test)]
+    pub(crate) fn uncompiled_bytes(&self) -> Option<(&[u8], bool)> {
+        if self.state.load(Ordering::Acquire) != state::UNCOMPILED {
+            return None;
+        }
+        // Safety: in the `uncompiled` state `data` holds an `UncompiledFuncEntry`; tests do not
+        //         compile the function while this reference is alive.
+        let uncompiled = unsafe { &(*self.data.get()).uncompiled };
+        let is_static = matches!(uncompiled.bytes, SmallByteSlice::Static(_));
+        Some((uncompiled.bytes.as_slice(), is_static))
+    }
+
     /// Returns an exclusive reference to the [`FuncEntryData`] of `self`.
     ///
     /// # Safety
@@ -798,9 +817,12 @@ struct UncompiledFuncEntry {
 
 impl UncompiledFuncEntry {
     /// Creates a new [`UncompiledFuncEntry`].
+    ///
+    /// Keeps `static_bytes` if given (no copy), and a copy of `bytes` otherwise.
     pub fn new(
         func_index: FuncIdx,
         bytes: &[u8],
+        static_bytes: Option<&'static [u8]>,
         module: ModuleHeader,
         #[cfg_attr(not(feature = "validate"), expect(unused_variables))] func_to_validate: impl Into<
             Option<FuncToValidate>,
@@ -817,7 +839,10 @@ impl UncompiledFuncEntry {
             );
             (TypeIndex(func_to_validate.ty), func_to_validate.resources)
         });
-        let bytes = bytes.into();
+        let bytes = match static_bytes {
+            Some(bytes) => SmallByteSlice::Static(bytes),
+            None => bytes.into(),
+        };
         Self {
             func_index,
             bytes,

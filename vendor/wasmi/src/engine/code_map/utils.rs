@@ -15,6 +15,10 @@ pub enum SmallByteSlice {
     },
     /// The byte slice is too big and allocated on the heap.
     Big(Box<[u8]>),
+    /// The byte slice is borrowed from a `'static` Wasm binary and never copied.
+    ///
+    /// Used by [`Module::new_static`](crate::Module::new_static).
+    Static(&'static [u8]),
 }
 
 impl Default for SmallByteSlice {
@@ -39,6 +43,7 @@ impl SmallByteSlice {
         match self {
             SmallByteSlice::Small { len, bytes } => &bytes[..usize::from(*len)],
             SmallByteSlice::Big(bytes) => &bytes[..],
+            SmallByteSlice::Static(bytes) => bytes,
         }
     }
 }

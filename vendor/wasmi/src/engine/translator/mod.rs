@@ -344,6 +344,8 @@ pub struct LazyFuncTranslator {
     module: ModuleHeader,
     /// Information about Wasm validation during lazy translation.
     validation: Validation,
+    /// The function body borrowed from a `'static` Wasm binary, kept instead of a copy.
+    static_bytes: Option<&'static [u8]>,
 }
 
 /// Information about Wasm validation for lazy translation.
@@ -415,6 +417,7 @@ impl LazyFuncTranslator {
             engine_func,
             module,
             validation: Validation::Checked(func_to_validate),
+            static_bytes: None,
         }
     }
 
@@ -430,7 +433,15 @@ impl LazyFuncTranslator {
             engine_func,
             module,
             validation: Validation::Unchecked(features),
+            static_bytes: None,
         }
+    }
+
+    /// Makes the lazily translated function keep `static_bytes`, its body borrowed from a
+    /// `'static` Wasm binary, instead of a copy of the bytes given to `setup`.
+    pub fn with_static_bytes(mut self, static_bytes: Option<&'static [u8]>) -> Self {
+        self.static_bytes = static_bytes;
+        self
     }
 }
 
@@ -453,6 +464,7 @@ impl WasmTranslator<'_> for LazyFuncTranslator {
                 self.func_idx,
                 self.engine_func,
                 bytes,
+                self.static_bytes,
                 &self.module,
                 self.validation.take_func_to_validate(),
             );

@@ -21,6 +21,18 @@ impl ModuleParser {
         unsafe { self.parse_buffered_impl(buffer) }
     }
 
+    /// As [`ModuleParser::parse_buffered`], for a `'static` buffer: in lazy compilation modes
+    /// the uncompiled functions borrow their bodies from `buffer` instead of copying them.
+    ///
+    /// # Errors
+    ///
+    /// If the Wasm bytecode stream fails to validate.
+    #[cfg(feature = "validate")]
+    pub fn parse_buffered_static(mut self, buffer: &'static [u8]) -> Result<Module, Error> {
+        self.static_wasm = Some(buffer);
+        self.parse_buffered(buffer)
+    }
+
     /// Starts parsing and validating the Wasm bytecode stream.
     ///
     /// Returns the compiled and validated Wasm [`Module`] upon success.

@@ -53,6 +53,9 @@ pub struct ModuleParser {
     parser: WasmParser,
     /// The number of compiled or processed functions.
     engine_funcs: u32,
+    /// The whole Wasm binary if it is `'static` (see [`Module::new_static`]): lazily translated
+    /// functions then borrow their bodies from it instead of copying them.
+    static_wasm: Option<&'static [u8]>,
 }
 
 #[cfg_attr(not(feature = "validate"), allow(unused_mut, unused_variables))]
@@ -68,6 +71,7 @@ impl ModuleParser {
             validator: None,
             parser,
             engine_funcs: 0,
+            static_wasm: None,
         }
     }
 
@@ -532,9 +536,21 @@ impl ModuleParser {
                 None
             }
         };
+        // The parser starts at offset 0 of the whole binary, so the body's range indexes it.
+        let static_bytes = self
+            .static_wasm
+            .and_then(|wasm| wasm.get(func_body.range()))
+            .filter(|body| core::ptr::eq(*body, bytes));
         let header = module.header()?;
-        self.engine
-            .translate_func(func, engine_func, offset, bytes, header, func_to_validate)?;
+        self.engine.translate_func(
+            func,
+            engine_func,
+            offset,
+            bytes,
+            static_bytes,
+            header,
+            func_to_validate,
+        )?;
         Ok(())
     }
 
