@@ -17,7 +17,7 @@ use wasmi::ExternType;
 use crate::abi;
 use crate::capability::{Capability, CapabilitySet};
 use crate::runtime::{
-    compile, text, DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage,
+    compile, text, DeniedTarget, GuestLogs, Host, InvokeError, Limits, LoadError, Usage, Wasm,
 };
 
 /// The entry point conformance runs.
@@ -263,7 +263,7 @@ fn scan(
     config: &crate::HostConfig,
     wasm: &[u8],
 ) -> Result<Scan, LoadError> {
-    let module = compile(config, wasm)?;
+    let module = compile(config, Wasm::Lent(wasm))?;
     let mut abi_needed = (1, None);
     for import in module.imports() {
         let entry = abi::find(import.module(), import.name()).map(|(_, entry)| entry);

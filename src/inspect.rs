@@ -9,7 +9,7 @@ use wasmi::ExternType;
 
 use crate::abi;
 use crate::capability::{Capability, CapabilitySet};
-use crate::runtime::{compile, HostConfig, LoadError};
+use crate::runtime::{compile, HostConfig, LoadError, Wasm};
 
 /// One import of a module.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +101,7 @@ impl ModuleInfo {
 /// # Errors
 /// [`LoadError::ModuleTooLarge`], [`LoadError::InvalidModule`], [`LoadError::ModuleLimit`].
 pub fn inspect(config: &HostConfig, wasm: &[u8]) -> Result<ModuleInfo, LoadError> {
-    let module = compile(config, wasm)?;
+    let module = compile(config, Wasm::Lent(wasm))?;
     let imports = module
         .imports()
         .map(|import| {

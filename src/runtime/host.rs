@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::call::{Call, Completion};
 use super::config::HostConfig;
 use super::error::{InvokeError, LoadError};
-use super::plugin::{LinkMode, Plugin};
+use super::plugin::{LinkMode, Plugin, Wasm};
 use super::pool::Pool;
 use super::stats::HostStats;
 use crate::backend::Backends;
@@ -77,7 +77,44 @@ impl Host {
         grant: Grant,
         backends: Backends,
     ) -> Result<Plugin, LoadError> {
-        Plugin::load(&self.config, wasm, grant, backends, LinkMode::Granted)
+        Plugin::load(
+            &self.config,
+            Wasm::Lent(wasm),
+            grant,
+            backends,
+            LinkMode::Granted,
+        )
+    }
+
+    /// As [`Host::load`], for a module that lives as long as the program (`include_bytes!`; in
+    /// flash on a device). The same checks run and the plugin behaves the same; the difference is
+    /// RAM: with [`Translation::Lazy`](crate::Translation::Lazy) each function waiting for its
+    /// first call borrows its body from `wasm` instead of keeping a heap copy (under
+    /// [`Translation::Eager`](crate::Translation::Eager) there is no difference).
+    ///
+    /// # Errors
+    /// As [`Host::load`].
+    pub fn load_static(&self, wasm: &'static [u8], grant: Grant) -> Result<Plugin, LoadError> {
+        self.load_static_with_backends(wasm, grant, self.backends.clone())
+    }
+
+    /// As [`Host::load_static`], with back-ends for this plugin only.
+    ///
+    /// # Errors
+    /// As [`Host::load`].
+    pub fn load_static_with_backends(
+        &self,
+        wasm: &'static [u8],
+        grant: Grant,
+        backends: Backends,
+    ) -> Result<Plugin, LoadError> {
+        Plugin::load(
+            &self.config,
+            Wasm::Static(wasm),
+            grant,
+            backends,
+            LinkMode::Granted,
+        )
     }
 
     /// Loads with every host function linked and an empty grant, so each privileged call is
@@ -85,7 +122,7 @@ impl Host {
     pub(crate) fn load_probe(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
         Plugin::load(
             &self.config,
-            wasm,
+            Wasm::Lent(wasm),
             Grant::none(),
             Backends::unavailable(),
             LinkMode::Probe,

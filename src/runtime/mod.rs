@@ -30,7 +30,7 @@ pub use stats::{
 
 #[cfg(feature = "cap-fs")]
 pub(crate) use blocking::BlockingBudget;
-pub(crate) use plugin::{compile, engine_config};
+pub(crate) use plugin::{compile, engine_config, Wasm};
 pub(crate) use state::HostState;
 #[cfg(feature = "cap-net")]
 pub(crate) use state::Ledger;

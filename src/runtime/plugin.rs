@@ -88,8 +88,29 @@ pub(crate) fn engine_config(limits: &Limits, translation: Translation) -> Config
     config
 }
 
+/// A module's bytes, and whether the compiled module may borrow them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wasm<'a> {
+    /// Lent for the load only: a function waiting for lazy translation keeps a copy of its body.
+    Lent(&'a [u8]),
+    /// `'static` (e.g. `include_bytes!`, in flash on a device): a function waiting for lazy
+    /// translation borrows its body from here ([`Module::new_static`]).
+    Static(&'static [u8]),
+}
+
+impl<'a> Wasm<'a> {
+    /// The bytes themselves.
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        match self {
+            Wasm::Lent(bytes) => bytes,
+            Wasm::Static(bytes) => bytes,
+        }
+    }
+}
+
 /// Validates and compiles `wasm` in a new engine.
-pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadError> {
+pub(crate) fn compile(config: &HostConfig, source: Wasm<'_>) -> Result<Module, LoadError> {
+    let wasm = source.bytes();
     if wasm.len() > config.limits.module_bytes {
         return Err(LoadError::ModuleTooLarge {
             size: wasm.len(),
@@ -101,7 +122,11 @@ pub(crate) fn compile(config: &HostConfig, wasm: &[u8]) -> Result<Module, LoadEr
     let max_functions = config.limits.strict_module_limits.then_some(10_000);
     super::prescan::check_module(wasm, config.limits.max_locals_per_function, max_functions)?;
     let engine = Engine::new(&engine_config(&config.limits, config.translation));
-    Module::new(&engine, wasm).map_err(|e| match compile_error(&e) {
+    let module = match source {
+        Wasm::Lent(bytes) => Module::new(&engine, bytes),
+        Wasm::Static(bytes) => Module::new_static(&engine, bytes),
+    };
+    module.map_err(|e| match compile_error(&e) {
         // The validator reads section by section: running out of bytes means the file was cut.
         LoadError::InvalidModule(message) if mentions(&message, "unexpected end") => {
             LoadError::InvalidModule(alloc::format!(
@@ -208,7 +233,7 @@ impl Plugin {
     /// full fuel budget.
     pub(crate) fn load(
         config: &HostConfig,
-        wasm: &[u8],
+        wasm: Wasm<'_>,
         grant: Grant,
         backends: Backends,
         mode: LinkMode,
