@@ -1,7 +1,9 @@
 //! Heap per real plugin on x86_64, the way the firmware measures it on the Cortex-M4
 //! (`no_std_tests`, `heap_profile`): the same device builds of the plugins (16 KiB guest stack),
-//! `Limits::EMBEDDED`, `Translation::Lazy`, in-memory back-ends, the same inputs. `scripts/footprint.sh` runs it and
-//! docs/footprint.md shows the result beside the device's.
+//! `Limits::EMBEDDED`, `Translation::Lazy`, in-memory back-ends, the same inputs, loaded with
+//! `Host::load_static` as the firmware loads its embedded plugins (each file is read once and
+//! leaked, standing in for flash); `after_load_copied` is the same load with `Host::load`.
+//! `scripts/footprint.sh` runs it and docs/footprint.md shows the result beside the device's.
 //!
 //! `plugin_heap <dir with connector_file_deploy.wasm and dns_zonefile.wasm>`; prints one
 //! `HEAP64 plugin=... key=value...` line per plugin (bytes relative to before the load).
@@ -75,7 +77,7 @@ fn memory_section_pages(wasm: &[u8]) -> Option<u64> {
     Some(0)
 }
 
-fn profile(name: &str, wasm: &[u8], grant: Grant, backends: Backends, input: &[u8]) {
+fn profile(name: &str, wasm: &'static [u8], grant: Grant, backends: Backends, input: &[u8]) {
     let config = HostConfig::DEFAULT
         .with_limits(Limits::EMBEDDED)
         .with_fuel(2_000_000)
@@ -83,8 +85,15 @@ fn profile(name: &str, wasm: &[u8], grant: Grant, backends: Backends, input: &[u
     let host = Host::new(config);
     let pages = initial_pages(wasm);
     let base = live_bytes();
+    let copied = host
+        .load_with_backends(wasm, grant.clone(), backends.clone())
+        .expect("load (copied)");
+    let after_load_copied = live_bytes() - base;
+    drop(copied);
     reset_peak();
-    let mut plugin = host.load_with_backends(wasm, grant, backends).expect("load");
+    let mut plugin = host
+        .load_static_with_backends(wasm, grant, backends)
+        .expect("load");
     let after_load = live_bytes() - base;
     let load_peak = peak_bytes() - base;
     reset_peak();
@@ -93,11 +102,13 @@ fn profile(name: &str, wasm: &[u8], grant: Grant, backends: Backends, input: &[u
     let after_invoke = live_bytes().saturating_sub(base);
     let pages_after = plugin.memory_size() / 65536;
     println!(
-        "HEAP64 plugin={name} wasm={} linear_memory={} after_load={after_load} load_peak={load_peak} \
+        "HEAP64 plugin={name} wasm={} linear_memory={} after_load_copied={after_load_copied} \
+         beyond_copied={} after_load={after_load} load_peak={load_peak} \
          beyond_linear_memory={} invoke_peak={invoke_peak} after_invoke={after_invoke} \
          beyond_after_invoke={} pages_initial={pages} pages_after_invoke={pages_after} status={}",
         wasm.len(),
         pages * 65536,
+        after_load_copied as i64 - (pages * 65536) as i64,
         after_load as i64 - (pages * 65536) as i64,
         after_invoke as i64 - (pages_after * 65536) as i64,
         done.status,
@@ -106,7 +117,11 @@ fn profile(name: &str, wasm: &[u8], grant: Grant, backends: Backends, input: &[u
 
 fn main() {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).expect("plugin directory"));
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    // Leaked: a `'static` module, as `include_bytes!` in flash is on the device.
+    let read = |name: &str| -> &'static [u8] {
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        bytes.leak()
+    };
 
     let fs = Arc::new(MemoryFilesystem::with_capacity(32, 64 * 1024));
     fs.create_dir("/certs");
@@ -118,7 +133,7 @@ fn main() {
     };
     let input = postcard::to_allocvec(&deploy).expect("encode");
     let wasm = read("connector_file_deploy.wasm");
-    profile("connector_file_deploy", &wasm, grant(&["fs.write=/certs"]), backends(&fs), &input);
+    profile("connector_file_deploy", wasm, grant(&["fs.write=/certs"]), backends(&fs), &input);
 
     let fs = Arc::new(MemoryFilesystem::with_capacity(32, 64 * 1024));
     fs.create_dir("/zones");
@@ -132,5 +147,5 @@ fn main() {
     let input = postcard::to_allocvec(&request).expect("encode");
     let wasm = read("dns_zonefile.wasm");
     let grant = grant(&["fs.read=/zones", "fs.write=/zones"]);
-    profile("dns_zonefile", &wasm, grant, backends(&fs), &input);
+    profile("dns_zonefile", wasm, grant, backends(&fs), &input);
 }

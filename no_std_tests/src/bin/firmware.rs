@@ -234,12 +234,14 @@ fn initial_memory_bytes(wasm: &[u8]) -> Option<u64> {
     Some(0)
 }
 
-/// Loads `wasm`, invokes `entry` once, and prints the heap use of both steps: the bytes added by
-/// loading (and the part beyond the plugin's linear memory), the peaks of load and invocation,
-/// and checks everything is freed when the plugin is dropped.
+/// Loads `wasm` from flash (`Host::load_static`), invokes `entry` once, and prints the heap use
+/// of both steps: the bytes added by loading (and the part beyond the plugin's linear memory),
+/// the peaks of load and invocation, and checks everything is freed when the plugin is dropped.
+/// For comparison it first loads the same bytes with `Host::load` (wasmi copies every function
+/// body to the heap) and prints what that load holds, `after_load_copied`.
 fn heap_profile(
     name: &str,
-    wasm: &[u8],
+    wasm: &'static [u8],
     grant: Grant,
     backends: Backends,
     input: &[u8],
@@ -247,9 +249,19 @@ fn heap_profile(
     let host = Host::new(config());
     let memory = initial_memory_bytes(wasm).unwrap_or(0) as usize;
     let base = HEAP.current();
+    let copied = host
+        .load_with_backends(wasm, grant.clone(), backends.clone())
+        .map_err(|e| format!("load (copied): {e}"))?;
+    let after_load_copied = HEAP.current() - base;
+    drop(copied);
+    ensure!(
+        HEAP.current() == base,
+        "the copied load kept {} bytes",
+        HEAP.current() - base
+    );
     HEAP.reset_peak();
     let mut plugin = host
-        .load_with_backends(wasm, grant, backends)
+        .load_static_with_backends(wasm, grant, backends)
         .map_err(|e| format!("load: {e}"))?;
     let after_load = HEAP.current() - base;
     let load_peak = HEAP.peak() - base;
@@ -266,10 +278,12 @@ fn heap_profile(
     let retained = HEAP.current().saturating_sub(base);
     let beyond = after_load as i64 - memory as i64;
     println!(
-        "HEAP plugin={} wasm={} linear_memory={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} beyond_after_invoke={} pages_initial={} pages_after_invoke={} retained_by_backends={} fuel={}",
+        "HEAP plugin={} wasm={} linear_memory={} after_load_copied={} beyond_copied={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} beyond_after_invoke={} pages_initial={} pages_after_invoke={} retained_by_backends={} fuel={}",
         name,
         wasm.len(),
         memory,
+        after_load_copied,
+        after_load_copied as i64 - memory as i64,
         after_load,
         load_peak,
         beyond,
@@ -292,10 +306,10 @@ fn heap_profile(
 }
 
 /// Where a plugin's RAM goes: the host's load steps replayed with wasmi directly (same engine
-/// configuration, every host function of the ABI table linked), measured one by one. With lazy
-/// translation the "compiled module" is the validated module holding each function's wasm body
-/// until its first call.
-fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
+/// configuration, `Module::new_static` as `Host::load_static` uses, every host function of the
+/// ABI table linked), measured one by one. With lazy translation the "compiled module" is the
+/// validated module whose functions borrow their wasm bodies from flash until their first call.
+fn heap_breakdown(name: &str, wasm: &'static [u8]) -> Result<(), String> {
     use wasmi::{Caller, CompilationMode, Config, EnforcedLimits, Engine, Linker, Module, Store};
     let e = |e: wasmi::Error| format!("{e}");
     let base = HEAP.current();
@@ -314,7 +328,7 @@ fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
     config.enforced_limits(EnforcedLimits::strict());
     let engine = Engine::new(&config);
     let after_engine = HEAP.current();
-    let module = Module::new(&engine, wasm).map_err(e)?;
+    let module = Module::new_static(&engine, wasm).map_err(e)?;
     let after_module = HEAP.current();
     let mut linker = Linker::<()>::new(&engine);
     for f in pluginhost::HOST_FUNCTIONS {
@@ -369,13 +383,13 @@ fn heap_breakdown(name: &str, wasm: &[u8]) -> Result<(), String> {
 /// Runs `entry` of a freshly loaded plugin to completion in one go.
 fn run_fresh(
     host: &Host,
-    wasm: &[u8],
+    wasm: &'static [u8],
     grant: Grant,
     backends: Backends,
     input: &[u8],
 ) -> Result<Completion, String> {
     let mut plugin = host
-        .load_with_backends(wasm, grant, backends)
+        .load_static_with_backends(wasm, grant, backends)
         .map_err(|e| format!("load: {e}"))?;
     host.call(&mut plugin, "run", input)
         .map_err(|e| format!("invoke: {e}"))
@@ -405,7 +419,7 @@ fn main() -> ! {
     let mut stack_ok = false;
     suite.case("native_stack_flat_under_guest_loop", || {
         let host = Host::new(config().with_fuel(20_000));
-        let mut plugin = host.load(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let mut plugin = host.load_static(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
         let (before, _) = pluginhost_firmware::stack_high_water();
         let result = host.call(&mut plugin, "run", &[]);
         let (after, size) = pluginhost_firmware::stack_high_water();
@@ -457,7 +471,7 @@ fn main() -> ! {
         ] {
             pluginhost_firmware::paint_stack();
             let mut plugin = host
-                .load(GROWLOOPS, Grant::none())
+                .load_static(GROWLOOPS, Grant::none())
                 .map_err(|e| format!("load: {e}"))?;
             let result = host.call(&mut plugin, entry, &input);
             let (used, size) = pluginhost_firmware::stack_high_water();
@@ -472,7 +486,7 @@ fn main() -> ! {
             );
         }
         pluginhost_firmware::paint_stack();
-        let loaded = host.load(GROWSTART, Grant::none());
+        let loaded = host.load_static(GROWSTART, Grant::none());
         let (used, size) = pluginhost_firmware::stack_high_water();
         println!(
             "STACK 4 x 100000 grows in a start function: native high-water {} of {} bytes",
@@ -581,7 +595,7 @@ fn main() -> ! {
         let host = Host::new(config());
         let (fs, backends) = backends_with(&["/certs", "/etc"]);
         let mut plugin = host
-            .load_with_backends(FILE_DEPLOY, grant(&["fs.write=/certs"]), backends)
+            .load_static_with_backends(FILE_DEPLOY, grant(&["fs.write=/certs"]), backends)
             .map_err(|e| format!("load: {e}"))?;
         let response: Response<DeployResponse> = host
             .invoke_typed(
@@ -694,7 +708,7 @@ fn main() -> ! {
         heap_profile("denied.wat", DENIED, grant(&["fs.write=/data"]), backends, &[])?;
         let host = Host::new(config());
         let base = HEAP.current();
-        let plugin = host.load(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let plugin = host.load_static(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
         println!(
             "HEAP plugin=spin.wat wasm={} linear_memory=65536 after_load={} beyond_linear_memory={}",
             SPIN.len(),
@@ -726,10 +740,12 @@ fn main() -> ! {
 
         // The same, freshly loaded, advanced in slices of SLICE fuel, round-robin, with other work
         // done on every turn of the main loop.
-        let mut compute = host.load(COMPUTE, Grant::none()).map_err(|e| format!("load: {e}"))?;
+        let mut compute = host
+            .load_static(COMPUTE, Grant::none())
+            .map_err(|e| format!("load: {e}"))?;
         let (fs, backends) = backends_with(&["/certs"]);
         let mut deploy = host
-            .load_with_backends(FILE_DEPLOY, deploy_grant(), backends)
+            .load_static_with_backends(FILE_DEPLOY, deploy_grant(), backends)
             .map_err(|e| format!("load: {e}"))?;
         let mut a = host.start(&mut compute, "run", &[]).map_err(|e| format!("start: {e}"))?;
         let mut b = host.start(&mut deploy, "run", &input).map_err(|e| format!("start: {e}"))?;
@@ -798,7 +814,7 @@ fn main() -> ! {
     suite.case("runaway_loop_fuel_exhausted", || {
         let host = Host::new(config());
         let mut plugin = host
-            .load(SPIN, Grant::none())
+            .load_static(SPIN, Grant::none())
             .map_err(|e| format!("load: {e}"))?;
         match host.call(&mut plugin, "run", &[]) {
             Err(InvokeError::FuelExhausted { fuel_used }) => {
@@ -841,7 +857,7 @@ fn main() -> ! {
         let host = Host::new(config());
         let (fs, backends) = backends_with(&["/data", "/etc"]);
         let mut plugin = host
-            .load_with_backends(DENIED, grant(&["fs.write=/data"]), backends)
+            .load_static_with_backends(DENIED, grant(&["fs.write=/data"]), backends)
             .map_err(|e| format!("load: {e}"))?;
         let out = host
             .invoke(&mut plugin, "run", &[])
@@ -877,7 +893,7 @@ fn main() -> ! {
         let host = Host::new(config());
         let (fs, backends) = backends_with(&["/data", "/data2", "/etc", "/DATA"]);
         let mut plugin = host
-            .load_with_backends(ESCAPE, grant(&["fs.write=/data"]), backends)
+            .load_static_with_backends(ESCAPE, grant(&["fs.write=/data"]), backends)
             .map_err(|e| format!("load: {e}"))?;
         let codes = i32s(&host.invoke(&mut plugin, "run", &[]).map_err(|e| format!("invoke: {e}"))?);
         println!("INFO path escapes /data/../etc/x //data/../x /data/./../x data/x /data2/x /DATA/x -> {:?}", codes);
@@ -893,7 +909,7 @@ fn main() -> ! {
         let host = Host::new(config());
         let (fs, backends) = backends_with(&["/data"]);
         let mut plugin = host
-            .load_with_backends(OOB, grant(&["fs.write=/data"]), backends)
+            .load_static_with_backends(OOB, grant(&["fs.write=/data"]), backends)
             .map_err(|e| format!("load: {e}"))?;
         let codes = i32s(
             &host
@@ -911,7 +927,7 @@ fn main() -> ! {
     suite.case("memory_bomb_grow", || {
         let host = Host::new(config());
         let mut plugin = host
-            .load(GROW, Grant::none())
+            .load_static(GROW, Grant::none())
             .map_err(|e| format!("load: {e}"))?;
         let base = HEAP.current();
         HEAP.reset_peak();
@@ -940,7 +956,7 @@ fn main() -> ! {
         let host = Host::new(config());
         let base = HEAP.current();
         HEAP.reset_peak();
-        match host.load(BIGMEM, Grant::none()) {
+        match host.load_static(BIGMEM, Grant::none()) {
             Err(e) => {
                 ensure!(e.kind() == "limit", "kind {} ({e})", e.kind());
                 ensure!(matches!(e, LoadError::ResourceLimit(_)), "variant {e:?}");
@@ -963,7 +979,7 @@ fn main() -> ! {
     suite.case("recursion_stack_overflow", || {
         let host = Host::new(config());
         let mut plugin = host
-            .load(RECURSE, Grant::none())
+            .load_static(RECURSE, Grant::none())
             .map_err(|e| format!("load: {e}"))?;
         match host.call(&mut plugin, "run", &[]) {
             Err(InvokeError::Trap {
@@ -976,7 +992,7 @@ fn main() -> ! {
 
     suite.case("start_function_loop", || {
         let host = Host::new(config());
-        match host.load(STARTLOOP, Grant::none()) {
+        match host.load_static(STARTLOOP, Grant::none()) {
             Err(e) if e.kind() == "fuel_exhausted" => Ok(()),
             Err(e) => Err(format!("kind {} ({e})", e.kind())),
             Ok(_) => Err("loaded".to_string()),

@@ -46,7 +46,7 @@ fn run() -> Result<(u64, usize), &'static str> {
     let grant = Grant::none()
         .with_spec("fs.write=/data")
         .map_err(failed("grant"))?;
-    let mut plugin = host.load(COMPUTE, grant).map_err(failed("load"))?;
+    let mut plugin = host.load_static(COMPUTE, grant).map_err(failed("load"))?;
     let output = host
         .invoke(&mut plugin, "run", &[])
         .map_err(failed("invoke"))?;

@@ -38,7 +38,7 @@ fn run() -> Result<(usize, u64), Error> {
         .set_max_recursion_depth(128);
     config.enforced_limits(EnforcedLimits::strict());
     let engine = Engine::new(&config);
-    let module = Module::new(&engine, COMPUTE)?;
+    let module = Module::new_static(&engine, COMPUTE)?;
     let mut imports = 0;
     for import in module.imports() {
         if let ExternType::Func(ty) = import.ty() {
