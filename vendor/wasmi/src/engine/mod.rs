@@ -244,7 +244,8 @@ impl Engine {
     /// - `offset`: The global offset of the Wasm function body within the Wasm binary.
     /// - `bytes`: The bytes that make up the Wasm encoded function body of the translated function.
     /// - `static_bytes`: The same bytes borrowed from a `'static` Wasm binary, if there is one
-    ///   (see [`Module::new_static`]): a lazily translated function keeps them instead of a copy.
+    ///   (see [`Module::new_static`](crate::Module::new_static)): a lazily translated function
+    ///   keeps them instead of a copy.
     /// - `module`: The module header information of the Wasm module of the translated function.
     /// - `func_to_validate`: Optionally validates the translated function.
     ///
