@@ -156,10 +156,15 @@ fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
     }
     let magic = b"\0asm";
     if !wasm.starts_with(magic) && !magic.starts_with(wasm) {
+        // Two hex digits per byte, written directly (no integer formatting machinery).
         let mut shown = String::new();
         for (i, byte) in wasm.iter().take(4).enumerate() {
-            let sep = if i == 0 { "" } else { " " };
-            let _ = core::fmt::Write::write_fmt(&mut shown, format_args!("{sep}{byte:02x}"));
+            if i > 0 {
+                shown.push(' ');
+            }
+            for nibble in [byte >> 4, byte & 0xf] {
+                shown.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
+            }
         }
         return invalid(alloc::format!(
             "not a WebAssembly module: it starts with the bytes {shown}, not the magic \\0asm (00 61 73 6d)"
