@@ -364,7 +364,12 @@ fn decode_chunked(mut buf: &[u8], eof: bool) -> Result<Option<Vec<u8>>, HttpErro
                 trailers = after;
             }
         }
-        if body.len() + size > MAX_BODY_BYTES {
+        // Checked: a hostile size near usize::MAX must not wrap past the bound.
+        if body
+            .len()
+            .checked_add(size)
+            .is_none_or(|total| total > MAX_BODY_BYTES)
+        {
             return Err(HttpError::BodyTooLarge);
         }
         let Some(data) = rest.get(..size) else {
@@ -615,5 +620,14 @@ mod tests {
             parse_response(&to_close, false),
             Err(HttpError::BodyTooLarge)
         );
+    }
+
+    #[test]
+    fn a_chunk_size_near_usize_max_is_refused_not_wrapped() {
+        // The largest size the parser reads (8 hex digits) after a first chunk: on wasm32 (32-bit
+        // `usize`) `body.len() + size` wrapped below the bound without the checked addition.
+        let wire =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\nffffffff\r\nab\r\n";
+        assert_eq!(parse_response(wire, false), Err(HttpError::BodyTooLarge));
     }
 }

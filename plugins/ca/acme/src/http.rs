@@ -138,7 +138,7 @@ impl Client {
     fn exchange(&mut self, request: &[u8], head_only: bool) -> Result<Response, Retry> {
         let open = self.open.as_mut().ok_or(Retry::Stale)?;
         open.stream.write_all(request).map_err(|_| Retry::Stale)?;
-        let (response, keep) = read_response(open, head_only)?;
+        let (response, keep) = read_response(&mut open.stream, &mut open.pending, head_only)?;
         if !keep {
             self.open = None;
         }
@@ -171,15 +171,25 @@ impl From<PluginFailure> for Retry {
     }
 }
 
-/// Reads more bytes into `open.pending`; false at end of stream.
-fn fill(open: &mut Open) -> Result<bool, PluginFailure> {
+/// Where response bytes come from: the CA's connection (or a scripted one in tests).
+trait Source {
+    /// Reads at most `buf.len()` bytes; 0 at end of stream.
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error>;
+}
+
+impl Source for TcpStream {
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        TcpStream::recv(self, buf)
+    }
+}
+
+/// Reads more bytes into `pending`; false at end of stream.
+fn fill(stream: &mut impl Source, pending: &mut Vec<u8>) -> Result<bool, PluginFailure> {
     let mut chunk = [0u8; 4096];
-    let n = open
-        .stream
+    let n = stream
         .recv(&mut chunk)
         .map_err(|e| io_failure("reading the CA's response", e))?;
-    open.pending
-        .extend_from_slice(chunk.get(..n).ok_or_else(|| protocol("overran a buffer"))?);
+    pending.extend_from_slice(chunk.get(..n).ok_or_else(|| protocol("overran a buffer"))?);
     Ok(n > 0)
 }
 
@@ -191,30 +201,34 @@ fn protocol(why: &str) -> PluginFailure {
     PluginFailure::protocol(format!("the CA's HTTP response {why}"))
 }
 
-/// Reads one response; the second value says whether the connection may be kept.
-fn read_response(open: &mut Open, head_only: bool) -> Result<(Response, bool), Retry> {
+/// Reads one response from `stream`, after the bytes already in `pending` (what was read past
+/// the previous response); the second value says whether the connection may be kept.
+fn read_response(
+    stream: &mut impl Source,
+    pending: &mut Vec<u8>,
+    head_only: bool,
+) -> Result<(Response, bool), Retry> {
     let head_end = loop {
-        if let Some(i) = find(&open.pending, b"\r\n\r\n") {
+        if let Some(i) = find(pending, b"\r\n\r\n") {
             break i;
         }
-        if open.pending.len() > MAX_HEAD_BYTES {
+        if pending.len() > MAX_HEAD_BYTES {
             return Err(PluginFailure::limit("the CA's response head is over 16 KiB").into());
         }
-        if !fill(open)? {
-            return Err(if open.pending.is_empty() {
+        if !fill(stream, pending)? {
+            return Err(if pending.is_empty() {
                 Retry::Stale
             } else {
                 protocol("ended inside its head").into()
             });
         }
     };
-    let head = open
-        .pending
+    let head = pending
         .get(..head_end)
         .and_then(|h| core::str::from_utf8(h).ok())
         .ok_or_else(|| protocol("head is not UTF-8"))?
         .to_string();
-    open.pending.drain(..head_end + 4);
+    pending.drain(..head_end + 4);
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or("");
     let mut parts = status_line.splitn(3, ' ');
@@ -252,7 +266,7 @@ fn read_response(open: &mut Open, head_only: bool) -> Result<(Response, bool), R
         .header("transfer-encoding")
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     if chunked {
-        response.body = read_chunked(open)?;
+        response.body = read_chunked(stream, pending)?;
     } else if let Some(length) = response.header("content-length") {
         let length: usize = length
             .parse()
@@ -260,73 +274,306 @@ fn read_response(open: &mut Open, head_only: bool) -> Result<(Response, bool), R
         if length > MAX_BODY_BYTES {
             return Err(PluginFailure::limit("the CA's response body is over 256 KiB").into());
         }
-        while open.pending.len() < length {
-            if !fill(open)? {
+        while pending.len() < length {
+            if !fill(stream, pending)? {
                 return Err(protocol("ended before its Content-Length").into());
             }
         }
-        response.body = open.pending.drain(..length).collect();
+        response.body = pending.drain(..length).collect();
     } else {
         // Until the server closes: the connection cannot be kept.
         keep = false;
-        while fill(open)? {
-            if open.pending.len() > MAX_BODY_BYTES {
+        while fill(stream, pending)? {
+            if pending.len() > MAX_BODY_BYTES {
                 return Err(PluginFailure::limit("the CA's response body is over 256 KiB").into());
             }
         }
-        response.body = core::mem::take(&mut open.pending);
+        response.body = core::mem::take(pending);
     }
     Ok((response, keep))
 }
 
 /// Reads a `chunked` body (trailers are read and dropped).
-fn read_chunked(open: &mut Open) -> Result<Vec<u8>, PluginFailure> {
+fn read_chunked(stream: &mut impl Source, pending: &mut Vec<u8>) -> Result<Vec<u8>, PluginFailure> {
     let mut body = Vec::new();
     loop {
         let line_end = loop {
-            if let Some(i) = find(&open.pending, b"\r\n") {
+            if let Some(i) = find(pending, b"\r\n") {
                 break i;
             }
-            if open.pending.len() > 1024 || !fill(open)? {
+            if pending.len() > 1024 || !fill(stream, pending)? {
                 return Err(protocol("has a bad chunk header"));
             }
         };
-        let line = open
-            .pending
+        let line = pending
             .get(..line_end)
             .and_then(|l| core::str::from_utf8(l).ok())
             .ok_or_else(|| protocol("has a bad chunk header"))?;
         let size_text = line.split(';').next().unwrap_or("").trim();
         let size =
             usize::from_str_radix(size_text, 16).map_err(|_| protocol("has a bad chunk size"))?;
-        open.pending.drain(..line_end + 2);
+        pending.drain(..line_end + 2);
         if size == 0 {
             // Trailers, then an empty line.
             loop {
-                if let Some(i) = find(&open.pending, b"\r\n") {
-                    open.pending.drain(..i + 2);
+                if let Some(i) = find(pending, b"\r\n") {
+                    pending.drain(..i + 2);
                     if i == 0 {
                         return Ok(body);
                     }
-                } else if open.pending.len() > MAX_HEAD_BYTES || !fill(open)? {
+                } else if pending.len() > MAX_HEAD_BYTES || !fill(stream, pending)? {
                     return Err(protocol("ended inside its trailers"));
                 }
             }
         }
-        if body.len() + size > MAX_BODY_BYTES {
+        // Checked: a hostile size near usize::MAX must not wrap past the bound.
+        if body
+            .len()
+            .checked_add(size)
+            .is_none_or(|total| total > MAX_BODY_BYTES)
+        {
             return Err(PluginFailure::limit(
                 "the CA's response body is over 256 KiB",
             ));
         }
-        while open.pending.len() < size + 2 {
-            if !fill(open)? {
+        while pending.len() < size + 2 {
+            if !fill(stream, pending)? {
                 return Err(protocol("ended inside a chunk"));
             }
         }
-        body.extend(open.pending.drain(..size));
-        if open.pending.get(..2) != Some(b"\r\n") {
+        body.extend(pending.drain(..size));
+        if pending.get(..2) != Some(b"\r\n") {
             return Err(protocol("has a chunk without its CRLF"));
         }
-        open.pending.drain(..2);
+        pending.drain(..2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer that answers with `script`, handing out at most `step` bytes per read, then ends
+    /// the stream (or fails the read, if `fail_at_end`).
+    struct Scripted {
+        script: Vec<u8>,
+        at: usize,
+        step: usize,
+        fail_at_end: bool,
+    }
+
+    impl Scripted {
+        fn new(script: &[u8], step: usize) -> Self {
+            Scripted {
+                script: script.to_vec(),
+                at: 0,
+                step,
+                fail_at_end: false,
+            }
+        }
+    }
+
+    impl Source for Scripted {
+        fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+            let rest = &self.script[self.at..];
+            if rest.is_empty() && self.fail_at_end {
+                return Err(Error::Io);
+            }
+            let n = rest.len().min(self.step).min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// Reads one response from `wire` delivered `step` bytes at a time.
+    fn read(wire: &[u8], step: usize) -> (Result<(Response, bool), Retry>, Vec<u8>) {
+        let mut peer = Scripted::new(wire, step);
+        let mut pending = Vec::new();
+        let result = read_response(&mut peer, &mut pending, false);
+        (result, pending)
+    }
+
+    fn ok(wire: &[u8], step: usize) -> (Response, bool) {
+        match read(wire, step).0 {
+            Ok(done) => done,
+            Err(Retry::Stale) => panic!("stale connection for {wire:?}"),
+            Err(Retry::Failed(f)) => panic!("failed: {f:?}"),
+        }
+    }
+
+    fn failure(wire: &[u8]) -> PluginFailure {
+        match read(wire, 4096).0 {
+            Err(Retry::Failed(f)) => f,
+            Err(Retry::Stale) => panic!("stale instead of a failure"),
+            Ok((r, _)) => panic!("read {} instead of a failure", r.status),
+        }
+    }
+
+    /// Every way of cutting the bytes into reads gives the same response.
+    const STEPS: [usize; 5] = [1, 2, 3, 7, 4096];
+
+    #[test]
+    fn content_length_body_and_keep_alive() {
+        let wire = b"HTTP/1.1 201 Created\r\nLocation: /acct/1\r\nReplay-Nonce: abc\r\nContent-Length: 5\r\n\r\nhello";
+        for step in STEPS {
+            let (r, keep) = ok(wire, step);
+            assert_eq!(r.status, 201);
+            assert_eq!(r.header("location"), Some("/acct/1"));
+            assert_eq!(
+                r.header("replay-nonce"),
+                Some("abc"),
+                "names are lower-cased"
+            );
+            assert_eq!(r.body, b"hello");
+            assert!(keep);
+        }
+    }
+
+    #[test]
+    fn connection_close_and_http_1_0_are_not_kept() {
+        let (_, keep) = ok(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            4096,
+        );
+        assert!(!keep);
+        let (_, keep) = ok(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 4096);
+        assert!(!keep);
+    }
+
+    #[test]
+    fn chunked_body_with_extensions_and_trailers() {
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n\
+            4;name=value\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\n";
+        for step in STEPS {
+            let (r, keep) = ok(wire, step);
+            assert_eq!(r.body, b"Wikipedia in\r\n\r\nchunks.");
+            assert!(keep);
+        }
+    }
+
+    #[test]
+    fn a_body_read_until_close_ends_the_connection() {
+        for step in STEPS {
+            let (r, keep) = ok(b"HTTP/1.1 200 OK\r\n\r\nuntil the end", step);
+            assert_eq!(r.body, b"until the end");
+            assert!(!keep);
+        }
+    }
+
+    #[test]
+    fn bodiless_statuses_and_head_read_no_body() {
+        let wire = b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n";
+        let (result, pending) = read(wire, 4096);
+        let (r, keep) = result.ok().unwrap();
+        assert_eq!((r.status, r.body.len(), keep), (204, 0, true));
+        assert_eq!(
+            pending, b"HTTP/1.1 200 OK\r\n",
+            "the next response stays pending"
+        );
+
+        let mut peer = Scripted::new(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", 4096);
+        let mut pending = Vec::new();
+        let (r, _) = read_response(&mut peer, &mut pending, true).ok().unwrap();
+        assert_eq!((r.status, r.body.len()), (200, 0));
+    }
+
+    #[test]
+    fn two_responses_in_one_read_are_read_in_turn() {
+        let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 400 Bad\r\nContent-Length: 1\r\n\r\nb";
+        let mut peer = Scripted::new(wire, 4096);
+        let mut pending = Vec::new();
+        let (first, _) = read_response(&mut peer, &mut pending, false).ok().unwrap();
+        let (second, _) = read_response(&mut peer, &mut pending, false).ok().unwrap();
+        assert_eq!((first.status, first.body), (200, b"a".to_vec()));
+        assert_eq!((second.status, second.body), (400, b"b".to_vec()));
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn a_closed_connection_before_any_byte_is_stale_and_worth_a_retry() {
+        assert!(matches!(read(b"", 4096).0, Err(Retry::Stale)));
+    }
+
+    #[test]
+    fn malformed_responses_are_protocol_failures() {
+        for wire in [
+            &b"HTTP/1.1 200 OK\r\nContent-Le"[..],
+            b"HTTP/2 200\r\n\r\n",
+            b"SSH-2.0-OpenSSH\r\n\r\n",
+            b"HTTP/1.1 abc OK\r\n\r\n",
+            b"HTTP/1.1 999 Nope\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+            b"HTTP/1.1 200 OK\r\n\xff\xfe: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTrailer: cut",
+        ] {
+            let f = failure(wire);
+            assert_eq!(
+                f.code,
+                FailureCode::Protocol,
+                "{:?}: {f:?}",
+                String::from_utf8_lossy(wire)
+            );
+            assert!(
+                f.message.starts_with("the CA's HTTP response "),
+                "{}",
+                f.message
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_heads_and_bodies_are_limit_failures() {
+        let mut huge_head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while huge_head.len() <= MAX_HEAD_BYTES + 4096 {
+            huge_head.extend_from_slice(b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        }
+        let over = MAX_BODY_BYTES + 1;
+        let declared = format!("HTTP/1.1 200 OK\r\nContent-Length: {over}\r\n\r\n");
+        let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..=MAX_BODY_BYTES / 4096 {
+            chunked.extend_from_slice(b"1000\r\n");
+            chunked.extend_from_slice(&[b'a'; 4096]);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        let mut until_close = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+        until_close.resize(until_close.len() + over + 4096, b'a');
+        for wire in [&huge_head[..], declared.as_bytes(), &chunked, &until_close] {
+            assert_eq!(failure(wire).code, FailureCode::Limit);
+        }
+    }
+
+    #[test]
+    fn a_chunk_size_near_usize_max_is_refused_not_wrapped() {
+        // Without the checked addition, `body.len() + size` wrapped below the bound and the
+        // drain of `size` bytes panicked (a trap in the plugin instead of a typed failure).
+        let size = format!("{:x}", usize::MAX);
+        for wire in [
+            format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\nab\r\n0\r\n\r\n"
+            ),
+            format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n{:x}\r\nab\r\n",
+                usize::MAX - 1
+            ),
+        ] {
+            assert_eq!(failure(wire.as_bytes()).code, FailureCode::Limit);
+        }
+    }
+
+    #[test]
+    fn a_read_error_is_an_io_failure() {
+        let mut peer = Scripted::new(b"HTTP/1.1 200 OK\r\n", 4096);
+        peer.fail_at_end = true;
+        let mut pending = Vec::new();
+        match read_response(&mut peer, &mut pending, false) {
+            Err(Retry::Failed(f)) => assert_eq!(f.code, FailureCode::Io),
+            _ => panic!("expected an IO failure"),
+        }
     }
 }
