@@ -1,74 +1,29 @@
 //! Base64: the URL-safe alphabet without padding (JOSE, RFC 7515) out, the standard alphabet
-//! (PEM) in.
+//! (PEM) in; the `base64` crate, as the DNS plugin uses it.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+
+/// The standard alphabet, padded or not (PEM bodies may be either).
+const STANDARD_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// `bytes` as base64url without padding.
 pub fn url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            let index = ((n >> (18 - 6 * i)) & 0x3f) as usize;
-            out.push(char::from(URL.get(index).copied().unwrap_or(b'A')));
-        }
-    }
-    out
-}
-
-/// The value of one standard-alphabet base64 character.
-fn value(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Decodes standard base64 (with or without padding; ASCII whitespace ignored, as in PEM).
 /// `None` for any other character, misplaced padding or a dangling final character.
 pub fn decode_std(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    let mut padding = 0usize;
-    for &c in text.as_bytes() {
-        if c.is_ascii_whitespace() {
-            continue;
-        }
-        if c == b'=' {
-            padding += 1;
-            continue;
-        }
-        if padding > 0 {
-            return None;
-        }
-        acc = (acc << 6) | value(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // 6 leftover bits cannot come from whole bytes; more than 2 pads never occur.
-    if bits >= 6 || padding > 2 {
-        return None;
-    }
-    Some(out)
+    let compact: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD_ANY_PADDING.decode(compact).ok()
 }
 
 #[cfg(test)]
