@@ -22,6 +22,7 @@ use pluginhost::proto::{FailureCode, PluginFailure};
 use pluginhost::{Backends, Capability, Grant, Host, HostConfig, Pin, Plugin, TcpNetwork};
 use pluginhost_testbed::{Pebble, PebbleOptions};
 use support::acme::{drive, Issued};
+use support::csr::key_and_csr;
 use support::hosts::grant;
 
 /// Fuel per step: an ES256 signature costs a few million wasm instructions, and a step signs up
@@ -139,18 +140,6 @@ fn pebble_grant() -> Grant {
         Pebble::NAME,
         Pebble::GRANTED_PORT
     )])
-}
-
-fn key_and_csr(names: &[&str]) -> (rcgen::KeyPair, String) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params =
-        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, names[0]);
-    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    (key, csr)
 }
 
 fn order_request(
