@@ -17,11 +17,12 @@ mod support;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pluginhost::proto::acme::{AcmeRequest, ChallengeKind};
-use pluginhost::proto::FailureCode;
+use pluginhost::proto::acme::{AcmeRequest, ChallengeKind, ChallengeTask};
+use pluginhost::proto::{FailureCode, PluginFailure};
 use pluginhost::{Backends, Capability, Grant, Host, HostConfig, Pin, Plugin, TcpNetwork};
 use pluginhost_testbed::{Pebble, PebbleOptions};
-use support::acme::drive;
+use support::acme::{drive, Issued};
+use support::csr::key_and_csr;
 use support::hosts::grant;
 
 /// Fuel per step: an ES256 signature costs a few million wasm instructions, and a step signs up
@@ -67,23 +68,70 @@ fn start(options: &PebbleOptions) -> Option<Pebble> {
     Pebble::start(options).unwrap_or_else(|e| panic!("starting pebble: {e}"))
 }
 
-/// A host whose network pins pebble's name to its listener and trusts `roots` for TLS.
-fn host_for(pebble: &Pebble, roots: &str) -> Host {
-    let pin: Pin = pebble.pin().parse().unwrap();
-    let network = TcpNetwork::new()
-        .allow_loopback(true)
-        .pin(pin)
-        .tls_roots_pem(roots.as_bytes())
-        .unwrap();
-    Host::with_backends(
-        HostConfig::default().with_fuel(FUEL),
-        Backends::unavailable().with_network(Arc::new(network)),
-    )
+/// Pebble validating challenges for real, through pebble-challtestsrv.
+fn validating() -> PebbleOptions {
+    PebbleOptions {
+        always_valid: false,
+        challenge_server: true,
+        ..PebbleOptions::default()
+    }
 }
 
-fn load(host: &Host, grant: Grant) -> Plugin {
-    host.load(pluginhost_bundled::CA_ACME, grant)
-        .expect("ca-acme loads")
+/// `ca-acme` loaded on its own host, for orders to `pebble`.
+struct Client<'p> {
+    pebble: &'p Pebble,
+    host: Host,
+    plugin: Plugin,
+}
+
+impl<'p> Client<'p> {
+    /// A host whose network pins pebble's name to its listener and trusts `roots` for TLS, and
+    /// `ca-acme` loaded on it under `grant`.
+    fn new(pebble: &'p Pebble, roots: &str, grant: Grant) -> Self {
+        let pin: Pin = pebble.pin().parse().unwrap();
+        let network = TcpNetwork::new()
+            .allow_loopback(true)
+            .pin(pin)
+            .tls_roots_pem(roots.as_bytes())
+            .unwrap();
+        let host = Host::with_backends(
+            HostConfig::default().with_fuel(FUEL),
+            Backends::unavailable().with_network(Arc::new(network)),
+        );
+        let plugin = host
+            .load(pluginhost_bundled::CA_ACME, grant)
+            .expect("ca-acme loads");
+        Client {
+            pebble,
+            host,
+            plugin,
+        }
+    }
+
+    /// The usual client: it trusts pebble's listener and is granted pebble's endpoint.
+    fn of(pebble: &'p Pebble) -> Self {
+        Self::new(pebble, &pebble.tls_ca_pem(), pebble_grant())
+    }
+
+    /// Orders a certificate for `names` (`publish` is called for each challenge) with a new
+    /// key; a failed order panics with pebble's log.
+    fn issue(
+        &mut self,
+        names: &[&str],
+        challenge: ChallengeKind,
+        publish: impl FnMut(&ChallengeTask),
+    ) -> (rcgen::KeyPair, Issued) {
+        let (key, request) = order_request(self.pebble, names, challenge);
+        let issued = drive(&self.host, &mut self.plugin, request, publish)
+            .unwrap_or_else(|f| panic!("{f}\n{}", self.pebble.log()));
+        (key, issued)
+    }
+
+    /// Orders a certificate for `name`, publishing nothing, and returns how the order failed.
+    fn failed_order(&mut self, name: &str, challenge: ChallengeKind) -> PluginFailure {
+        let (_, request) = order_request(self.pebble, &[name], challenge);
+        drive(&self.host, &mut self.plugin, request, |_| {}).unwrap_err()
+    }
 }
 
 fn pebble_grant() -> Grant {
@@ -92,18 +140,6 @@ fn pebble_grant() -> Grant {
         Pebble::NAME,
         Pebble::GRANTED_PORT
     )])
-}
-
-fn key_and_csr(names: &[&str]) -> (rcgen::KeyPair, String) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params =
-        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, names[0]);
-    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    (key, csr)
 }
 
 fn order_request(
@@ -172,17 +208,14 @@ fn issues_a_certificate_from_pebble_with_always_valid() {
     let Some(pebble) = start(&PebbleOptions::default()) else {
         return;
     };
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, pebble_grant());
+    let mut client = Client::of(&pebble);
     let names = ["edge-01.example.com", "www.example.com"];
-    let (key, request) = order_request(&pebble, &names, ChallengeKind::Dns01);
-    let issued = drive(&host, &mut plugin, request, |_| {})
-        .unwrap_or_else(|f| panic!("{f}\n{}", pebble.log()));
+    let (key, issued) = client.issue(&names, ChallengeKind::Dns01, |_| {});
     eprintln!(
         "ca-acme: {} steps, {} fuel in all, memory {} bytes",
         issued.steps,
-        plugin.stats().fuel_used,
-        plugin.memory_size()
+        client.plugin.stats().fuel_used,
+        client.plugin.memory_size()
     );
     assert_eq!(issued.published.len(), 2, "one challenge per name");
     for task in &issued.published {
@@ -191,39 +224,30 @@ fn issues_a_certificate_from_pebble_with_always_valid() {
     }
     assert_issued_by_pebble(&pebble, &issued.chain_pem, &names, &key);
     // Every dial was a granted, verified TLS dial; nothing was denied.
-    let calls = plugin.stats().calls;
+    let calls = client.plugin.stats().calls;
     assert!(calls.allowed(Capability::NetDial) >= 1);
     assert_eq!(calls.total_denied(), 0);
 
     // The same instance keeps its account: a second order needs no new account.
     let accounts_before = count_lines("account https://");
     let names = ["api.example.com"];
-    let (key, request) = order_request(&pebble, &names, ChallengeKind::Http01);
-    let issued = drive(&host, &mut plugin, request, |_| {}).unwrap();
+    let (key, issued) = client.issue(&names, ChallengeKind::Http01, |_| {});
     assert_issued_by_pebble(&pebble, &issued.chain_pem, &names, &key);
     assert_eq!(count_lines("account https://"), accounts_before);
 }
 
 #[test]
 fn http01_is_validated_for_real_through_the_challenge_server() {
-    let options = PebbleOptions {
-        always_valid: false,
-        challenge_server: true,
-        ..PebbleOptions::default()
-    };
-    let Some(pebble) = start(&options) else {
+    let Some(pebble) = start(&validating()) else {
         return;
     };
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, pebble_grant());
+    let mut client = Client::of(&pebble);
     let names = ["web.example.com"];
-    let (key, request) = order_request(&pebble, &names, ChallengeKind::Http01);
     let challenges = pebble.challenges().unwrap();
-    let issued = drive(&host, &mut plugin, request, |task| {
+    let (key, issued) = client.issue(&names, ChallengeKind::Http01, |task| {
         assert!(task.name.starts_with("/.well-known/acme-challenge/"));
         challenges.add_http01(&task.token, &task.value).unwrap();
-    })
-    .unwrap_or_else(|f| panic!("{f}\n{}", pebble.log()));
+    });
     assert_eq!(issued.published.len(), 1);
     assert!(issued.steps >= 2);
     assert_issued_by_pebble(&pebble, &issued.chain_pem, &names, &key);
@@ -231,42 +255,26 @@ fn http01_is_validated_for_real_through_the_challenge_server() {
 
 #[test]
 fn dns01_is_validated_for_real_through_the_challenge_server() {
-    let options = PebbleOptions {
-        always_valid: false,
-        challenge_server: true,
-        ..PebbleOptions::default()
-    };
-    let Some(pebble) = start(&options) else {
+    let Some(pebble) = start(&validating()) else {
         return;
     };
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, pebble_grant());
+    let mut client = Client::of(&pebble);
     let names = ["dns.example.com"];
-    let (key, request) = order_request(&pebble, &names, ChallengeKind::Dns01);
     let challenges = pebble.challenges().unwrap();
-    let issued = drive(&host, &mut plugin, request, |task| {
+    let (key, issued) = client.issue(&names, ChallengeKind::Dns01, |task| {
         assert_eq!(task.name, "_acme-challenge.dns.example.com");
         challenges.set_txt(&task.name, &task.value).unwrap();
-    })
-    .unwrap_or_else(|f| panic!("{f}\n{}", pebble.log()));
+    });
     assert_issued_by_pebble(&pebble, &issued.chain_pem, &names, &key);
 }
 
 #[test]
 fn an_unanswered_challenge_fails_typed() {
-    let options = PebbleOptions {
-        always_valid: false,
-        challenge_server: true,
-        ..PebbleOptions::default()
-    };
-    let Some(pebble) = start(&options) else {
+    let Some(pebble) = start(&validating()) else {
         return;
     };
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, pebble_grant());
-    let (_, request) = order_request(&pebble, &["nobody.example.com"], ChallengeKind::Http01);
     // Nothing is published: pebble's validation gets a 404 from the challenge server.
-    let failure = drive(&host, &mut plugin, request, |_| {}).unwrap_err();
+    let failure = Client::of(&pebble).failed_order("nobody.example.com", ChallengeKind::Http01);
     assert_eq!(failure.code, FailureCode::ChallengeFailed, "{failure}");
     assert!(failure.message.contains("http-01"), "{failure}");
 }
@@ -282,18 +290,16 @@ fn bad_nonces_are_retried_and_the_retries_are_bounded() {
     let Some(pebble) = start(&options) else {
         return;
     };
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, pebble_grant());
+    let mut client = Client::of(&pebble);
     let before = count_lines("badNonce, retrying");
     let names = ["nonce.example.com"];
-    let (key, request) = order_request(&pebble, &names, ChallengeKind::Dns01);
-    let issued = drive(&host, &mut plugin, request, |_| {})
-        .unwrap_or_else(|f| panic!("{f}\n{}", pebble.log()));
+    let (key, issued) = client.issue(&names, ChallengeKind::Dns01, |_| {});
     assert_issued_by_pebble(&pebble, &issued.chain_pem, &names, &key);
     assert!(
         count_lines("badNonce, retrying") > before,
         "pebble refused no nonce in a whole order at 40 %?"
     );
+    drop(client);
     drop(pebble);
 
     // Every nonce refused: the plugin gives up after its bound, with a typed failure.
@@ -302,10 +308,7 @@ fn bad_nonces_are_retried_and_the_retries_are_bounded() {
         ..PebbleOptions::default()
     };
     let pebble = start(&options).expect("pebble was there a moment ago");
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, pebble_grant());
-    let (_, request) = order_request(&pebble, &["never.example.com"], ChallengeKind::Dns01);
-    let failure = drive(&host, &mut plugin, request, |_| {}).unwrap_err();
+    let failure = Client::of(&pebble).failed_order("never.example.com", ChallengeKind::Dns01);
     assert_eq!(failure.code, FailureCode::Upstream, "{failure}");
     assert!(failure.message.contains("badNonce"), "{failure}");
 }
@@ -319,10 +322,7 @@ fn a_refused_name_is_a_typed_rejection() {
     let Some(pebble) = start(&options) else {
         return;
     };
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, pebble_grant());
-    let (_, request) = order_request(&pebble, &["blocked.example.com"], ChallengeKind::Dns01);
-    let failure = drive(&host, &mut plugin, request, |_| {}).unwrap_err();
+    let failure = Client::of(&pebble).failed_order("blocked.example.com", ChallengeKind::Dns01);
     assert_eq!(failure.code, FailureCode::Rejected, "{failure}");
     assert!(failure.message.contains("rejectedIdentifier"), "{failure}");
 }
@@ -334,21 +334,18 @@ fn an_untrusted_server_or_an_ungranted_ca_gets_nothing() {
     };
     // Trust anchors that do not include pebble's listener CA: the host refuses the handshake.
     let stranger = pluginhost_testbed::TestCa::new("some other CA");
-    let host = host_for(&pebble, &stranger.cert_pem());
-    let mut plugin = load(&host, pebble_grant());
-    let (_, req) = order_request(&pebble, &["x.example.com"], ChallengeKind::Dns01);
-    let failure = drive(&host, &mut plugin, req, |_| {}).unwrap_err();
+    let mut client = Client::new(&pebble, &stranger.cert_pem(), pebble_grant());
+    let failure = client.failed_order("x.example.com", ChallengeKind::Dns01);
     assert_eq!(failure.code, FailureCode::Io, "{failure}");
     assert!(failure.message.contains("verify"), "{failure}");
-    assert_eq!(plugin.stats().calls.total_denied(), 0);
+    assert_eq!(client.plugin.stats().calls.total_denied(), 0);
 
     // A grant for another CA: the dial is denied and counted, before any connection.
-    let host = host_for(&pebble, &pebble.tls_ca_pem());
-    let mut plugin = load(&host, grant(&["net.dial=acme-v02.api.letsencrypt.org:443"]));
-    let (_, req) = order_request(&pebble, &["x.example.com"], ChallengeKind::Dns01);
-    let failure = drive(&host, &mut plugin, req, |_| {}).unwrap_err();
+    let other_ca = grant(&["net.dial=acme-v02.api.letsencrypt.org:443"]);
+    let mut client = Client::new(&pebble, &pebble.tls_ca_pem(), other_ca);
+    let failure = client.failed_order("x.example.com", ChallengeKind::Dns01);
     assert_eq!(failure.code, FailureCode::Denied, "{failure}");
-    assert_eq!(plugin.stats().calls.denied(Capability::NetDial), 1);
+    assert_eq!(client.plugin.stats().calls.denied(Capability::NetDial), 1);
 }
 
 #[test]

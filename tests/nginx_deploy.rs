@@ -25,17 +25,11 @@ use pluginhost::proto::reload::{ReloadRequest, ReloadResponse};
 use pluginhost::proto::{FailureCode, Response};
 use pluginhost::{Backends, Capability, CommandRunner, DirFilesystem, Host, HostConfig, Plugin};
 use pluginhost_bundled as bundled;
-use pluginhost_testbed::{served_certificate, sha256_fingerprint, Nginx};
+use pluginhost_testbed::{served_certificate, sha256_fingerprint, Nginx, TestCa};
 use support::hosts::grant;
 
 /// The name the site's certificates are for (sent as SNI, checked by the client).
 const SITE: &str = "site.test";
-
-/// A test CA that issues certificates for [`SITE`].
-struct Ca {
-    key: rcgen::KeyPair,
-    cert: rcgen::Certificate,
-}
 
 /// A certificate with its key, as PEM, and the leaf's DER.
 struct Issued {
@@ -44,32 +38,13 @@ struct Issued {
     leaf_der: Vec<u8>,
 }
 
-impl Ca {
-    fn new() -> Ca {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "pluginhost nginx test CA");
-        let cert = params.self_signed(&key).unwrap();
-        Ca { key, cert }
-    }
-
-    fn root_der(&self) -> Vec<u8> {
-        self.cert.der().to_vec()
-    }
-
-    /// A new key and a certificate for [`SITE`] signed by this CA; the chain is leaf + CA.
-    fn issue(&self) -> Issued {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec![SITE.to_string()]).unwrap();
-        let leaf = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        Issued {
-            chain_pem: format!("{}{}", leaf.pem(), self.cert.pem()),
-            key_pem: key.serialize_pem(),
-            leaf_der: leaf.der().to_vec(),
-        }
+/// A new key and a certificate for [`SITE`] signed by `ca`; the chain is leaf + CA.
+fn issue(ca: &TestCa) -> Issued {
+    let leaf = ca.issue(&[SITE], false);
+    Issued {
+        chain_pem: format!("{}{}", leaf.cert_pem, ca.cert_pem()),
+        key_pem: leaf.key_pem,
+        leaf_der: leaf.cert_der,
     }
 }
 
@@ -80,7 +55,7 @@ struct Site {
     root: PathBuf,
     key_path: PathBuf,
     chain_path: PathBuf,
-    ca: Ca,
+    ca: TestCa,
     nginx: Nginx,
 }
 
@@ -94,8 +69,8 @@ impl Site {
         fs::create_dir(&keys).unwrap();
         let chain_path = root.join("certs/site.pem");
         let key_path = keys.join("site.key");
-        let ca = Ca::new();
-        let first = ca.issue();
+        let ca = TestCa::new("pluginhost nginx test CA");
+        let first = issue(&ca);
         fs::write(&chain_path, &first.chain_pem).unwrap();
         install_key(&key_path, &first.key_pem);
         let nginx = Nginx::start(&chain_path, &key_path).unwrap()?;
@@ -116,7 +91,7 @@ impl Site {
     }
 
     fn served(&self) -> Vec<u8> {
-        served_certificate(self.nginx.port(), SITE, &[self.ca.root_der()]).unwrap()
+        served_certificate(self.nginx.port(), SITE, &[self.ca.cert_der()]).unwrap()
     }
 
     /// Waits until nginx has finished its `count`-th reload (a reload is asynchronous: the
@@ -191,7 +166,7 @@ fn deploy_and_reload_serve_the_new_certificate() {
     let mut deployer = site.deployer(&host);
     let mut reloader = site.reloader(&host);
 
-    let second = site.ca.issue();
+    let second = issue(&site.ca);
     install_key(&site.key_path, &second.key_pem);
     let deployed = site.deploy(&host, &mut deployer, &second.chain_pem);
     assert_eq!(deployed.path, "/certs/site.pem");
@@ -241,7 +216,7 @@ fn grants_name_exactly_the_directory_and_the_program() {
     // nor anywhere in its root beside /certs.
     for dir in ["/agent-keys", "/", "/certs-old"] {
         let request = DeployRequest {
-            chain_pem: site.ca.issue().chain_pem,
+            chain_pem: issue(&site.ca).chain_pem,
             key_ref: None,
             target_dir: dir.into(),
             file_name: "site.key".into(),
@@ -279,7 +254,7 @@ fn failed_reloads_keep_the_old_certificate_and_are_reported() {
 
     // 1. A chain whose key the agent did not install: nginx checks the pair before it signals
     //    the master, and refuses.
-    let orphan = site.ca.issue();
+    let orphan = issue(&site.ca);
     site.deploy(&host, &mut deployer, &orphan.chain_pem);
     let refused = site.reload(&host, &mut reloader);
     assert_eq!(refused.status, 1, "{}", refused.stdout);
@@ -292,7 +267,7 @@ fn failed_reloads_keep_the_old_certificate_and_are_reported() {
     assert_eq!(site.nginx.reloads_received(), 0);
 
     // 2. A broken configuration (an operator's typo) with a good pair deployed: refused too.
-    let second = site.ca.issue();
+    let second = issue(&site.ca);
     install_key(&site.key_path, &second.key_pem);
     site.deploy(&host, &mut deployer, &second.chain_pem);
     let config = fs::read_to_string(site.nginx.config()).unwrap();

@@ -34,6 +34,7 @@ use pluginhost::{
     ProcessRunner, TcpNetwork,
 };
 use pluginhost_bundled as bundled;
+use support::csr::key_and_csr;
 use support::hosts::{grant, host_with_fs, host_with_network, host_with_process};
 
 // ---------------------------------------------------------------------------------------------
@@ -203,19 +204,6 @@ fn sign(
         .signed_by(ca_cert, ca_key)
         .map_err(|e| format!("signing failed: {e}"))?;
     Ok(leaf.pem())
-}
-
-/// A device key and a CSR for `names`.
-fn key_and_csr(names: &[&str]) -> (rcgen::KeyPair, String) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params =
-        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, names[0]);
-    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    (key, csr)
 }
 
 /// The embedder's routing table for `net.dial`: maps an exact `host:port` a plugin is granted to

@@ -6,6 +6,7 @@
 //!
 //! * [`abi`]: the guest ABI's error codes and argument encoding, spelled out independently;
 //! * [`acme`]: driving the `ca-acme` plugin through an order as a host does;
+//! * [`csr`]: a device key and a certificate signing request for a CA plugin;
 //! * [`wat`]: compiling WAT, writing bytes and imports into it, a benign echo plugin;
 //! * [`fixture`]: plugins that make a fixed sequence of host calls and report each result;
 //! * [`modules`]: hand-encoded modules too large to write as WAT;
@@ -21,6 +22,7 @@ pub mod acme;
 pub mod alloc;
 pub mod backends;
 pub mod checks;
+pub mod csr;
 pub mod fifo_race;
 pub mod fixture;
 pub mod hosts;
