@@ -115,8 +115,11 @@ fn host_covered(granted: &HostPattern, asked: &str) -> bool {
         return true;
     }
     // An exact entry is a single target: covered if the request admits it.
-    granted.host().is_some_and(|_| {
-        DialTarget::parse(&granted.to_string()).is_ok_and(|target| asked.matches(&target))
+    granted.host().is_some_and(|host| {
+        asked.matches(&DialTarget {
+            host: host.clone(),
+            port: granted.port(),
+        })
     })
 }
 

@@ -138,19 +138,7 @@ fn to_json(verdict: &Verdict<'_>) -> Value {
             })
         })
         .collect();
-    let denied: Vec<Value> = report
-        .denied
-        .iter()
-        .map(|d| {
-            json!({
-                "capability": d.capability.name(),
-                "import": d.import,
-                "target": d.target(),
-                "truncated": d.truncated,
-                "count": d.count,
-            })
-        })
-        .collect();
+    let denied = common::denied_targets_json(report.denied.iter());
     let checks: Vec<Value> = report
         .checks
         .iter()

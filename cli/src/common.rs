@@ -6,7 +6,9 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use pluginhost::{CallCounts, Capability, DenialLog, Grant, GuestLogs, Limits, LoadError};
+use pluginhost::{
+    CallCounts, Capability, DenialLog, DeniedTarget, Grant, GuestLogs, Limits, LoadError,
+};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -123,9 +125,14 @@ pub fn denial_lines(denials: &DenialLog, grant: &Grant) -> Vec<String> {
 
 /// The denied targets as JSON: `[{capability, import, target, truncated, count}]`.
 pub fn denied_json(denials: &DenialLog) -> Value {
+    denied_targets_json(denials.targets())
+}
+
+/// Denied targets (a run's [`DenialLog`] or a conformance report's) as JSON:
+/// `[{capability, import, target, truncated, count}]`.
+pub fn denied_targets_json<'a>(targets: impl Iterator<Item = &'a DeniedTarget>) -> Value {
     Value::Array(
-        denials
-            .targets()
+        targets
             .map(|d| {
                 json!({
                     "capability": d.capability.name(),

@@ -472,12 +472,50 @@ fn configure(stream: TcpStream, limit: Duration) -> Result<TcpStream, BackendErr
 /// A TCP connection opened by [`TcpNetwork`].
 struct TcpConnection {
     stream: TcpStream,
+    timeouts: SocketTimeouts,
+}
+
+/// The read and write timeouts of a connection's socket, for [`TcpConnection`] and the TLS
+/// connection alike.
+pub(super) struct SocketTimeouts {
     /// The network's read and write timeout; each call waits for at most this or its own
     /// `timeout`, whichever is shorter.
     io_timeout: Duration,
     /// The read and write timeouts set on the socket now (set again only when they change).
-    read_timeout: Duration,
-    write_timeout: Duration,
+    read: Duration,
+    write: Duration,
+}
+
+impl SocketTimeouts {
+    /// For a socket whose read and write timeouts are both `current` now (as set by
+    /// [`configure`]); later calls wait at most `io_timeout` each.
+    pub(super) fn new(io_timeout: Duration, current: Duration) -> SocketTimeouts {
+        SocketTimeouts {
+            io_timeout,
+            read: current,
+            write: current,
+        }
+    }
+
+    /// Sets `stream`'s read timeout for a call that may wait `timeout` (if it changes).
+    pub(super) fn limit_read(&mut self, stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+        let wanted = socket_timeout(self.io_timeout.min(timeout));
+        if wanted != self.read {
+            stream.set_read_timeout(Some(wanted))?;
+            self.read = wanted;
+        }
+        Ok(())
+    }
+
+    /// Sets `stream`'s write timeout for a call that may wait `timeout` (if it changes).
+    pub(super) fn limit_write(&mut self, stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+        let wanted = socket_timeout(self.io_timeout.min(timeout));
+        if wanted != self.write {
+            stream.set_write_timeout(Some(wanted))?;
+            self.write = wanted;
+        }
+        Ok(())
+    }
 }
 
 /// The socket timeout for a call that may wait `limit`: rounded up to whole milliseconds (so the
@@ -490,25 +528,18 @@ pub(super) fn socket_timeout(limit: Duration) -> Duration {
 impl TcpConnection {
     fn open(stream: TcpStream, io_timeout: Duration) -> Result<Box<dyn Connection>, BackendError> {
         let stream = configure(stream, io_timeout)?;
-        let timeout = socket_timeout(io_timeout);
         Ok(Box::new(TcpConnection {
             stream,
-            io_timeout,
-            read_timeout: timeout,
-            write_timeout: timeout,
+            timeouts: SocketTimeouts::new(io_timeout, socket_timeout(io_timeout)),
         }))
     }
 }
 
 impl Connection for TcpConnection {
     fn send(&mut self, data: &[u8], timeout: Duration) -> Result<usize, BackendError> {
-        let wanted = socket_timeout(self.io_timeout.min(timeout));
-        if wanted != self.write_timeout {
-            self.stream
-                .set_write_timeout(Some(wanted))
-                .map_err(|e| map_io(&e))?;
-            self.write_timeout = wanted;
-        }
+        self.timeouts
+            .limit_write(&self.stream, timeout)
+            .map_err(|e| map_io(&e))?;
         loop {
             match self.stream.write(data) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -518,13 +549,9 @@ impl Connection for TcpConnection {
     }
 
     fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, BackendError> {
-        let wanted = socket_timeout(self.io_timeout.min(timeout));
-        if wanted != self.read_timeout {
-            self.stream
-                .set_read_timeout(Some(wanted))
-                .map_err(|e| map_io(&e))?;
-            self.read_timeout = wanted;
-        }
+        self.timeouts
+            .limit_read(&self.stream, timeout)
+            .map_err(|e| map_io(&e))?;
         loop {
             match self.stream.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

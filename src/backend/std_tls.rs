@@ -21,6 +21,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
+use super::std_net::{socket_timeout, SocketTimeouts};
 use super::{BackendError, Connection};
 use crate::grant::HostName;
 
@@ -141,12 +142,9 @@ impl TlsClient {
                 return Err(fault);
             }
         }
-        let timeout = super::std_net::socket_timeout(deadline);
         Ok(Box::new(TlsConnection {
             stream: StreamOwned::new(conn, sock),
-            io_timeout,
-            read_timeout: timeout,
-            write_timeout: timeout,
+            timeouts: SocketTimeouts::new(io_timeout, socket_timeout(deadline)),
         }))
     }
 }
@@ -176,12 +174,7 @@ fn map_tls_io(error: &io::Error) -> BackendError {
 /// A verified TLS connection.
 struct TlsConnection {
     stream: StreamOwned<ClientConnection, TcpStream>,
-    /// The network's read and write timeout; each call waits for at most this or its own
-    /// `timeout`, whichever is shorter.
-    io_timeout: Duration,
-    /// The read and write timeouts set on the socket now (set again only when they change).
-    read_timeout: Duration,
-    write_timeout: Duration,
+    timeouts: SocketTimeouts,
 }
 
 impl TlsConnection {
@@ -189,22 +182,11 @@ impl TlsConnection {
     /// record may need both directions (a write can flush, a read can answer a key update), so
     /// both are set.
     fn limit(&mut self, timeout: Duration) -> Result<(), BackendError> {
-        let wanted = super::std_net::socket_timeout(self.io_timeout.min(timeout));
-        if wanted != self.read_timeout {
-            self.stream
-                .sock
-                .set_read_timeout(Some(wanted))
-                .map_err(|e| map_tls_io(&e))?;
-            self.read_timeout = wanted;
-        }
-        if wanted != self.write_timeout {
-            self.stream
-                .sock
-                .set_write_timeout(Some(wanted))
-                .map_err(|e| map_tls_io(&e))?;
-            self.write_timeout = wanted;
-        }
-        Ok(())
+        let sock = &self.stream.sock;
+        self.timeouts
+            .limit_read(sock, timeout)
+            .and_then(|()| self.timeouts.limit_write(sock, timeout))
+            .map_err(|e| map_tls_io(&e))
     }
 }
 

@@ -137,10 +137,7 @@ impl GuestPath {
     /// For short paths checking and copying in the same loop measured fastest (callgrind): faster
     /// than a check loop followed by `from_utf8` and one copy, or by `extend`.
     fn copy_if_normal_ascii(&mut self, bytes: &[u8]) -> bool {
-        /// An empty, `.` or `..` component: not normal (or refused).
-        fn dots_only(component: Option<&[u8]>) -> bool {
-            matches!(component, Some(b"" | b"." | b".."))
-        }
+        use super::wordwise::dots_only;
         let [b'/', rest @ ..] = bytes else {
             return false;
         };

@@ -31,8 +31,10 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
         .map_or(0, u64::from_le_bytes)
 }
 
-/// Whether `component` is empty, `.` or `..` (not normal, or refused).
-fn dots_only(component: Option<&[u8]>) -> bool {
+/// Whether `component` is empty, `.` or `..` (not normal, or refused). Also the byte-by-byte
+/// check of short paths in [`GuestPath`](super::GuestPath).
+#[inline]
+pub(super) fn dots_only(component: Option<&[u8]>) -> bool {
     matches!(component, Some(b"" | b"." | b".."))
 }
 

@@ -1,7 +1,7 @@
 //! Counters: per plugin (invocations, fuel, traps, allowed and denied calls per capability) and
 //! per host (the invocation pool).
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 
 use crate::capability::Capability;
 
@@ -172,7 +172,7 @@ impl fmt::Display for Grouped {
         }
         for i in (0..len).rev() {
             let digit = digits.get(i).copied().unwrap_or(b'0');
-            write!(f, "{}", char::from(digit))?;
+            f.write_char(char::from(digit))?;
             if i > 0 && i % 3 == 0 {
                 f.write_str(",")?;
             }
