@@ -45,6 +45,10 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Flash on a device (docs/footprint.md): `String::push(char)` links a UTF-8 encoder and
+// `<[u8]>::contains(&byte)` links `memchr`; the host appends ASCII as `&str` and scans short
+// inputs byte by byte instead.
+#![allow(clippy::single_char_add_str, clippy::manual_contains)]
 
 extern crate alloc;
 #[cfg(feature = "std")]

@@ -316,16 +316,16 @@ pub(crate) fn func_signature(ty: &wasmi::FuncType) -> String {
     }
     let mut out = String::from("(");
     list(&mut out, ty.params());
-    out.push(')');
+    out.push_str(")");
     let results = ty.results();
     if !results.is_empty() {
         out.push_str(" -> ");
         if results.len() > 1 {
-            out.push('(');
+            out.push_str("(");
         }
         list(&mut out, results);
         if results.len() > 1 {
-            out.push(')');
+            out.push_str(")");
         }
     }
     out

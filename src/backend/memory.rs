@@ -46,7 +46,7 @@ impl FsState {
         }
         let mut prefix = String::with_capacity(path.len().saturating_add(1));
         prefix.push_str(path);
-        prefix.push('/');
+        prefix.push_str("/");
         let under = |key: &String| key.starts_with(prefix.as_str());
         self.files.first_from(&prefix).is_some_and(under)
             || self.dirs.first_from(&prefix).is_some_and(under)
@@ -394,8 +394,8 @@ impl fmt::Debug for MemoryNetwork {
 fn same_host(a: &HostName, b: &HostName) -> bool {
     match (a, b) {
         (HostName::Dns(a), HostName::Dns(b)) => {
-            let a = a.strip_suffix('.').unwrap_or(a);
-            let b = b.strip_suffix('.').unwrap_or(b);
+            let a = a.strip_suffix(".").unwrap_or(a);
+            let b = b.strip_suffix(".").unwrap_or(b);
             a.eq_ignore_ascii_case(b)
         }
         _ => a == b,
@@ -408,13 +408,13 @@ fn parse_target(target: &str) -> Option<(HostName, u16)> {
     let colon = target.bytes().rposition(|b| b == b':')?;
     let (host, port) = (target.get(..colon)?, target.get(colon + 1..)?);
     let port = crate::grant::parse_port(port).ok()?;
-    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+    let host = match host.strip_prefix("[").and_then(|h| h.strip_suffix("]")) {
         Some(inner) => match HostName::parse_str(inner) {
-            Ok(addr @ HostName::Ipv6(_)) if inner.contains(':') => addr,
+            Ok(addr @ HostName::Ipv6(_)) if inner.bytes().any(|b| b == b':') => addr,
             _ => return None,
         },
         // An IPv6 address without brackets.
-        None if host.contains(':') => return None,
+        None if host.bytes().any(|b| b == b':') => return None,
         None => match HostName::parse_str(host) {
             Ok(name) => name,
             Err(_) if !host.is_empty() => HostName::Dns(host.to_string()),

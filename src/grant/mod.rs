@@ -12,6 +12,7 @@ use crate::capability::{Capability, CapabilitySet};
 
 mod net;
 mod path;
+mod separator;
 mod wordwise;
 
 pub(crate) use net::parse_port;
@@ -139,7 +140,7 @@ impl Grant {
     /// [`GrantError::Spec`] without `=`, [`GrantError::UnknownCapability`] for an unknown name, and
     /// the errors of [`Grant::with_path_prefix`] and [`Grant::with_host`].
     pub fn with_spec(self, spec: &str) -> Result<Self, GrantError> {
-        let (name, scope) = spec.split_once('=').ok_or(GrantError::Spec)?;
+        let (name, scope) = separator::split_once(spec, b'=').ok_or(GrantError::Spec)?;
         let capability: Capability = name
             .trim_ascii()
             .parse()

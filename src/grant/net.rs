@@ -11,6 +11,8 @@ use alloc::string::String;
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
+use super::separator;
+
 /// The longest host name accepted, in bytes, after removing one trailing dot.
 pub const MAX_HOST_BYTES: usize = 253;
 
@@ -117,26 +119,26 @@ impl HostName {
         if bytes.is_empty() {
             return Err(HostError::Empty);
         }
-        if bytes.contains(&0) {
+        if bytes.iter().any(|&b| b == 0) {
             return Err(HostError::Nul);
         }
         let s = core::str::from_utf8(bytes).map_err(|_| HostError::NotUtf8)?;
-        let without_dot = s.strip_suffix('.').unwrap_or(s);
+        let without_dot = s.strip_suffix(".").unwrap_or(s);
         if without_dot.len() > MAX_HOST_BYTES {
             return Err(HostError::TooLong);
         }
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner.strip_suffix(']').ok_or(HostError::InvalidName)?;
+        if let Some(inner) = s.strip_prefix("[") {
+            let inner = inner.strip_suffix("]").ok_or(HostError::InvalidName)?;
             return parse_ipv6(inner);
         }
-        if s.contains(':') {
+        if separator::contains(s, b':') {
             return parse_ipv6(s);
         }
         if without_dot.is_empty() || !without_dot.is_ascii() {
             return Err(HostError::InvalidName);
         }
         let name = without_dot.to_ascii_lowercase();
-        if !name.split('.').all(valid_label) {
+        if !separator::split(&name, b'.').all(valid_label) {
             return Err(HostError::InvalidName);
         }
         let last = match name.bytes().rposition(|b| b == b'.') {
@@ -224,7 +226,7 @@ impl HostPattern {
     /// [`HostError::MisplacedWildcard`]. Wildcards never apply to IP literals.
     pub fn parse(s: &str) -> Result<HostPattern, HostError> {
         let (host, port) = split_host_port(s)?;
-        if !host.contains('*') {
+        if !separator::contains(host, b'*') {
             return Ok(HostPattern {
                 host: PatternHost::Exact(HostName::parse_str(host)?),
                 port,
@@ -232,10 +234,10 @@ impl HostPattern {
         }
         let suffix = host
             .strip_prefix("*.")
-            .filter(|rest| !rest.is_empty() && !rest.contains('*'))
+            .filter(|rest| !rest.is_empty() && !separator::contains(rest, b'*'))
             .ok_or(HostError::MisplacedWildcard)?;
         match HostName::parse_str(suffix)? {
-            HostName::Dns(name) if name.contains('.') => {
+            HostName::Dns(name) if separator::contains(&name, b'.') => {
                 // The whole pattern, "*." included, must fit in a host name.
                 if name.len().saturating_add(2) > MAX_HOST_BYTES {
                     return Err(HostError::TooLong);
@@ -263,8 +265,8 @@ impl HostPattern {
             (PatternHost::Exact(host), target_host) => host == target_host,
             (PatternHost::Wildcard(suffix), HostName::Dns(name)) => name
                 .strip_suffix(suffix.as_str())
-                .and_then(|head| head.strip_suffix('.'))
-                .is_some_and(|label| !label.is_empty() && !label.contains('.')),
+                .and_then(|head| head.strip_suffix("."))
+                .is_some_and(|label| !label.is_empty() && !separator::contains(label, b'.')),
             (PatternHost::Wildcard(_), _) => false,
         }
     }
@@ -286,19 +288,22 @@ fn split_host_port(s: &str) -> Result<(&str, u16), HostError> {
     if s.is_empty() {
         return Err(HostError::Empty);
     }
-    let (host, port) = if s.starts_with('[') {
-        let close = s.find(']').ok_or(HostError::InvalidName)?;
+    let (host, port) = if s.starts_with("[") {
+        let close = s
+            .bytes()
+            .position(|b| b == b']')
+            .ok_or(HostError::InvalidName)?;
         let (host, rest) = s
             .split_at_checked(close.saturating_add(1))
             .ok_or(HostError::InvalidName)?;
         if rest.is_empty() {
             return Err(HostError::MissingPort);
         }
-        let port = rest.strip_prefix(':').ok_or(HostError::InvalidName)?;
+        let port = rest.strip_prefix(":").ok_or(HostError::InvalidName)?;
         (host, port)
     } else {
-        let (host, port) = s.split_once(':').ok_or(HostError::MissingPort)?;
-        if port.contains(':') {
+        let (host, port) = separator::split_once(s, b':').ok_or(HostError::MissingPort)?;
+        if separator::contains(port, b':') {
             // More than one ':' outside brackets: an IPv6 address without brackets.
             return Err(HostError::InvalidName);
         }
@@ -312,7 +317,7 @@ fn split_host_port(s: &str) -> Result<(&str, u16), HostError> {
 
 /// A decimal port in `1..=65535`: digits only, no sign, no leading zero.
 pub(crate) fn parse_port(s: &str) -> Result<u16, HostError> {
-    if s.is_empty() || s.starts_with('0') || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.starts_with("0") || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(HostError::InvalidPort);
     }
     u16::try_from(decimal(s.as_bytes())).map_err(|_| HostError::InvalidPort)
@@ -430,8 +435,8 @@ fn run(text: &[u8], at: usize, class: impl Fn(u8) -> bool) -> usize {
 fn valid_label(label: &str) -> bool {
     !label.is_empty()
         && label.len() <= MAX_LABEL_BYTES
-        && !label.starts_with('-')
-        && !label.ends_with('-')
+        && !label.starts_with("-")
+        && !label.ends_with("-")
         && label
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')

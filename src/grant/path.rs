@@ -105,26 +105,26 @@ impl GuestPath {
         if copied {
             return Ok(());
         }
-        if bytes.contains(&0) {
+        if bytes.iter().any(|&b| b == 0) {
             return Err(PathError::Nul);
         }
         let s = core::str::from_utf8(bytes).map_err(|_| PathError::NotUtf8)?;
-        let rest = s.strip_prefix('/').ok_or(PathError::Relative)?;
+        let rest = s.strip_prefix("/").ok_or(PathError::Relative)?;
         let out = &mut self.0;
         out.clear();
         out.reserve(s.len());
-        for component in rest.split('/') {
+        for component in super::separator::split(rest, b'/') {
             match component {
                 "" | "." => {}
                 ".." => return Err(PathError::ParentComponent),
                 _ => {
-                    out.push('/');
+                    out.push_str("/");
                     out.push_str(component);
                 }
             }
         }
         if out.is_empty() {
-            out.push('/');
+            out.push_str("/");
         }
         Ok(())
     }
@@ -134,17 +134,13 @@ impl GuestPath {
     /// Returns `false` otherwise (the path's content is then unspecified: the caller rewrites
     /// it). No allocation once the buffer has held a path as long.
     ///
-    /// For short paths checking and copying in the same loop measured fastest (callgrind): faster
-    /// than a check loop followed by `from_utf8` and one copy, or by `extend`.
+    /// Checks first, then copies once: one instruction per gated call fewer (callgrind) than
+    /// copying byte by byte while checking, and no `char` encoder in the device build.
     fn copy_if_normal_ascii(&mut self, bytes: &[u8]) -> bool {
         use super::wordwise::dots_only;
         let [b'/', rest @ ..] = bytes else {
             return false;
         };
-        let out = &mut self.0;
-        out.clear();
-        out.reserve(bytes.len());
-        out.push('/');
         let mut start = 0;
         for (i, &byte) in rest.iter().enumerate() {
             if byte == b'/' {
@@ -156,10 +152,17 @@ impl GuestPath {
                 // NUL (wraps to 0xff) or not ASCII.
                 return false;
             }
-            out.push(char::from(byte));
         }
         // The last component is empty only for the root itself (a trailing `/` is not normal).
-        rest.is_empty() || !dots_only(rest.get(start..))
+        if !rest.is_empty() && dots_only(rest.get(start..)) {
+            return false;
+        }
+        let Ok(text) = core::str::from_utf8(bytes) else {
+            return false;
+        };
+        self.0.clear();
+        self.0.push_str(text);
+        true
     }
 
     /// Copies `bytes` into this path if they are valid UTF-8; returns `false` otherwise.
@@ -219,7 +222,7 @@ impl GuestPath {
 
     /// The components, without separators; the root has none.
     pub fn components(&self) -> impl Iterator<Item = &str> {
-        self.0.split('/').filter(|c| !c.is_empty())
+        super::separator::split(&self.0, b'/').filter(|c| !c.is_empty())
     }
 
     /// Whether `prefix` is a component-wise prefix of this path, comparing exact bytes.
@@ -242,7 +245,7 @@ impl GuestPath {
     /// `None` when `prefix` is not a component-wise prefix (see [`GuestPath::starts_with`]).
     pub fn strip_prefix(&self, prefix: &GuestPath) -> Option<&str> {
         if prefix.is_root() {
-            return self.0.strip_prefix('/');
+            return self.0.strip_prefix("/");
         }
         // The component boundary first: one byte, where most prefixes that do not match fail.
         if self
@@ -257,7 +260,7 @@ impl GuestPath {
         if rest.is_empty() {
             Some(rest)
         } else {
-            rest.strip_prefix('/')
+            rest.strip_prefix("/")
         }
     }
 }

@@ -13,29 +13,43 @@ use core::time::Duration;
 use crate::abi::CallFault;
 use crate::backend::{BackendError, MonotonicClock};
 
-/// A back-end call that times out within this much of the time it was given is taken to have
-/// used all of it: timers round, and a call given the last of the budget must spend it.
-const TIMER_SLACK: Duration = Duration::from_millis(1);
+/// A back-end call that times out within this much of the time it was given (1 ms, in
+/// nanoseconds) is taken to have used all of it: timers round, and a call given the last of the
+/// budget must spend it.
+const TIMER_SLACK_NANOS: u64 = 1_000_000;
+
+/// `duration` in nanoseconds, saturating at `u64::MAX` (584 years).
+///
+/// The budget counts in `u64` nanoseconds: `Duration`'s saturating arithmetic carries seconds and
+/// nanoseconds separately, with more code on a device for no gain here.
+fn nanos(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
+}
 
 /// What is left of an invocation's blocking time, and the clock that measures it.
 pub(crate) struct BlockingBudget {
-    limit: Duration,
-    spent: Duration,
+    /// The invocation's blocking time, in nanoseconds.
+    limit: u64,
+    /// The time spent so far, in nanoseconds.
+    spent: u64,
     clock: Option<Arc<dyn MonotonicClock>>,
 }
 
 impl BlockingBudget {
     pub(crate) fn new(limit: Duration, clock: Option<Arc<dyn MonotonicClock>>) -> BlockingBudget {
         BlockingBudget {
-            limit,
-            spent: Duration::ZERO,
+            limit: nanos(limit),
+            spent: 0,
             clock,
         }
     }
 
     /// Starts afresh (a new invocation).
     pub(crate) fn reset(&mut self) {
-        self.spent = Duration::ZERO;
+        self.spent = 0;
     }
 
     /// Runs one back-end call that may block, giving it what is left of the budget as its
@@ -50,23 +64,23 @@ impl BlockingBudget {
         call: impl FnOnce(Duration) -> Result<R, BackendError>,
     ) -> Result<Result<R, BackendError>, CallFault> {
         let remaining = self.limit.saturating_sub(self.spent);
-        if remaining.is_zero() {
+        if remaining == 0 {
             return Err(CallFault::TimedOut);
         }
-        let started = self.clock.as_deref().map(MonotonicClock::now);
-        let result = call(remaining);
+        let started = self.clock.as_deref().map(|clock| nanos(clock.now()));
+        let result = call(Duration::from_nanos(remaining));
         let timed_out = matches!(result, Err(BackendError::TimedOut));
         let used = match (self.clock.as_deref(), started) {
             (Some(clock), Some(started)) => {
-                let elapsed = clock.now().saturating_sub(started);
-                if timed_out && elapsed.saturating_add(TIMER_SLACK) >= remaining {
+                let elapsed = nanos(clock.now()).saturating_sub(started);
+                if timed_out && elapsed.saturating_add(TIMER_SLACK_NANOS) >= remaining {
                     remaining
                 } else {
                     elapsed
                 }
             }
             _ if timed_out => remaining,
-            _ => Duration::ZERO,
+            _ => 0,
         };
         self.spent = self.spent.saturating_add(used);
         if self.spent >= self.limit {
@@ -179,6 +193,26 @@ mod tests {
         );
         assert_eq!(
             budget.run(|_| Err::<(), _>(BackendError::TimedOut)),
+            Err(CallFault::TimedOut)
+        );
+    }
+
+    #[test]
+    fn extreme_durations_saturate_instead_of_wrapping() {
+        assert_eq!(nanos(Duration::MAX), u64::MAX);
+        assert_eq!(nanos(Duration::new(3, 5)), 3_000_000_005);
+        // A limit past what u64 nanoseconds hold is 584 years; time measured past it spends it.
+        let clock = Arc::new(Manual::default());
+        let mut budget = BlockingBudget::new(Duration::MAX, Some(clock.clone()));
+        assert_eq!(
+            budget.run(Ok::<_, BackendError>),
+            Ok(Ok(Duration::from_nanos(u64::MAX)))
+        );
+        assert_eq!(
+            budget.run(|_| {
+                clock.advance(u64::MAX / 1_000_000 + 1);
+                Ok::<_, BackendError>(())
+            }),
             Err(CallFault::TimedOut)
         );
     }

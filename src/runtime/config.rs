@@ -61,7 +61,8 @@ pub struct Limits {
     /// calls: dialling, sending, receiving, running a program, file I/O. Each such call may
     /// block for at most what is left; once it is spent the invocation ends with
     /// [`InvokeError::TimedOut`](crate::InvokeError::TimedOut). Fuel is not affected: it stays
-    /// charged per call and per byte.
+    /// charged per call and per byte. Counted in nanoseconds: anything from 584 years up is the
+    /// same.
     #[cfg_attr(feature = "defmt", defmt(Debug2Format))]
     pub blocking_time: Duration,
 }

@@ -160,10 +160,11 @@ fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
         let mut shown = String::new();
         for (i, byte) in wasm.iter().take(4).enumerate() {
             if i > 0 {
-                shown.push(' ');
+                shown.push_str(" ");
             }
             for nibble in [byte >> 4, byte & 0xf] {
-                shown.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
+                let at = usize::from(nibble);
+                shown.push_str("0123456789abcdef".get(at..at + 1).unwrap_or("?"));
             }
         }
         return invalid(alloc::format!(
