@@ -249,8 +249,12 @@ fn path_roots(code: &str) -> BTreeSet<String> {
 fn without_attributes(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
     let mut rest = code;
-    while let Some(start) = rest.find("#[").or_else(|| rest.find("#![")) {
-        let start = rest[..start + 1].rfind('#').unwrap_or(start);
+    // The first attribute of either kind (an inner one may come before any outer one).
+    while let Some(start) = [rest.find("#["), rest.find("#![")]
+        .into_iter()
+        .flatten()
+        .min()
+    {
         out.push_str(&rest[..start]);
         let mut depth = 0usize;
         let mut end = rest.len();
