@@ -36,6 +36,7 @@
 //! | `cap-fs` | yes | the `fs_*` host functions (`fs.read`, `fs.write`) |
 //! | `cap-net` | yes | the `net_*` host functions (`net.dial`) |
 //! | `cap-process` | yes | the `process_exec` host function (`process.exec`) |
+//! | `transient` | yes | `Residency::Transient`: a plugin holds nothing of wasmi's between invocations and loads its module again for each (about 1.3 KiB of flash on a device: docs/footprint.md) |
 //!
 //! Without a `cap-*` feature its host functions are not in the capability table, so their code is
 //! not in the image and a plugin importing them fails to load with [`LoadError::UnknownImport`].
@@ -93,7 +94,7 @@ pub use pluginhost_proto as proto;
 pub use runtime::{
     Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host, HostCallCosts,
     HostConfig, HostStats, InvokeError, Limits, LoadError, LogLevel, LogLine, LogLines, Plugin,
-    PluginStats, Step, Translation, Trap, UnknownLogLevel, Usage, DENIED_TARGETS,
+    PluginStats, Residency, Step, Translation, Trap, UnknownLogLevel, Usage, DENIED_TARGETS,
     DENIED_TARGET_BYTES,
 };
 pub use stack_probe::{

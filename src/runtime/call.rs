@@ -168,6 +168,7 @@ impl<'a> Call<'a> {
 
     fn complete(&mut self, status: i32) -> Completion {
         let output = self.plugin.store.data_mut().end_invocation();
+        self.plugin.release();
         let stats = &mut self.plugin.stats;
         stats.completed += 1;
         stats.fuel_used = stats.fuel_used.saturating_add(self.used);
@@ -183,6 +184,7 @@ impl<'a> Call<'a> {
         self.progress = Progress::Done;
         let _ = self.plugin.store.data_mut().end_invocation();
         self.plugin.poison();
+        self.plugin.release();
         let stats = &mut self.plugin.stats;
         stats.fuel_used = stats.fuel_used.saturating_add(self.used);
         stats.last_fuel_used = self.used;
@@ -220,6 +222,7 @@ impl Drop for Call<'_> {
         if !matches!(self.progress, Progress::Done) {
             let _ = self.plugin.store.data_mut().end_invocation();
             self.plugin.poison();
+            self.plugin.release();
             let stats = &mut self.plugin.stats;
             stats.fuel_used = stats.fuel_used.saturating_add(self.used);
             stats.last_fuel_used = self.used;

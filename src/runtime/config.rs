@@ -209,6 +209,27 @@ pub enum Translation {
     Lazy,
 }
 
+/// What a plugin holds between invocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Residency {
+    /// Its compiled module, translated code and live instance (the default): an invocation
+    /// starts at once, and the guest's linear memory and globals carry over to the next one.
+    Resident,
+    /// Nothing of wasmi's: once an invocation ends (or the load that checked the plugin), the
+    /// plugin releases its engine, module, translated code, instance and linear memory, and keeps
+    /// its grant, counters, denials and last logs (about 1 KiB). The next invocation validates,
+    /// compiles and instantiates it again (its start function runs again, outside the
+    /// invocation's fuel), so every invocation starts from the module's initial state. For a
+    /// device where plugins run now and then and RAM is short: what plugins hold at rest adds up,
+    /// while only the invocations running at once need their peak. A plugin loaded with
+    /// [`Host::load`](crate::Host::load) keeps a copy of its module to load again;
+    /// [`Host::load_static`](crate::Host::load_static) borrows it. Feature `transient`.
+    #[cfg(feature = "transient")]
+    Transient,
+}
+
 /// Configuration of a [`Host`](crate::Host).
 ///
 /// Start from [`HostConfig::DEFAULT`] and change it with the `with_*` builders (`const fn`);
@@ -227,6 +248,8 @@ pub struct HostConfig {
     pub costs: HostCallCosts,
     /// When plugins' functions are translated.
     pub translation: Translation,
+    /// What plugins hold between invocations.
+    pub residency: Residency,
 }
 
 impl HostConfig {
@@ -237,6 +260,7 @@ impl HostConfig {
         limits: Limits::DEFAULT,
         costs: HostCallCosts::DEFAULT,
         translation: Translation::Eager,
+        residency: Residency::Resident,
     };
 
     /// This configuration with another fuel budget.
@@ -272,6 +296,14 @@ impl HostConfig {
     #[must_use]
     pub const fn with_translation(mut self, translation: Translation) -> Self {
         self.translation = translation;
+        self
+    }
+
+    /// This configuration with another [`Residency`] (e.g. `Residency::Transient` on a
+    /// microcontroller running several plugins now and then).
+    #[must_use]
+    pub const fn with_residency(mut self, residency: Residency) -> Self {
+        self.residency = residency;
         self
     }
 }

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::call::{Call, Completion};
-use super::config::HostConfig;
+use super::config::{HostConfig, Residency};
 use super::error::{InvokeError, LoadError};
 use super::plugin::{LinkMode, Plugin, Wasm};
 use super::pool::Pool;
@@ -120,8 +120,10 @@ impl Host {
     /// Loads with every host function linked and an empty grant, so each privileged call is
     /// denied and counted: how the conformance check observes a candidate.
     pub(crate) fn load_probe(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
+        // Resident: the probe lives for one invocation, and a released probe would copy the
+        // candidate to load it again.
         Plugin::load(
-            &self.config,
+            &self.config.with_residency(Residency::Resident),
             Wasm::Lent(wasm),
             Grant::none(),
             Backends::unavailable(),
@@ -130,7 +132,8 @@ impl Host {
     }
 
     /// Starts an invocation of `entry` with `input`, to be advanced with [`Call::resume`].
-    /// Rebuilds the plugin's instance first if an earlier fault discarded it.
+    /// Rebuilds the plugin's instance first if an earlier fault discarded it, or loads the
+    /// module again if [`Residency::Transient`] released it.
     ///
     /// # Errors
     /// [`InvokeError::Busy`] at once when the pool is full, [`InvokeError::InputTooLarge`],
@@ -150,11 +153,15 @@ impl Host {
             });
         }
         if plugin.instance.is_none() {
-            plugin.rebuild().map_err(InvokeError::Rebuild)?;
+            if let Err(e) = plugin.rebuild() {
+                plugin.release();
+                return Err(InvokeError::Rebuild(e));
+            }
         }
-        let func = plugin
-            .entry(entry)
-            .ok_or_else(|| InvokeError::NoEntry { name: entry.into() })?;
+        let Some(func) = plugin.entry(entry) else {
+            plugin.release();
+            return Err(InvokeError::NoEntry { name: entry.into() });
+        };
         plugin.store.data_mut().begin_invocation(input);
         plugin.stats.invocations += 1;
         plugin.last_fuel_exhausted = false;

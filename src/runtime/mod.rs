@@ -15,7 +15,7 @@ mod state;
 mod stats;
 
 pub use call::{Call, Completion, Step};
-pub use config::{HostCallCosts, HostConfig, Limits, Translation};
+pub use config::{HostCallCosts, HostConfig, Limits, Residency, Translation};
 pub(crate) use error::text;
 pub use error::{InvokeError, LoadError, Trap};
 pub use host::Host;

@@ -30,11 +30,15 @@ pub(crate) enum LinkMode {
     Probe,
 }
 
+#[cfg(feature = "transient")]
+mod transient;
+
 /// A plugin loaded by a [`Host`](crate::Host), ready to invoke.
 ///
 /// After any trap or fuel exhaustion its instance is discarded and rebuilt from the compiled
 /// module before the next invocation: linear memory, globals and tables start over from the
-/// module's initial state. Call counters and statistics are kept.
+/// module's initial state. Call counters and statistics are kept. Under
+/// `Residency::Transient` (feature `transient`) it holds no module between invocations.
 pub struct Plugin {
     module: Module,
     linker: Linker<HostState>,
@@ -46,6 +50,9 @@ pub struct Plugin {
     pub(crate) stats: PluginStats,
     /// Whether the last invocation was stopped by its fuel budget.
     pub(crate) last_fuel_exhausted: bool,
+    /// `Some` under `Residency::Transient`: how to load the module again.
+    #[cfg(feature = "transient")]
+    transient: Option<transient::Transient>,
 }
 
 impl core::fmt::Debug for Plugin {
@@ -275,8 +282,11 @@ impl Plugin {
             fuel_budget: config.fuel_per_invocation,
             stats: PluginStats::default(),
             last_fuel_exhausted: false,
+            #[cfg(feature = "transient")]
+            transient: transient::Transient::new(config, wasm, mode),
         };
         plugin.instantiate()?;
+        plugin.release();
         Ok(plugin)
     }
 
@@ -315,18 +325,14 @@ impl Plugin {
         Some(func)
     }
 
-    /// Discards the instance and its store, and instantiates the module afresh. Counters are
-    /// kept.
+    /// Discards the instance and its store, and instantiates the module afresh (loading it
+    /// again first if `Residency::Transient` released it). Counters are kept.
     pub(crate) fn rebuild(&mut self) -> Result<(), LoadError> {
-        let old = self.store.data();
-        let state = HostState::new(
-            old.name.clone(),
-            Arc::clone(&old.grant),
-            old.backends.clone(),
-            old.limits,
-            old.costs,
-            old.ledger.clone(),
-        );
+        #[cfg(feature = "transient")]
+        if self.is_released() {
+            return self.reload();
+        }
+        let state = self.fresh_state(self.store.data().ledger.clone());
         self.store = Store::new(self.module.engine(), state);
         self.instance = None;
         self.entry = None;
@@ -334,11 +340,30 @@ impl Plugin {
         self.instantiate()
     }
 
+    /// A new state for this plugin's store with `ledger`: what a fresh instance starts with.
+    fn fresh_state(&self, ledger: Ledger) -> HostState {
+        let old = self.store.data();
+        HostState::new(
+            old.name.clone(),
+            Arc::clone(&old.grant),
+            old.backends.clone(),
+            old.limits,
+            old.costs,
+            ledger,
+        )
+    }
+
     /// Marks the instance as torn: it is rebuilt before the next invocation.
     pub(crate) fn poison(&mut self) {
         self.instance = None;
         self.entry = None;
     }
+
+    /// Lets go of what a plugin does not need between invocations: everything of wasmi's under
+    /// `Residency::Transient`, nothing otherwise.
+    #[cfg(not(feature = "transient"))]
+    #[inline(always)]
+    pub(crate) fn release(&mut self) {}
 
     /// The plugin's name: from its manifest, or `plugin`.
     pub fn name(&self) -> &str {
@@ -389,8 +414,13 @@ impl Plugin {
         }
     }
 
-    /// The current size of the plugin's exported linear memory in bytes (0 without one).
+    /// The current size of the plugin's exported linear memory in bytes (0 without one; while
+    /// released under `Residency::Transient`, its size when it was released).
     pub fn memory_size(&self) -> usize {
+        #[cfg(feature = "transient")]
+        if let Some(bytes) = self.released_memory_bytes() {
+            return bytes;
+        }
         self.store
             .data()
             .memory
@@ -409,7 +439,7 @@ impl Plugin {
     }
 
     /// Whether the instance is live (`false` after a fault, until the next invocation rebuilds
-    /// it).
+    /// it, and while released under `Residency::Transient`).
     pub fn is_live(&self) -> bool {
         self.instance.is_some()
     }

@@ -144,6 +144,9 @@ pub struct PluginStats {
     pub timeouts: u64,
     /// Times the instance was rebuilt from its compiled module after a fault.
     pub rebuilds: u64,
+    /// Times the module was loaded again for an invocation after
+    /// [`Residency::Transient`](crate::Residency::Transient) released it.
+    pub reloads: u64,
     /// Allowed and denied gated calls per capability.
     pub calls: CallCounts,
     /// Host calls refused with a code other than `DENIED` (`INVALID`, `LIMIT`, `NOT_FOUND`,
