@@ -33,9 +33,9 @@ step "plugins for the device"
 # One cargo invocation per target: a multi-target build would unify features across both
 # (critical-section's restore state, wasmi's riscv32-only portable dispatch).
 step "firmware: $arm"
-cargo build --release --bin firmware --target "$arm"
+cargo build --release --features transient --bin firmware --target "$arm"
 step "firmware: $riscv"
-cargo build --release --bin firmware --target "$riscv"
+cargo build --release --features transient --bin firmware --target "$riscv"
 
 # Finds llvm-nm for the defmt decoder: rustup's llvm-tools, else one on PATH.
 find_nm() {

@@ -35,14 +35,17 @@ step "plugins for the device"
 "$fw/build-plugins.sh"
 
 cd "$fw"
+step "fp-host with feature transient (profile release-z)"
+cargo build --profile release-z --target "$arm" --features transient --bin fp-host
+cp "target/$arm/release-z/fp-host" "target/$arm/release-z/fp-host-transient"
 for profile in release-z release; do
     step "images, profile $profile"
     cargo build --profile "$profile" --target "$arm" \
         --bin fp-baseline --bin fp-wasmi --bin fp-host
 done
 step "firmware (profile release, as no_std_tests/run.sh builds it)"
-cargo build --release --target "$arm" --bin firmware
-cargo build --release --target "$riscv" --bin firmware
+cargo build --release --target "$arm" --features transient --bin firmware
+cargo build --release --target "$riscv" --features transient --bin firmware
 
 # run NAME IMAGE QEMU...: runs an image, keeps its output in target/footprint/NAME.txt.
 logs="$fw/target/footprint"

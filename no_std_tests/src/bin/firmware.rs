@@ -21,7 +21,7 @@ use pluginhost::proto::{FailureCode, Response};
 use pluginhost::{
     BackendError, Backends, Capability, Completion, EntropySource, Grant, Host, HostConfig,
     InvokeError, Limits, LoadError, MemoryFilesystem, MemoryNetwork, MemoryProcessRunner,
-    MemoryService, Step, Translation, Trap, WallClock,
+    MemoryService, Residency, Step, Translation, Trap, WallClock,
 };
 use pluginhost_firmware::{ensure, println, Suite, HEAP};
 
@@ -238,7 +238,10 @@ fn initial_memory_bytes(wasm: &[u8]) -> Option<u64> {
 /// of both steps: the bytes added by loading (and the part beyond the plugin's linear memory),
 /// the peaks of load and invocation, and checks everything is freed when the plugin is dropped.
 /// For comparison it first loads the same bytes with `Host::load` (wasmi copies every function
-/// body to the heap) and prints what that load holds, `after_load_copied`.
+/// body to the heap) and prints what that load holds, `after_load_copied`. Then it does the same
+/// under `Residency::Transient` (a `HEAP transient` line): what the plugin holds at rest after its
+/// load and after its invocation, and the invocation's peak; the invocation must end with the
+/// same status (its back-ends now hold what the first one wrote).
 fn heap_profile(
     name: &str,
     wasm: &'static [u8],
@@ -261,7 +264,7 @@ fn heap_profile(
     );
     HEAP.reset_peak();
     let mut plugin = host
-        .load_static_with_backends(wasm, grant, backends)
+        .load_static_with_backends(wasm, grant.clone(), backends.clone())
         .map_err(|e| format!("load: {e}"))?;
     let after_load = HEAP.current() - base;
     let load_peak = HEAP.peak() - base;
@@ -301,6 +304,46 @@ fn heap_profile(
         after_load,
         beyond,
         invoke_peak
+    );
+
+    // The same plugin, released between invocations. Measured from here: what the back-ends
+    // hold already (files written above) is not the plugin's.
+    let host = Host::new(config().with_residency(Residency::Transient));
+    let base = HEAP.current();
+    HEAP.reset_peak();
+    let mut plugin = host
+        .load_static_with_backends(wasm, grant, backends)
+        .map_err(|e| format!("load (transient): {e}"))?;
+    let rest_after_load = HEAP.current().saturating_sub(base);
+    let transient_load_peak = HEAP.peak() - base;
+    HEAP.reset_peak();
+    let again = host
+        .call(&mut plugin, "run", input)
+        .map_err(|e| format!("invoke (transient): {e}"))?;
+    let transient_invoke_peak = HEAP.peak() - base;
+    let rest_after_invoke = HEAP.current().saturating_sub(base);
+    ensure!(
+        again.status == done.status,
+        "transient invocation: status {} (resident: {})",
+        again.status,
+        done.status
+    );
+    ensure!(
+        !plugin.is_live() && plugin.stats().reloads == 1 && plugin.memory_size() == memory_after,
+        "transient plugin: live {} reloads {} memory {}",
+        plugin.is_live(),
+        plugin.stats().reloads,
+        plugin.memory_size()
+    );
+    drop(plugin);
+    println!(
+        "HEAP transient plugin={} rest_after_load={} load_peak={} invoke_peak={} invoke_peak_beyond_linear_memory={} rest_after_invoke={}",
+        name,
+        rest_after_load,
+        transient_load_peak,
+        transient_invoke_peak,
+        transient_invoke_peak as i64 - memory_after as i64,
+        rest_after_invoke
     );
     Ok(done)
 }
