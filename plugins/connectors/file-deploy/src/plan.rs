@@ -1,11 +1,10 @@
 //! Request validation and path building: pure, tested on the host.
 
-use alloc::format;
 use alloc::string::String;
 
 use pluginhost_sdk::proto::deploy::DeployRequest;
 use pluginhost_sdk::proto::{FailureCode, PluginFailure};
-use pluginhost_sdk::Error;
+use pluginhost_sdk::{strcat, Error};
 
 /// The largest chain accepted: one `fs_write` call moves at most 64 KiB.
 pub const MAX_CHAIN_BYTES: usize = 64 * 1024;
@@ -25,9 +24,9 @@ pub fn check(request: &DeployRequest) -> Result<String, PluginFailure> {
     check_file_name(&request.file_name)?;
     let dir = check_dir(&request.target_dir)?;
     Ok(if dir == "/" {
-        format!("/{}", request.file_name)
+        strcat!("/", request.file_name)
     } else {
-        format!("{dir}/{}", request.file_name)
+        strcat!(dir, "/", request.file_name)
     })
 }
 
@@ -122,12 +121,13 @@ pub fn check_key_ref(key_ref: &str) -> Result<(), PluginFailure> {
 /// A host error while writing `path`, as a failure.
 pub fn io_failure(path: &str, error: Error) -> PluginFailure {
     let code: FailureCode = error.failure_code();
-    PluginFailure::new(code, format!("writing {path}: {error}"))
+    PluginFailure::new(code, strcat!("writing ", path, ": ", error))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
 
     const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
