@@ -5,15 +5,16 @@
 //! leaked, standing in for flash); `after_load_copied` is the same load with `Host::load`.
 //! `scripts/footprint.sh` runs it and docs/footprint.md shows the result beside the device's.
 //!
-//! `plugin_heap <dir with connector_file_deploy.wasm and dns_zonefile.wasm>`; prints one
-//! `HEAP64 plugin=... key=value...` line per plugin (bytes relative to before the load).
+//! `plugin_heap <dir with connector_file_deploy.wasm, dns_zonefile.wasm and dns_rfc2136.wasm>`;
+//! prints one `HEAP64 plugin=... key=value...` line per plugin (bytes relative to before the load).
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use pluginhost::proto::deploy::DeployRequest;
-use pluginhost::proto::dns::PublishTxtRequest;
+use pluginhost::proto::dns::{PublishTxtRequest, TxtChange, UpdateTxtRequest};
 use pluginhost::{
-    Backends, Grant, Host, HostConfig, Limits, MemoryFilesystem, MemoryNetwork, MemoryProcessRunner,
-    Residency, Translation,
+    BackendError, Backends, EntropySource, Grant, Host, HostConfig, Limits, MemoryFilesystem,
+    MemoryNetwork, MemoryProcessRunner, MemoryService, Residency, Translation, WallClock,
 };
 use pluginhost_benches::{live_bytes, peak_bytes, reset_peak, CountingAlloc};
 
@@ -29,6 +30,58 @@ const ZONE: &str = "$ORIGIN example.com.\n\
 @ 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 900 1209600 300\n\
 @ 3600 IN NS ns1.example.com.\n\
 www 300 IN A 192.0.2.10\n";
+
+/// knotd's answer to an update signed with a wrong secret, as the firmware's
+/// `dns_rfc2136_update_refused` case replays it: `NOTAUTH`, TSIG error `BADSIG`, unsigned.
+const KNOT_BADSIG: [u8; 79] = [
+    0x7d, 0x4b, 0xa8, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x07, b'e', b'x', b'a',
+    b'm', b'p', b'l', b'e', 0x04, b't', b'e', b's', b't', 0x00, 0x00, 0x06, 0x00, 0x01, 0x08, b'a',
+    b'c', b'm', b'e', b'-', b'k', b'e', b'y', 0x00, 0x00, 0xfa, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x1d, 0x0b, b'h', b'm', b'a', b'c', b'-', b's', b'h', b'a', b'2', b'5', b'6', 0x00, 0x00,
+    0x00, 0x6b, 0x14, 0xd6, 0x40, 0x01, 0x2c, 0x00, 0x00, 0x7d, 0x4b, 0x00, 0x10, 0x00, 0x00,
+];
+
+/// A DNS primary that refuses every update (the firmware's `BadSigPrimary`): it answers the
+/// framed UPDATE with `KNOT_BADSIG` under the request's message ID.
+struct BadSigPrimary;
+
+impl MemoryService for BadSigPrimary {
+    fn respond(&self, request: &[u8]) -> Vec<u8> {
+        let mut message = KNOT_BADSIG.to_vec();
+        if let (Some(id), Some(dst)) = (request.get(2..4), message.get_mut(0..2)) {
+            dst.copy_from_slice(id);
+        }
+        let mut framed = (message.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&message);
+        framed
+    }
+}
+
+/// The firmware's fixed clock.
+struct TestClock;
+
+impl WallClock for TestClock {
+    fn unix_seconds(&self) -> Result<i64, BackendError> {
+        Ok(1_796_527_680)
+    }
+}
+
+/// The firmware's xorshift entropy (test only).
+struct TestEntropy(AtomicU32);
+
+impl EntropySource for TestEntropy {
+    fn fill(&self, dst: &mut [u8]) -> Result<(), BackendError> {
+        let mut state = self.0.load(Ordering::Relaxed);
+        for byte in dst {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *byte = state as u8;
+        }
+        self.0.store(state, Ordering::Relaxed);
+        Ok(())
+    }
+}
 
 fn backends(fs: &Arc<MemoryFilesystem>) -> Backends {
     Backends::unavailable()
@@ -167,6 +220,36 @@ fn main() {
     };
     let input = postcard::to_allocvec(&request).expect("encode");
     let wasm = read("dns_zonefile.wasm");
-    let grant = grant(&["fs.read=/zones", "fs.write=/zones"]);
-    profile("dns_zonefile", wasm, grant, backends(&fs), &input);
+    let grant_zones = grant(&["fs.read=/zones", "fs.write=/zones"]);
+    profile("dns_zonefile", wasm, grant_zones, backends(&fs), &input);
+
+    // The firmware's `dns_rfc2136_update_refused` case: the primary refuses the signed update.
+    let fs = Arc::new(MemoryFilesystem::with_capacity(8, 4096));
+    fs.create_dir("/secrets");
+    fs.create_dir("/secrets/tsig");
+    fs.create_dir("/secrets/tsig/example.com");
+    fs.insert(
+        "/secrets/tsig/example.com/update.key",
+        b"hmac-sha256:acme-key:5ZPSyh/sus/PFfffE9uqegKo36cx5FtGtxP/+i2l/4I=\n",
+    );
+    let network = MemoryNetwork::new().with_service("ns.example.com:53", Arc::new(BadSigPrimary));
+    let backends = Backends::unavailable()
+        .with_filesystem(fs)
+        .with_network(Arc::new(network))
+        .with_wall_clock(Arc::new(TestClock))
+        .with_entropy(Arc::new(TestEntropy(AtomicU32::new(0x9E37_79B9))));
+    let request = UpdateTxtRequest {
+        change: TxtChange::Add,
+        zone: "example.com".to_string(),
+        fqdn: "www.example.com".to_string(),
+        value: "gfj9Xq-Mcu_TestToken0123456789abcdefghijkl".to_string(),
+        ttl: 120,
+        server_host: "ns.example.com".to_string(),
+        server_port: 53,
+        tsig_key_file: "/secrets/tsig/example.com/update.key".to_string(),
+    };
+    let input = postcard::to_allocvec(&request).expect("encode");
+    let wasm = read("dns_rfc2136.wasm");
+    let grant_tsig = grant(&["fs.read=/secrets/tsig/example.com", "net.dial=ns.example.com:53"]);
+    profile("dns_rfc2136", wasm, grant_tsig, backends, &input);
 }

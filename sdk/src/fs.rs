@@ -3,7 +3,6 @@
 //! Paths are absolute guest paths (`/certs/site.pem`). The host checks every path against the
 //! plugin's grants; nothing here widens them.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -87,7 +86,7 @@ pub fn rename(from: &str, to: &str) -> Result<(), Error> {
 
 /// The temporary path [`write_atomic`] writes first: `path` + `.tmp`.
 pub fn temp_path(path: &str) -> String {
-    format!("{path}.tmp")
+    crate::strcat!(path, ".tmp")
 }
 
 /// Writes `data` to [`temp_path(path)`](temp_path), then renames it over `path`, so readers see

@@ -59,6 +59,7 @@ pub mod process;
 pub mod random;
 mod rt;
 mod sys;
+pub mod text;
 pub mod time;
 
 pub use error::Error;
@@ -71,6 +72,7 @@ pub use pluginhost_proto as proto;
 #[doc(hidden)]
 pub mod __private {
     pub use alloc::format;
+    pub use alloc::string::String;
 
     use crate::Error;
 

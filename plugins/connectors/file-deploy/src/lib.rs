@@ -33,7 +33,12 @@ fn deploy(request: DeployRequest) -> Result<DeployResponse, PluginFailure> {
     let path = plan::check(&request)?;
     let data = request.chain_pem.as_bytes();
     fs::write_atomic(&path, data).map_err(|error| plan::io_failure(&path, error))?;
-    pluginhost_sdk::info!("deployed {} bytes to {}", data.len(), path);
+    pluginhost_sdk::log::info(&pluginhost_sdk::strcat!(
+        "deployed ",
+        data.len(),
+        " bytes to ",
+        path
+    ));
     Ok(DeployResponse {
         path,
         bytes_written: data.len() as u64,

@@ -1,11 +1,10 @@
 //! Request validation and path building: pure, tested on the host.
 
-use alloc::format;
 use alloc::string::String;
 
 use pluginhost_sdk::proto::deploy::DeployRequest;
 use pluginhost_sdk::proto::{FailureCode, PluginFailure};
-use pluginhost_sdk::Error;
+use pluginhost_sdk::{strcat, Error};
 
 /// The largest chain accepted: one `fs_write` call moves at most 64 KiB.
 pub const MAX_CHAIN_BYTES: usize = 64 * 1024;
@@ -25,9 +24,9 @@ pub fn check(request: &DeployRequest) -> Result<String, PluginFailure> {
     check_file_name(&request.file_name)?;
     let dir = check_dir(&request.target_dir)?;
     Ok(if dir == "/" {
-        format!("/{}", request.file_name)
+        strcat!("/", request.file_name)
     } else {
-        format!("{dir}/{}", request.file_name)
+        strcat!(dir, "/", request.file_name)
     })
 }
 
@@ -85,12 +84,12 @@ pub fn check_chain(pem: &str) -> Result<(), PluginFailure> {
     if pem.len() > MAX_CHAIN_BYTES {
         return Err(PluginFailure::limit("chain_pem is larger than 64 KiB"));
     }
-    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+    if !contains(pem, "-----BEGIN CERTIFICATE-----") {
         return Err(PluginFailure::bad_request(
             "chain_pem holds no PEM certificate",
         ));
     }
-    if pem.contains("PRIVATE KEY") {
+    if contains(pem, "PRIVATE KEY") {
         return Err(PluginFailure::bad_request(
             "chain_pem contains a private key; this connector deploys certificates only",
         ));
@@ -111,7 +110,7 @@ pub fn check_key_ref(key_ref: &str) -> Result<(), PluginFailure> {
             "key_ref must be a short single-line reference",
         ));
     }
-    if key_ref.contains("-----BEGIN") || key_ref.contains("PRIVATE KEY") {
+    if contains(key_ref, "-----BEGIN") || contains(key_ref, "PRIVATE KEY") {
         return Err(PluginFailure::bad_request(
             "key_ref looks like key material; pass a reference, never the key",
         ));
@@ -119,15 +118,40 @@ pub fn check_key_ref(key_ref: &str) -> Result<(), PluginFailure> {
     Ok(())
 }
 
+/// Whether `needle` occurs in `text` (as `str::contains`): each occurrence of the needle's first
+/// byte is compared in place. Core's two-way searcher would be some 7 KiB of interpreted code
+/// held after the first call, for needles this short.
+fn contains(text: &str, needle: &str) -> bool {
+    let (text, needle) = (text.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut at = 0;
+    while let Some(tail) = text.get(at..) {
+        let Some(found) = tail.iter().position(|&b| b == first) else {
+            return false;
+        };
+        if tail
+            .get(found + 1..)
+            .is_some_and(|after| after.starts_with(rest))
+        {
+            return true;
+        }
+        at += found + 1;
+    }
+    false
+}
+
 /// A host error while writing `path`, as a failure.
 pub fn io_failure(path: &str, error: Error) -> PluginFailure {
     let code: FailureCode = error.failure_code();
-    PluginFailure::new(code, format!("writing {path}: {error}"))
+    PluginFailure::new(code, strcat!("writing ", path, ": ", error))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
 
     const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -214,6 +238,39 @@ mod tests {
         assert_eq!(check(&r).unwrap_err().code, FailureCode::BadRequest);
         r.key_ref = Some("a\nb".to_string());
         assert_eq!(check(&r).unwrap_err().code, FailureCode::BadRequest);
+    }
+
+    #[test]
+    fn contains_as_str_contains() {
+        let texts = [
+            "",
+            "P",
+            "PRIVATE KE",
+            "PRIVATE KEY",
+            "xPRIVATE KEYx",
+            "PPRIVATE KEY",
+            "PRIVATE PRIVATE KEY",
+            "----BEGIN",
+            "-----BEGIN",
+            "------BEGIN",
+            "é-----BEGIN CERTIFICATE-----é",
+            PEM,
+        ];
+        for text in texts {
+            for needle in [
+                "",
+                "P",
+                "PRIVATE KEY",
+                "-----BEGIN",
+                "-----BEGIN CERTIFICATE-----",
+            ] {
+                assert_eq!(
+                    contains(text, needle),
+                    text.contains(needle),
+                    "{text:?} {needle:?}"
+                );
+            }
+        }
     }
 
     #[test]

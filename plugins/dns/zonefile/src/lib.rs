@@ -14,12 +14,11 @@ extern crate alloc;
 
 mod zone;
 
-use alloc::format;
 use alloc::string::String;
 
 use pluginhost_sdk::proto::dns::{PublishTxtRequest, PublishTxtResponse};
 use pluginhost_sdk::proto::PluginFailure;
-use pluginhost_sdk::{fs, Error};
+use pluginhost_sdk::{fs, strcat, Error};
 
 pluginhost_sdk::manifest! {
     abi: 2,
@@ -42,9 +41,9 @@ fn publish(request: PublishTxtRequest) -> Result<PublishTxtResponse, PluginFailu
         Ok(text) => text,
         Err(Error::NotFound) => String::new(),
         Err(Error::Decode) => {
-            return Err(PluginFailure::bad_request(format!(
-                "{} is not UTF-8",
-                plan.zone_path
+            return Err(PluginFailure::bad_request(strcat!(
+                plan.zone_path,
+                " is not UTF-8"
             )))
         }
         Err(error) => return Err(failure("reading", &plan.zone_path, error)),
@@ -52,19 +51,19 @@ fn publish(request: PublishTxtRequest) -> Result<PublishTxtResponse, PluginFailu
     let updated = zone::upsert(&current, &plan.origin, &plan.owner, &plan.record_line).map_err(
         |e| match e {
             zone::ZoneError::TooLarge => PluginFailure::limit(e.message()),
-            _ => PluginFailure::bad_request(format!("{}: {}", plan.zone_path, e.message())),
+            _ => PluginFailure::bad_request(strcat!(plan.zone_path, ": ", e.message())),
         },
     )?;
     fs::write_atomic(&plan.zone_path, updated.as_bytes())
         .map_err(|error| failure("writing", &plan.zone_path, error))?;
-    pluginhost_sdk::info!("published {} in {}", plan.owner, plan.zone_path);
+    pluginhost_sdk::log::info(&strcat!("published ", plan.owner, " in ", plan.zone_path));
     Ok(PublishTxtResponse {
         record_line: plan.record_line,
     })
 }
 
 fn failure(doing: &str, path: &str, error: Error) -> PluginFailure {
-    PluginFailure::new(error.failure_code(), format!("{doing} {path}: {error}"))
+    PluginFailure::new(error.failure_code(), strcat!(doing, " ", path, ": ", error))
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@
 //! `$ORIGIN`, `@`, relative owner names, owner-less continuation records, parentheses, quoted
 //! strings and `;` comments; `$INCLUDE`d files are not followed.
 
-use alloc::format;
 use alloc::string::{String, ToString};
 
 use pluginhost_sdk::proto::dns::{check_txt_value, normalize_dns_name, PublishTxtRequest};
 use pluginhost_sdk::proto::PluginFailure;
+use pluginhost_sdk::strcat;
 
 /// Where the zone files live (the plugin's `fs.read` and `fs.write` scope).
 pub const ZONE_DIR: &str = "/zones";
@@ -36,10 +36,10 @@ pub struct Plan {
 /// Checks the request and works out the plan.
 pub fn plan(request: &PublishTxtRequest) -> Result<Plan, PluginFailure> {
     let zone = normalize_name(&request.zone, false)
-        .map_err(|why| PluginFailure::bad_request(format!("zone {why}")))?;
+        .map_err(|why| PluginFailure::bad_request(strcat!("zone ", why)))?;
     let fqdn = request.fqdn.strip_prefix("*.").unwrap_or(&request.fqdn);
     let fqdn = normalize_name(fqdn, true)
-        .map_err(|why| PluginFailure::bad_request(format!("fqdn {why}")))?;
+        .map_err(|why| PluginFailure::bad_request(strcat!("fqdn ", why)))?;
     let in_zone = fqdn == zone
         || fqdn
             .strip_suffix(zone.as_str())
@@ -50,7 +50,7 @@ pub fn plan(request: &PublishTxtRequest) -> Result<Plan, PluginFailure> {
     let challenge = if fqdn.starts_with("_acme-challenge.") {
         fqdn
     } else {
-        format!("{CHALLENGE_LABEL}.{fqdn}")
+        strcat!(CHALLENGE_LABEL, ".", fqdn)
     };
     if challenge.len() > 253 {
         return Err(PluginFailure::bad_request(
@@ -61,11 +61,11 @@ pub fn plan(request: &PublishTxtRequest) -> Result<Plan, PluginFailure> {
     if request.ttl > MAX_TTL {
         return Err(PluginFailure::bad_request("ttl must be at most 2147483647"));
     }
-    let owner = format!("{challenge}.");
+    let owner = strcat!(challenge, ".");
     Ok(Plan {
-        zone_path: format!("{ZONE_DIR}/{zone}.zone"),
-        origin: format!("{zone}."),
-        record_line: format!("{owner} {} IN TXT \"{}\"", request.ttl, request.value),
+        zone_path: strcat!(ZONE_DIR, "/", zone, ".zone"),
+        origin: strcat!(zone, "."),
+        record_line: strcat!(owner, " ", request.ttl, " IN TXT \"", request.value, "\""),
         owner,
     })
 }
@@ -184,7 +184,7 @@ fn absolute(name: &str, origin: &str) -> String {
     } else if name.ends_with('.') {
         name.to_ascii_lowercase()
     } else {
-        format!("{}.{origin}", name.to_ascii_lowercase())
+        strcat!(name.to_ascii_lowercase(), ".", origin)
     }
 }
 
@@ -278,6 +278,7 @@ pub fn upsert(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use pluginhost_sdk::proto::FailureCode;
 
     fn request(zone: &str, fqdn: &str, value: &str, ttl: u32) -> PublishTxtRequest {
