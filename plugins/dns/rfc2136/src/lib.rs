@@ -29,13 +29,14 @@ mod plan;
 mod tsig;
 mod wire;
 
+use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use pluginhost_sdk::net::TcpStream;
 use pluginhost_sdk::proto::dns::{TxtChange, UpdateTxtRequest, UpdateTxtResponse};
 use pluginhost_sdk::proto::{FailureCode, PluginFailure};
-use pluginhost_sdk::{fs, random, strcat, time, Error};
+use pluginhost_sdk::{fs, random, time, Error};
 
 pluginhost_sdk::manifest! {
     abi: 2,
@@ -67,7 +68,7 @@ fn update(request: UpdateTxtRequest) -> Result<UpdateTxtResponse, PluginFailure>
         plan.value.as_bytes(),
     );
     let request_mac = tsig::sign(&mut message, &key, now()?);
-    let server = strcat!(plan.server_host, ":", plan.server_port);
+    let server = format!("{}:{}", plan.server_host, plan.server_port);
     let response = exchange(&plan.server_host, plan.server_port, &message, &server)?;
     outcome::judge(
         &response,
@@ -82,7 +83,7 @@ fn update(request: UpdateTxtRequest) -> Result<UpdateTxtResponse, PluginFailure>
         TxtChange::Add => "added",
         TxtChange::Remove => "removed",
     };
-    pluginhost_sdk::log::info(&strcat!(done, " ", plan.record_line, " at ", server));
+    pluginhost_sdk::info!("{done} {} at {server}", plan.record_line);
     Ok(UpdateTxtResponse {
         record_line: plan.record_line,
     })
@@ -93,23 +94,19 @@ fn read_key(path: &str) -> Result<keyfile::TsigKey, PluginFailure> {
     let text = match fs::read_to_string(path, keyfile::MAX_KEY_FILE_BYTES) {
         Ok(text) => text,
         Err(Error::Decode) => {
-            return Err(PluginFailure::bad_request(strcat!(
-                "TSIG key file ",
-                path,
-                " is not UTF-8"
+            return Err(PluginFailure::bad_request(format!(
+                "TSIG key file {path} is not UTF-8"
             )))
         }
         Err(Error::Limit) => {
-            return Err(PluginFailure::limit(strcat!(
-                "TSIG key file ",
-                path,
-                " is larger than 4 KiB"
+            return Err(PluginFailure::limit(format!(
+                "TSIG key file {path} is larger than 4 KiB"
             )))
         }
-        Err(e) => return Err(host_failure(&strcat!("reading TSIG key file ", path), e)),
+        Err(e) => return Err(host_failure(&format!("reading TSIG key file {path}"), e)),
     };
     keyfile::parse(&text)
-        .map_err(|e| PluginFailure::bad_request(strcat!("TSIG key file ", path, " ", e.message())))
+        .map_err(|e| PluginFailure::bad_request(format!("TSIG key file {path} {}", e.message())))
 }
 
 /// Seconds since the Unix epoch, from the host's clock.
@@ -124,22 +121,19 @@ fn exchange(host: &str, port: u16, message: &[u8], server: &str) -> Result<Vec<u
     let len = u16::try_from(message.len())
         .map_err(|_| PluginFailure::limit("the UPDATE is longer than 65535 bytes"))?;
     let mut stream =
-        TcpStream::dial(host, port).map_err(|e| host_failure(&strcat!("dialling ", server), e))?;
+        TcpStream::dial(host, port).map_err(|e| host_failure(&format!("dialling {server}"), e))?;
     let mut framed = Vec::with_capacity(message.len() + 2);
     framed.extend_from_slice(&len.to_be_bytes());
     framed.extend_from_slice(message);
     stream
         .write_all(&framed)
-        .map_err(|e| host_failure(&strcat!("sending to ", server), e))?;
+        .map_err(|e| host_failure(&format!("sending to {server}"), e))?;
     let mut prefix = [0u8; 2];
     read_exact(&mut stream, &mut prefix, server)?;
     let len = usize::from(u16::from_be_bytes(prefix));
     if len < wire::HEADER_BYTES {
-        return Err(PluginFailure::protocol(strcat!(
-            server,
-            ": a response of ",
-            len,
-            " bytes is shorter than a DNS header"
+        return Err(PluginFailure::protocol(format!(
+            "{server}: a response of {len} bytes is shorter than a DNS header"
         )));
     }
     let mut response = vec![0u8; len];
@@ -154,11 +148,10 @@ fn read_exact(stream: &mut TcpStream, buf: &mut [u8], server: &str) -> Result<()
     while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
         let n = stream
             .recv(rest)
-            .map_err(|e| host_failure(&strcat!("receiving from ", server), e))?;
+            .map_err(|e| host_failure(&format!("receiving from {server}"), e))?;
         if n == 0 {
-            return Err(PluginFailure::protocol(strcat!(
-                server,
-                " closed the connection before a whole response arrived"
+            return Err(PluginFailure::protocol(format!(
+                "{server} closed the connection before a whole response arrived"
             )));
         }
         filled += n;
@@ -167,7 +160,7 @@ fn read_exact(stream: &mut TcpStream, buf: &mut [u8], server: &str) -> Result<()
 }
 
 fn host_failure(doing: &str, error: Error) -> PluginFailure {
-    PluginFailure::new(error.failure_code(), strcat!(doing, ": ", error))
+    PluginFailure::new(error.failure_code(), format!("{doing}: {error}"))
 }
 
 #[cfg(test)]

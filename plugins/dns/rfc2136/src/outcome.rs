@@ -12,10 +12,10 @@
 //! its answer, RFC 8945 §5.3.2): it is reported as such, and never taken for success. A signed
 //! answer whose signature does not verify is a `Protocol` failure whatever its RCODE.
 
+use alloc::format;
 use alloc::string::String;
 
 use pluginhost_sdk::proto::{FailureCode, PluginFailure};
-use pluginhost_sdk::strcat;
 
 use crate::keyfile::TsigKey;
 use crate::tsig::{self, BADTIME};
@@ -25,7 +25,7 @@ use crate::wire::{self, OPCODE_UPDATE};
 fn code_name(code: u16) -> String {
     match wire::rcode_name(code) {
         Some(name) => String::from(name),
-        None => strcat!("RCODE ", code),
+        None => format!("RCODE {code}"),
     }
 }
 
@@ -40,7 +40,7 @@ pub fn judge(
     server: &str,
     zone: &str,
 ) -> Result<(), PluginFailure> {
-    let protocol = |why: &str| PluginFailure::protocol(strcat!(server, ": ", why));
+    let protocol = |why: &str| PluginFailure::protocol(format!("{server}: {why}"));
     let parsed = wire::parse_response(response).map_err(|e| protocol(e.message()))?;
     if !parsed.is_response || parsed.opcode != OPCODE_UPDATE || parsed.id != id {
         return Err(protocol("the answer is not a response to this UPDATE"));
@@ -59,7 +59,7 @@ pub fn judge(
         let error = code_name(tsig_error);
         let detail = match parsed.tsig.as_ref().and_then(tsig::server_time) {
             Some(theirs) if tsig_error == BADTIME => {
-                strcat!(": the server's clock says ", theirs, ", ours ", now)
+                format!(": the server's clock says {theirs}, ours {now}")
             }
             _ if tsig_error == BADTIME => {
                 String::from(": the clocks differ by more than the fudge")
@@ -68,18 +68,9 @@ pub fn judge(
         };
         return Err(PluginFailure::new(
             FailureCode::Unauthorized,
-            strcat!(
-                server,
-                " did not accept TSIG key ",
-                key.name,
-                ". for zone ",
-                zone,
-                ": ",
-                rcode,
-                "/",
-                error,
-                detail,
-                note
+            format!(
+                "{server} did not accept TSIG key {}. for zone {zone}: {rcode}/{error}{detail}{note}",
+                key.name
             ),
         ));
     }
@@ -88,31 +79,15 @@ pub fn judge(
         0 => Err(protocol("NOERROR without a TSIG signature; not trusted")),
         5 => Err(PluginFailure::new(
             FailureCode::Rejected,
-            strcat!(
-                server,
-                " refused the update of zone ",
-                zone,
-                ": REFUSED",
-                note
-            ),
+            format!("{server} refused the update of zone {zone}: REFUSED{note}"),
         )),
         9 => Err(PluginFailure::new(
             FailureCode::Rejected,
-            strcat!(
-                server,
-                " is not authoritative for zone ",
-                zone,
-                ": NOTAUTH",
-                note
-            ),
+            format!("{server} is not authoritative for zone {zone}: NOTAUTH{note}"),
         )),
-        rcode => Err(PluginFailure::upstream(strcat!(
-            server,
-            " did not apply the update of zone ",
-            zone,
-            ": ",
-            code_name(u16::from(rcode)),
-            note
+        rcode => Err(PluginFailure::upstream(format!(
+            "{server} did not apply the update of zone {zone}: {}{note}",
+            code_name(u16::from(rcode))
         ))),
     }
 }

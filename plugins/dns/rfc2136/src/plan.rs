@@ -1,12 +1,12 @@
 //! Request validation: names, value, TTL, server and key file. Pure, unit-tested on the host.
 
+use alloc::format;
 use alloc::string::String;
 
 use pluginhost_sdk::proto::dns::{
     check_txt_value, normalize_dns_name, TxtChange, UpdateTxtRequest,
 };
 use pluginhost_sdk::proto::PluginFailure;
-use pluginhost_sdk::strcat;
 
 /// The largest TTL (RFC 2181 §8).
 pub const MAX_TTL: u32 = i32::MAX as u32;
@@ -42,17 +42,17 @@ pub struct Plan {
 /// Checks `request` and works out the plan.
 pub fn plan(request: &UpdateTxtRequest) -> Result<Plan, PluginFailure> {
     let zone = normalize_name(&request.zone, false)
-        .map_err(|why| PluginFailure::bad_request(strcat!("zone ", why)))?;
+        .map_err(|why| PluginFailure::bad_request(format!("zone {why}")))?;
     let fqdn = request.fqdn.strip_prefix("*.").unwrap_or(&request.fqdn);
     let fqdn = normalize_name(fqdn, true)
-        .map_err(|why| PluginFailure::bad_request(strcat!("fqdn ", why)))?;
+        .map_err(|why| PluginFailure::bad_request(format!("fqdn {why}")))?;
     if !in_zone(&fqdn, &zone) {
         return Err(PluginFailure::bad_request("fqdn is not inside zone"));
     }
     let owner = if fqdn.starts_with("_acme-challenge.") {
         fqdn
     } else {
-        strcat!(CHALLENGE_LABEL, ".", fqdn)
+        format!("{CHALLENGE_LABEL}.{fqdn}")
     };
     if owner.len() > 253 {
         return Err(PluginFailure::bad_request(
@@ -71,7 +71,7 @@ pub fn plan(request: &UpdateTxtRequest) -> Result<Plan, PluginFailure> {
     };
     Ok(Plan {
         change: request.change,
-        record_line: strcat!(owner, ". ", request.ttl, " IN TXT \"", request.value, "\""),
+        record_line: format!("{owner}. {} IN TXT \"{}\"", request.ttl, request.value),
         zone,
         owner,
         value: request.value.clone(),
