@@ -7,16 +7,22 @@
 //!
 //! `plugin_heap <dir with connector_file_deploy.wasm, dns_zonefile.wasm and dns_rfc2136.wasm>`;
 //! prints one `HEAP64 plugin=... key=value...` line per plugin (bytes relative to before the load).
-use std::sync::atomic::{AtomicU32, Ordering};
+extern crate alloc;
+
 use std::sync::Arc;
 
 use pluginhost::proto::deploy::DeployRequest;
-use pluginhost::proto::dns::{PublishTxtRequest, TxtChange, UpdateTxtRequest};
+use pluginhost::proto::dns::PublishTxtRequest;
 use pluginhost::{
-    BackendError, Backends, EntropySource, Grant, Host, HostConfig, Limits, MemoryFilesystem,
-    MemoryNetwork, MemoryProcessRunner, MemoryService, Residency, Translation, WallClock,
+    Backends, Grant, Host, HostConfig, Limits, MemoryFilesystem, MemoryNetwork,
+    MemoryProcessRunner, Residency, Translation,
 };
 use pluginhost_benches::{live_bytes, peak_bytes, reset_peak, CountingAlloc};
+
+// The firmware's test embedder: the same back-ends, inputs and module reader as on the device.
+#[path = "../../no_std_tests/src/embedder.rs"]
+mod embedder;
+use embedder::{initial_memory_bytes, rfc2136_input, BadSigPrimary, TestClock, TestEntropy};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -31,58 +37,6 @@ const ZONE: &str = "$ORIGIN example.com.\n\
 @ 3600 IN NS ns1.example.com.\n\
 www 300 IN A 192.0.2.10\n";
 
-/// knotd's answer to an update signed with a wrong secret, as the firmware's
-/// `dns_rfc2136_update_refused` case replays it: `NOTAUTH`, TSIG error `BADSIG`, unsigned.
-const KNOT_BADSIG: [u8; 79] = [
-    0x7d, 0x4b, 0xa8, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x07, b'e', b'x', b'a',
-    b'm', b'p', b'l', b'e', 0x04, b't', b'e', b's', b't', 0x00, 0x00, 0x06, 0x00, 0x01, 0x08, b'a',
-    b'c', b'm', b'e', b'-', b'k', b'e', b'y', 0x00, 0x00, 0xfa, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x1d, 0x0b, b'h', b'm', b'a', b'c', b'-', b's', b'h', b'a', b'2', b'5', b'6', 0x00, 0x00,
-    0x00, 0x6b, 0x14, 0xd6, 0x40, 0x01, 0x2c, 0x00, 0x00, 0x7d, 0x4b, 0x00, 0x10, 0x00, 0x00,
-];
-
-/// A DNS primary that refuses every update (the firmware's `BadSigPrimary`): it answers the
-/// framed UPDATE with `KNOT_BADSIG` under the request's message ID.
-struct BadSigPrimary;
-
-impl MemoryService for BadSigPrimary {
-    fn respond(&self, request: &[u8]) -> Vec<u8> {
-        let mut message = KNOT_BADSIG.to_vec();
-        if let (Some(id), Some(dst)) = (request.get(2..4), message.get_mut(0..2)) {
-            dst.copy_from_slice(id);
-        }
-        let mut framed = (message.len() as u16).to_be_bytes().to_vec();
-        framed.extend_from_slice(&message);
-        framed
-    }
-}
-
-/// The firmware's fixed clock.
-struct TestClock;
-
-impl WallClock for TestClock {
-    fn unix_seconds(&self) -> Result<i64, BackendError> {
-        Ok(1_796_527_680)
-    }
-}
-
-/// The firmware's xorshift entropy (test only).
-struct TestEntropy(AtomicU32);
-
-impl EntropySource for TestEntropy {
-    fn fill(&self, dst: &mut [u8]) -> Result<(), BackendError> {
-        let mut state = self.0.load(Ordering::Relaxed);
-        for byte in dst {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *byte = state as u8;
-        }
-        self.0.store(state, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
 fn backends(fs: &Arc<MemoryFilesystem>) -> Backends {
     Backends::unavailable()
         .with_filesystem(fs.clone())
@@ -91,43 +45,14 @@ fn backends(fs: &Arc<MemoryFilesystem>) -> Backends {
 }
 
 fn grant(specs: &[&str]) -> Grant {
-    specs.iter().fold(Grant::none(), |g, s| g.with_spec(s).expect("grant"))
+    specs
+        .iter()
+        .fold(Grant::none(), |g, s| g.with_spec(s).expect("grant"))
 }
 
 /// The first memory's initial page count (from the memory section, id 5).
 fn initial_pages(wasm: &[u8]) -> u64 {
-    memory_section_pages(wasm).unwrap_or(0)
-}
-
-fn memory_section_pages(wasm: &[u8]) -> Option<u64> {
-    fn leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *bytes.get(*at)?;
-            *at += 1;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
-    let mut at = 8;
-    while at < wasm.len() {
-        let id = *wasm.get(at)?;
-        at += 1;
-        let size = usize::try_from(leb(wasm, &mut at)?).ok()?;
-        if id == 5 {
-            let mut p = at;
-            if leb(wasm, &mut p)? == 0 {
-                return Some(0);
-            }
-            p += 1;
-            return leb(wasm, &mut p);
-        }
-        at += size;
-    }
-    Some(0)
+    initial_memory_bytes(wasm).unwrap_or(0) / 65536
 }
 
 fn profile(name: &str, wasm: &'static [u8], grant: Grant, backends: Backends, input: &[u8]) {
@@ -178,7 +103,9 @@ fn profile(name: &str, wasm: &'static [u8], grant: Grant, backends: Backends, in
         .expect("load (transient)");
     let rest_after_load = live_bytes().saturating_sub(base);
     reset_peak();
-    let again = transient.call(&mut plugin, "run", input).expect("invoke (transient)");
+    let again = transient
+        .call(&mut plugin, "run", input)
+        .expect("invoke (transient)");
     assert_eq!(again.status, done.status);
     let invoke_peak = peak_bytes() - base;
     let rest_after_invoke = live_bytes().saturating_sub(base);
@@ -207,7 +134,13 @@ fn main() {
     };
     let input = postcard::to_allocvec(&deploy).expect("encode");
     let wasm = read("connector_file_deploy.wasm");
-    profile("connector_file_deploy", wasm, grant(&["fs.write=/certs"]), backends(&fs), &input);
+    profile(
+        "connector_file_deploy",
+        wasm,
+        grant(&["fs.write=/certs"]),
+        backends(&fs),
+        &input,
+    );
 
     let fs = Arc::new(MemoryFilesystem::with_capacity(32, 64 * 1024));
     fs.create_dir("/zones");
@@ -237,19 +170,12 @@ fn main() {
         .with_filesystem(fs)
         .with_network(Arc::new(network))
         .with_wall_clock(Arc::new(TestClock))
-        .with_entropy(Arc::new(TestEntropy(AtomicU32::new(0x9E37_79B9))));
-    let request = UpdateTxtRequest {
-        change: TxtChange::Add,
-        zone: "example.com".to_string(),
-        fqdn: "www.example.com".to_string(),
-        value: "gfj9Xq-Mcu_TestToken0123456789abcdefghijkl".to_string(),
-        ttl: 120,
-        server_host: "ns.example.com".to_string(),
-        server_port: 53,
-        tsig_key_file: "/secrets/tsig/example.com/update.key".to_string(),
-    };
-    let input = postcard::to_allocvec(&request).expect("encode");
+        .with_entropy(Arc::new(TestEntropy::new()));
+    let input = rfc2136_input();
     let wasm = read("dns_rfc2136.wasm");
-    let grant_tsig = grant(&["fs.read=/secrets/tsig/example.com", "net.dial=ns.example.com:53"]);
+    let grant_tsig = grant(&[
+        "fs.read=/secrets/tsig/example.com",
+        "net.dial=ns.example.com:53",
+    ]);
     profile("dns_rfc2136", wasm, grant_tsig, backends, &input);
 }
