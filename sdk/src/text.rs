@@ -4,7 +4,7 @@
 //! integer `Display`s), several KiB of wasm that the host translates, and keeps, the first time a
 //! plugin formats anything. `strcat!` gives the same text for the pieces plugins put in their
 //! paths, records and messages: string slices, `String`s, `char`s, decimal integers (as
-//! `Display` writes them) and [`Error`](crate::Error)s (as their `Display`).
+//! `Display` writes them) and [`Error`]s (as their `Display`).
 
 use alloc::string::String;
 
