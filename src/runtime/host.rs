@@ -133,7 +133,7 @@ impl Host {
 
     /// Starts an invocation of `entry` with `input`, to be advanced with [`Call::resume`].
     /// Rebuilds the plugin's instance first if an earlier fault discarded it, or loads the
-    /// module again if [`Residency::Transient`] released it.
+    /// module again if `Residency::Transient` released it.
     ///
     /// # Errors
     /// [`InvokeError::Busy`] at once when the pool is full, [`InvokeError::InputTooLarge`],

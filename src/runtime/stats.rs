@@ -145,7 +145,7 @@ pub struct PluginStats {
     /// Times the instance was rebuilt from its compiled module after a fault.
     pub rebuilds: u64,
     /// Times the module was loaded again for an invocation after
-    /// [`Residency::Transient`](crate::Residency::Transient) released it.
+    /// `Residency::Transient` released it.
     pub reloads: u64,
     /// Allowed and denied gated calls per capability.
     pub calls: CallCounts,
