@@ -22,7 +22,7 @@ use pluginhost_benches::{live_bytes, peak_bytes, reset_peak, CountingAlloc};
 // The firmware's test embedder: the same back-ends, inputs and module reader as on the device.
 #[path = "../../no_std_tests/src/embedder.rs"]
 mod embedder;
-use embedder::{initial_memory_bytes, rfc2136_input, BadSigPrimary, TestClock, TestEntropy};
+use embedder::{initial_memory_bytes, rfc2136_backends, rfc2136_input, RFC2136_GRANT};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -157,25 +157,13 @@ fn main() {
     profile("dns_zonefile", wasm, grant_zones, backends(&fs), &input);
 
     // The firmware's `dns_rfc2136_update_refused` case: the primary refuses the signed update.
-    let fs = Arc::new(MemoryFilesystem::with_capacity(8, 4096));
-    fs.create_dir("/secrets");
-    fs.create_dir("/secrets/tsig");
-    fs.create_dir("/secrets/tsig/example.com");
-    fs.insert(
-        "/secrets/tsig/example.com/update.key",
-        b"hmac-sha256:acme-key:5ZPSyh/sus/PFfffE9uqegKo36cx5FtGtxP/+i2l/4I=\n",
-    );
-    let network = MemoryNetwork::new().with_service("ns.example.com:53", Arc::new(BadSigPrimary));
-    let backends = Backends::unavailable()
-        .with_filesystem(fs)
-        .with_network(Arc::new(network))
-        .with_wall_clock(Arc::new(TestClock))
-        .with_entropy(Arc::new(TestEntropy::new()));
-    let input = rfc2136_input();
     let wasm = read("dns_rfc2136.wasm");
-    let grant_tsig = grant(&[
-        "fs.read=/secrets/tsig/example.com",
-        "net.dial=ns.example.com:53",
-    ]);
-    profile("dns_rfc2136", wasm, grant_tsig, backends, &input);
+    let grant_tsig = grant(&RFC2136_GRANT);
+    profile(
+        "dns_rfc2136",
+        wasm,
+        grant_tsig,
+        rfc2136_backends(),
+        &rfc2136_input(),
+    );
 }

@@ -4,11 +4,15 @@
 //! `no_std` + `alloc`, like the firmware.
 
 use alloc::string::ToString;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use pluginhost::proto::dns::{TxtChange, UpdateTxtRequest};
-use pluginhost::{BackendError, EntropySource, MemoryService, WallClock};
+use pluginhost::{
+    BackendError, Backends, EntropySource, MemoryFilesystem, MemoryNetwork, MemoryService,
+    WallClock,
+};
 
 /// knotd's answer to an update signed with a wrong secret (captured on loopback): `NOTAUTH`,
 /// TSIG error `BADSIG`, unsigned.
@@ -74,6 +78,31 @@ impl EntropySource for TestEntropy {
         self.0.store(state, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// What `dns_rfc2136` is granted: its TSIG key's directory and the primary.
+pub const RFC2136_GRANT: [&str; 2] = [
+    "fs.read=/secrets/tsig/example.com",
+    "net.dial=ns.example.com:53",
+];
+
+/// `dns_rfc2136`'s back-ends: its TSIG key file, a primary that refuses the signed update
+/// ([`BadSigPrimary`]), the fixed clock and the test entropy.
+pub fn rfc2136_backends() -> Backends {
+    let fs = Arc::new(MemoryFilesystem::with_capacity(8, 4096));
+    fs.create_dir("/secrets");
+    fs.create_dir("/secrets/tsig");
+    fs.create_dir("/secrets/tsig/example.com");
+    fs.insert(
+        "/secrets/tsig/example.com/update.key",
+        b"hmac-sha256:acme-key:5ZPSyh/sus/PFfffE9uqegKo36cx5FtGtxP/+i2l/4I=\n",
+    );
+    let network = MemoryNetwork::new().with_service("ns.example.com:53", Arc::new(BadSigPrimary));
+    Backends::unavailable()
+        .with_filesystem(fs)
+        .with_network(Arc::new(network))
+        .with_wall_clock(Arc::new(TestClock))
+        .with_entropy(Arc::new(TestEntropy::new()))
 }
 
 /// The `dns_rfc2136` request both profiles send: add a TXT record at `ns.example.com:53`.

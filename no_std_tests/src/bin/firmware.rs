@@ -24,7 +24,7 @@ use pluginhost_firmware::{ensure, println, Suite, HEAP};
 
 #[path = "../embedder.rs"]
 mod embedder;
-use embedder::{initial_memory_bytes, rfc2136_input, BadSigPrimary, TestClock, TestEntropy};
+use embedder::{initial_memory_bytes, rfc2136_backends, rfc2136_input, RFC2136_GRANT};
 
 macro_rules! wasm {
     ($name:literal) => {
@@ -610,29 +610,11 @@ fn main() -> ! {
     });
 
     suite.case("dns_rfc2136_update_refused", || {
-        let fs = Arc::new(MemoryFilesystem::with_capacity(8, 4096));
-        fs.create_dir("/secrets");
-        fs.create_dir("/secrets/tsig");
-        fs.create_dir("/secrets/tsig/example.com");
-        fs.insert(
-            "/secrets/tsig/example.com/update.key",
-            b"hmac-sha256:acme-key:5ZPSyh/sus/PFfffE9uqegKo36cx5FtGtxP/+i2l/4I=\n",
-        );
-        let network =
-            MemoryNetwork::new().with_service("ns.example.com:53", Arc::new(BadSigPrimary));
-        let backends = Backends::unavailable()
-            .with_filesystem(fs)
-            .with_network(Arc::new(network))
-            .with_wall_clock(Arc::new(TestClock))
-            .with_entropy(Arc::new(TestEntropy::new()));
         let done = heap_profile(
             "dns_rfc2136",
             DNS_RFC2136,
-            grant(&[
-                "fs.read=/secrets/tsig/example.com",
-                "net.dial=ns.example.com:53",
-            ]),
-            backends,
+            grant(&RFC2136_GRANT),
+            rfc2136_backends(),
             &rfc2136_input(),
         )?;
         ensure!(done.status == 0, "status {}", done.status);
