@@ -40,13 +40,12 @@ impl Piece for char {
     }
 }
 
-/// Appends `value` in decimal, preceded by `-` if `negative`.
-fn push_decimal(out: &mut String, negative: bool, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
+/// The decimal digits of `value`, written into the end of `buf` (20 bytes hold any `u64`).
+pub fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut start = buf.len();
     loop {
         start -= 1;
-        if let Some(d) = digits.get_mut(start) {
+        if let Some(d) = buf.get_mut(start) {
             *d = b'0' + (value % 10) as u8;
         }
         value /= 10;
@@ -54,10 +53,15 @@ fn push_decimal(out: &mut String, negative: bool, mut value: u64) {
             break;
         }
     }
+    buf.get(start..).unwrap_or_default()
+}
+
+/// Appends `value` in decimal, preceded by `-` if `negative`.
+fn push_decimal(out: &mut String, negative: bool, value: u64) {
     if negative {
         out.push('-');
     }
-    for &d in digits.get(start..).unwrap_or_default() {
+    for &d in decimal(value, &mut [0; 20]) {
         out.push(char::from(d));
     }
 }

@@ -94,20 +94,8 @@ pub fn build_post(host: &str, port: u16, path: &str, content_type: &str, body: &
     out
 }
 
-fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(pluginhost_sdk::text::decimal(n as u64, &mut [0; 20]));
 }
 
 /// Parses what has arrived so far. `eof` says the peer has closed, so nothing more will come.
