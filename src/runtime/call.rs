@@ -180,14 +180,21 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn fail(&mut self, fault: Fault) -> InvokeError {
-        self.progress = Progress::Done;
+    /// Ends an invocation that did not return: closes its connections, discards the instance
+    /// (its state may be torn), releases a transient plugin, and counts the fuel it used.
+    fn discard(&mut self) {
         let _ = self.plugin.store.data_mut().end_invocation();
         self.plugin.poison();
         self.plugin.release();
         let stats = &mut self.plugin.stats;
         stats.fuel_used = stats.fuel_used.saturating_add(self.used);
         stats.last_fuel_used = self.used;
+    }
+
+    fn fail(&mut self, fault: Fault) -> InvokeError {
+        self.progress = Progress::Done;
+        self.discard();
+        let stats = &mut self.plugin.stats;
         match fault {
             Fault::FuelExhausted => {
                 stats.fuel_exhausted += 1;
@@ -220,12 +227,7 @@ impl<'a> Call<'a> {
 impl Drop for Call<'_> {
     fn drop(&mut self) {
         if !matches!(self.progress, Progress::Done) {
-            let _ = self.plugin.store.data_mut().end_invocation();
-            self.plugin.poison();
-            self.plugin.release();
-            let stats = &mut self.plugin.stats;
-            stats.fuel_used = stats.fuel_used.saturating_add(self.used);
-            stats.last_fuel_used = self.used;
+            self.discard();
         }
     }
 }
