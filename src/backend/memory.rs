@@ -12,7 +12,7 @@ use spin::Mutex;
 
 use super::sorted::SortedMap;
 use super::{BackendError, Connection, Filesystem, Network, ProcessOutput, ProcessRunner};
-use crate::grant::{DialTarget, GuestPath, HostName};
+use crate::grant::{separator, DialTarget, GuestPath, HostName};
 
 /// The default file-count cap of [`MemoryFilesystem::new`].
 const DEFAULT_MAX_FILES: usize = 1024;
@@ -410,11 +410,11 @@ fn parse_target(target: &str) -> Option<(HostName, u16)> {
     let port = crate::grant::parse_port(port).ok()?;
     let host = match host.strip_prefix("[").and_then(|h| h.strip_suffix("]")) {
         Some(inner) => match HostName::parse_str(inner) {
-            Ok(addr @ HostName::Ipv6(_)) if inner.bytes().any(|b| b == b':') => addr,
+            Ok(addr @ HostName::Ipv6(_)) if separator::contains(inner, b':') => addr,
             _ => return None,
         },
         // An IPv6 address without brackets.
-        None if host.bytes().any(|b| b == b':') => return None,
+        None if separator::contains(host, b':') => return None,
         None => match HostName::parse_str(host) {
             Ok(name) => name,
             Err(_) if !host.is_empty() => HostName::Dns(host.to_string()),

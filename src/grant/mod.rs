@@ -12,7 +12,7 @@ use crate::capability::{Capability, CapabilitySet};
 
 mod net;
 mod path;
-mod separator;
+pub(crate) mod separator;
 mod wordwise;
 
 pub(crate) use net::parse_port;

@@ -97,6 +97,8 @@ impl BlockingBudget {
     /// # Errors
     /// [`CallFault::TimedOut`] if the budget was spent before the call (which is then not made)
     /// or the call timed out.
+    // Only filesystem calls are unmeasured.
+    #[cfg_attr(not(feature = "cap-fs"), allow(dead_code))]
     pub(crate) fn run_unmeasured<R>(
         &mut self,
         call: impl FnOnce() -> Result<R, BackendError>,
