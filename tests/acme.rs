@@ -16,6 +16,7 @@
 mod support;
 
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{self, ThreadId};
 
 use pluginhost::proto::acme::{AcmeRequest, ChallengeKind, ChallengeTask};
 use pluginhost::proto::{FailureCode, PluginFailure};
@@ -29,9 +30,10 @@ use support::hosts::grant;
 /// to a few dozen requests.
 const FUEL: u64 = 2_000_000_000;
 
-/// Log lines of the plugins in this test binary (the host logs them through `log`).
-fn captured() -> &'static Mutex<Vec<String>> {
-    static LINES: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+/// Log lines of the plugins in this test binary (the host logs them through `log`, on the
+/// thread that invokes the plugin), each with the thread that logged it.
+fn captured() -> &'static Mutex<Vec<(ThreadId, String)>> {
+    static LINES: OnceLock<Mutex<Vec<(ThreadId, String)>>> = OnceLock::new();
     static LOGGER: Capture = Capture;
     let lines = LINES.get_or_init(|| Mutex::new(Vec::new()));
     if log::set_logger(&LOGGER).is_ok() {
@@ -50,17 +52,20 @@ impl log::Log for Capture {
         captured()
             .lock()
             .unwrap()
-            .push(format!("{}", record.args()));
+            .push((thread::current().id(), format!("{}", record.args())));
     }
     fn flush(&self) {}
 }
 
+/// How many lines this test's thread logged that contain `needle`. Tests run in parallel and
+/// share the logger, so another test's lines must not count.
 fn count_lines(needle: &str) -> usize {
+    let me = thread::current().id();
     captured()
         .lock()
         .unwrap()
         .iter()
-        .filter(|l| l.contains(needle))
+        .filter(|(thread, line)| *thread == me && line.contains(needle))
         .count()
 }
 
@@ -230,6 +235,7 @@ fn issues_a_certificate_from_pebble_with_always_valid() {
 
     // The same instance keeps its account: a second order needs no new account.
     let accounts_before = count_lines("account https://");
+    assert!(accounts_before >= 1, "the first order logged its account");
     let names = ["api.example.com"];
     let (key, issued) = client.issue(&names, ChallengeKind::Http01, |_| {});
     assert_issued_by_pebble(&pebble, &issued.chain_pem, &names, &key);
