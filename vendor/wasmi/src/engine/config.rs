@@ -30,6 +30,8 @@ pub struct Config {
     compilation_mode: CompilationMode,
     /// Enforced limits for Wasm module parsing and compilation.
     limits: EnforcedLimits,
+    /// The maximum number of function translator and validator allocations kept for reuse.
+    max_cached_translation_allocs: usize,
 }
 
 /// The chosen mode of Wasm to Wasmi bytecode compilation.
@@ -68,6 +70,7 @@ impl Default for Config {
             operator_cost: OperatorCostStrategy::default(),
             compilation_mode: CompilationMode::default(),
             limits: EnforcedLimits::default(),
+            max_cached_translation_allocs: 1,
         }
     }
 }
@@ -156,6 +159,27 @@ impl Config {
     pub fn set_max_cached_stacks(&mut self, value: usize) -> &mut Self {
         self.stack.set_max_cached_stacks(value);
         self
+    }
+
+    /// Sets how many function translator and validator allocations the [`Engine`] keeps for
+    /// reuse once a module is parsed, and after a function is translated lazily. Default: 1.
+    ///
+    /// # Note
+    ///
+    /// - The functions of one module always reuse allocations while it is parsed.
+    /// - A kept allocation is as large as the largest function translated with it, and lives as
+    ///   long as the [`Engine`]: with 0 an engine holds no translation scratch between parses
+    ///   and lazy translations, only the translated code.
+    ///
+    /// [`Engine`]: [`crate::Engine`]
+    pub fn set_max_cached_translation_allocs(&mut self, value: usize) -> &mut Self {
+        self.max_cached_translation_allocs = value;
+        self
+    }
+
+    /// Returns how many function translator and validator allocations are kept for reuse.
+    pub(crate) fn max_cached_translation_allocs(&self) -> usize {
+        self.max_cached_translation_allocs
     }
 
     /// Enable or disable the [`mutable-global`] Wasm proposal for the [`Config`].

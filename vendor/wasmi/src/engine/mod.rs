@@ -290,6 +290,12 @@ impl Engine {
         self.inner.recycle_translation_allocs(allocs)
     }
 
+    /// Drops the kept translator and validator allocations beyond
+    /// [`Config::set_max_cached_translation_allocs`].
+    pub(crate) fn trim_translation_allocs(&self) {
+        self.inner.allocs.lock().trim()
+    }
+
     /// Recycles the given [`FuncTranslatorAllocations`] and [`FuncValidatorAllocations`] in the [`Engine`].
     #[cfg(feature = "validate")]
     pub(crate) fn recycle_allocs(
@@ -509,6 +515,8 @@ pub struct EngineInner {
 pub struct ReusableAllocationStack {
     /// The maximum height of each of the allocations stacks.
     max_height: usize,
+    /// How many allocations of each kind [`Self::trim`] keeps.
+    kept_between: usize,
     /// Allocations required by Wasm function translators.
     translation: Vec<FuncTranslatorAllocations>,
     /// Allocations required by Wasm function validators.
@@ -520,6 +528,7 @@ impl Default for ReusableAllocationStack {
     fn default() -> Self {
         Self {
             max_height: 1,
+            kept_between: 1,
             translation: Vec::new(),
             #[cfg(feature = "validate")]
             validation: Vec::new(),
@@ -541,6 +550,23 @@ impl core::fmt::Debug for ReusableAllocationStack {
 }
 
 impl ReusableAllocationStack {
+    /// Creates a [`ReusableAllocationStack`] that keeps at most `kept_between` allocations of
+    /// each kind once [`Self::trim`] is called.
+    fn new(kept_between: usize) -> Self {
+        Self {
+            kept_between,
+            ..Self::default()
+        }
+    }
+
+    /// Drops the allocations beyond [`Config::set_max_cached_translation_allocs`]: called when
+    /// a module is parsed and after each lazy translation.
+    pub fn trim(&mut self) {
+        self.translation.truncate(self.kept_between);
+        #[cfg(feature = "validate")]
+        self.validation.truncate(self.kept_between);
+    }
+
     /// Returns reusable [`FuncTranslatorAllocations`] from the [`Engine`].
     pub fn get_translation_allocs(&mut self) -> FuncTranslatorAllocations {
         self.translation.pop().unwrap_or_default()
@@ -644,7 +670,9 @@ impl EngineInner {
             config: config.clone(),
             code_map: CodeMap::default(),
             func_types: RwLock::new(FuncTypeRegistry::new(engine_idx)),
-            allocs: Mutex::new(ReusableAllocationStack::default()),
+            allocs: Mutex::new(ReusableAllocationStack::new(
+                config.max_cached_translation_allocs(),
+            )),
             stacks: Mutex::new(EngineStacks::new(&config.stack)),
         }
     }
@@ -851,5 +879,62 @@ impl EngineInner {
     /// Recycles the given [`Stack`].
     fn recycle_stack(&self, stack: Stack) {
         self.stacks.lock().recycle(stack)
+    }
+}
+
+#[cfg(all(test, feature = "wat", feature = "validate"))]
+mod cached_translation_allocs_tests {
+    use super::*;
+    use crate::{Linker, Module, Store};
+
+    const WAT: &str = r#"
+        (module
+            (func (export "sum") (param i32 i32 i32) (result i32)
+                (i32.add (local.get 0) (i32.add (local.get 1) (local.get 2))))
+            (func (export "one") (result i32) (i32.const 1)))
+    "#;
+
+    /// How many translator and validator allocations `engine` keeps.
+    fn kept(engine: &Engine) -> (usize, usize) {
+        let allocs = engine.inner.allocs.lock();
+        (allocs.translation.len(), allocs.validation.len())
+    }
+
+    fn engine(mode: CompilationMode, cached: Option<usize>) -> Engine {
+        let mut config = Config::default();
+        config.compilation_mode(mode);
+        if let Some(cached) = cached {
+            config.set_max_cached_translation_allocs(cached);
+        }
+        Engine::new(&config)
+    }
+
+    #[test]
+    fn translation_allocs_are_kept_up_to_the_configured_count() {
+        let modes = [
+            CompilationMode::Eager,
+            CompilationMode::LazyTranslation,
+            CompilationMode::Lazy,
+        ];
+        for mode in modes {
+            let default = engine(mode, None);
+            let none = engine(mode, Some(0));
+            for engine in [&default, &none] {
+                let module = Module::new(engine, WAT).unwrap();
+                let mut store = Store::new(engine, ());
+                let instance = Linker::new(engine)
+                    .instantiate_and_start(&mut store, &module)
+                    .unwrap();
+                let sum = instance
+                    .get_typed_func::<(i32, i32, i32), i32>(&store, "sum")
+                    .unwrap();
+                assert_eq!(sum.call(&mut store, (1, 2, 3)).unwrap(), 6, "{mode:?}");
+            }
+            // Upstream's default keeps one translator allocation after translating (and one
+            // validator allocation where validation ran eagerly, or in `Lazy` with translation).
+            assert_eq!(kept(&default).0, 1, "{mode:?}");
+            assert!(kept(&default).1 <= 1, "{mode:?}");
+            assert_eq!(kept(&none), (0, 0), "{mode:?}");
+        }
     }
 }

@@ -936,6 +936,7 @@ impl UncompiledFuncEntry {
                     },
                 )?;
                 engine.recycle_allocs(allocs.translation, allocs.validation);
+                engine.trim_translation_allocs();
             }
             None => {
                 let allocs = engine.get_translation_allocs();
@@ -947,6 +948,7 @@ impl UncompiledFuncEntry {
                     },
                 )?;
                 engine.recycle_translation_allocs(allocs);
+                engine.trim_translation_allocs();
             }
         };
         Ok(unsafe { result.assume_init() })

@@ -67,7 +67,11 @@ impl ModuleParser {
     /// If the Wasm bytecode stream fails to validate.
     unsafe fn parse_buffered_impl(mut self, mut buffer: &[u8]) -> Result<Module, Error> {
         let mut builder = ModuleBuilder::new(&self.engine);
-        self.parse_module(&mut buffer, &mut builder)?;
+        let parsed = self.parse_module(&mut buffer, &mut builder);
+        // Functions of one module reuse the engine's translation allocations; once it is
+        // parsed, the engine keeps only what its configuration allows.
+        self.engine.trim_translation_allocs();
+        parsed?;
         let module = builder.finish()?;
         Ok(module)
     }
