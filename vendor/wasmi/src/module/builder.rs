@@ -463,8 +463,13 @@ impl ModuleBuilder {
         self.data_segments.reserve(additional);
     }
 
-    /// Push another parsed data segment to the [`ModuleBuilder`].
-    pub fn push_data_segment(&mut self, data: wasmparser::Data) -> Result<(), Error> {
-        self.data_segments.push_data_segment(data)
+    /// Push another parsed data segment to the [`ModuleBuilder`]; an active one borrows
+    /// `static_bytes` (its bytes in a `'static` Wasm binary) if given.
+    pub fn push_data_segment(
+        &mut self,
+        data: wasmparser::Data,
+        static_bytes: Option<&'static [u8]>,
+    ) -> Result<(), Error> {
+        self.data_segments.push_data_segment(data, static_bytes)
     }
 }

@@ -32,6 +32,11 @@ pub struct ActiveDataSegment {
     offset: ConstExpr,
     /// Number of bytes of the active data segment.
     len: u32,
+    /// The bytes borrowed from a `'static` Wasm binary (see [`Module::new_static`]); `None` if
+    /// they are kept in [`DataSegments`]'s buffer.
+    ///
+    /// [`Module::new_static`]: crate::Module::new_static
+    static_bytes: Option<&'static [u8]>,
 }
 
 impl ActiveDataSegment {
@@ -65,8 +70,9 @@ impl AsRef<[u8]> for PassiveDataSegmentBytes {
 
 #[test]
 fn size_of_data_segment() {
-    assert!(core::mem::size_of::<DataSegment>() <= 32);
-    assert!(core::mem::size_of::<DataSegmentInner>() <= 32);
+    // 32 before `ActiveDataSegment::static_bytes` (two words) was added.
+    assert!(core::mem::size_of::<DataSegment>() <= 48);
+    assert!(core::mem::size_of::<DataSegmentInner>() <= 48);
 }
 
 impl DataSegment {
@@ -84,7 +90,7 @@ impl DataSegment {
 pub struct DataSegments {
     /// All data segments.
     segments: Box<[DataSegment]>,
-    /// All bytes from all active data segments.
+    /// All bytes from all active data segments that are not borrowed from a `'static` binary.
     ///
     /// # Note
     ///
@@ -126,10 +132,17 @@ impl DataSegmentsBuilder {
 
     /// Pushes another [`DataSegment`] to the [`DataSegmentsBuilder`].
     ///
+    /// An active segment borrows `static_bytes` (the same bytes as `segment.data`, borrowed
+    /// from a `'static` Wasm binary) if given, and is copied otherwise.
+    ///
     /// # Panics
     ///
     /// If an active data segment has too many bytes.
-    pub fn push_data_segment(&mut self, segment: wasmparser::Data) -> Result<(), Error> {
+    pub fn push_data_segment(
+        &mut self,
+        segment: wasmparser::Data,
+        static_bytes: Option<&'static [u8]>,
+    ) -> Result<(), Error> {
         match segment.kind {
             wasmparser::DataKind::Passive => {
                 self.segments.push(DataSegment {
@@ -149,12 +162,15 @@ impl DataSegmentsBuilder {
                 let len = u32::try_from(segment.data.len()).unwrap_or_else(|_x| {
                     panic!("data segment has too many bytes: {}", segment.data.len())
                 });
-                self.bytes.extend_from_slice(segment.data);
+                if static_bytes.is_none() {
+                    self.bytes.extend_from_slice(segment.data);
+                }
                 self.segments.push(DataSegment {
                     inner: DataSegmentInner::Active(ActiveDataSegment {
                         memory_index,
                         offset,
                         len,
+                        static_bytes,
                     }),
                 });
             }
@@ -196,8 +212,14 @@ impl<'a> Iterator for InitDataSegmentIter<'a> {
         let segment = self.segments.next()?;
         match &segment.inner {
             DataSegmentInner::Active(segment) => {
-                let (bytes, rest) = self.bytes.split_at(segment.len());
-                self.bytes = rest;
+                let bytes = match segment.static_bytes {
+                    Some(bytes) => bytes,
+                    None => {
+                        let (bytes, rest) = self.bytes.split_at(segment.len());
+                        self.bytes = rest;
+                        bytes
+                    }
+                };
                 Some(InitDataSegment::Active {
                     memory_index: segment.memory_index(),
                     offset: segment.offset(),

@@ -247,7 +247,9 @@ impl Module {
     /// - With [`CompilationMode::Lazy`] or [`CompilationMode::LazyTranslation`] a function that
     ///   is not yet translated borrows its body from `wasm` instead of keeping a heap copy of it,
     ///   so a loaded module holds no copy of its code section. With
-    ///   [`CompilationMode::Eager`] this is the same as [`Module::new`].
+    ///   [`CompilationMode::Eager`] functions are translated as by [`Module::new`].
+    /// - In every mode an active data segment borrows its bytes from `wasm`, so a loaded module
+    ///   holds no copy of its data section (passive segments are still copied).
     /// - With the `wat` feature, WebAssembly text is accepted and compiled as by
     ///   [`Module::new`] (its binary is not `'static`, so its function bodies are copied).
     ///
@@ -744,6 +746,43 @@ mod new_static_tests {
                 assert!(matches!(remaining.next(), Some((_, true))), "{mode:?}");
             }
             assert!(remaining.next().is_none(), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn active_data_segments_borrow_static_bytes() {
+        let wasm = static_wasm(
+            r#"(module
+                (memory (export "memory") 1)
+                (data (i32.const 8) "hello, static world")
+                (data (i32.const 100) "second"))"#,
+        );
+        for mode in MODES {
+            let engine = engine(mode);
+            let borrowed = Module::new_static(&engine, wasm).unwrap();
+            let copied = Module::new(&engine, wasm).unwrap();
+            let mut memories = Vec::new();
+            for (module, is_static) in [(&borrowed, true), (&copied, false)] {
+                let mut segments = 0;
+                for segment in &module.inner.data_segments {
+                    let InitDataSegment::Active { bytes, .. } = segment else {
+                        panic!("{mode:?}: a passive segment");
+                    };
+                    let in_wasm = wasm.as_ptr_range().contains(&bytes.as_ptr());
+                    assert_eq!(in_wasm, is_static, "{mode:?}");
+                    segments += 1;
+                }
+                assert_eq!(segments, 2, "{mode:?}");
+                let mut store = Store::new(&engine, ());
+                let instance = Linker::new(&engine)
+                    .instantiate_and_start(&mut store, module)
+                    .unwrap();
+                let memory = instance.get_memory(&store, "memory").unwrap();
+                memories.push(memory.data(&store)[..128].to_vec());
+            }
+            assert_eq!(&memories[0][8..27], b"hello, static world", "{mode:?}");
+            assert_eq!(&memories[0][100..106], b"second", "{mode:?}");
+            assert_eq!(memories[0], memories[1], "{mode:?}");
         }
     }
 

@@ -54,7 +54,8 @@ pub struct ModuleParser {
     /// The number of compiled or processed functions.
     engine_funcs: u32,
     /// The whole Wasm binary if it is `'static` (see [`Module::new_static`]): lazily translated
-    /// functions then borrow their bodies from it instead of copying them.
+    /// functions then borrow their bodies from it instead of copying them, and active data
+    /// segments their bytes.
     static_wasm: Option<&'static [u8]>,
 }
 
@@ -439,7 +440,15 @@ impl ModuleParser {
         }
         builder.reserve_data_segments(section.count() as usize);
         for segment in section {
-            builder.push_data_segment(segment?)?;
+            let segment = segment?;
+            // The parser starts at offset 0 of the whole binary, so the segment's range indexes
+            // it; its bytes are the last `data.len()` bytes of that range.
+            let static_bytes = self
+                .static_wasm
+                .and_then(|wasm| wasm.get(segment.range.clone()))
+                .and_then(|range| range.get(range.len().checked_sub(segment.data.len())?..))
+                .filter(|bytes| core::ptr::eq(*bytes, segment.data));
+            builder.push_data_segment(segment, static_bytes)?;
         }
         Ok(())
     }
