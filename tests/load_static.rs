@@ -332,8 +332,8 @@ fn refusals_are_the_same_typed_errors() {
     );
 }
 
-/// The size of `wasm`'s code section (id 10), read from the section headers.
-fn code_section_bytes(wasm: &[u8]) -> usize {
+/// The size of `wasm`'s section `id` (10 code, 11 data), read from the section headers.
+fn section_bytes(wasm: &[u8], section: u8) -> usize {
     let leb = |at: &mut usize| {
         let (mut value, mut shift) = (0usize, 0);
         loop {
@@ -351,12 +351,12 @@ fn code_section_bytes(wasm: &[u8]) -> usize {
         let id = wasm[at];
         at += 1;
         let size = leb(&mut at);
-        if id == 10 {
+        if id == section {
             return size;
         }
         at += size;
     }
-    panic!("no code section")
+    panic!("no section {section}")
 }
 
 /// Heap this thread holds after loading `wasm` from `source` (the plugin still loaded).
@@ -371,21 +371,96 @@ fn heap_after_load(source: Source, translation: Translation, wasm: &'static [u8]
 }
 
 #[test]
-fn lazy_static_load_holds_no_copy_of_the_code() {
+fn static_load_holds_no_copy_of_the_code_or_data() {
     support::alloc::assert_installed();
     let wasm = bundled::CONNECTOR_FILE_DEPLOY;
-    let code = isize::try_from(code_section_bytes(wasm)).unwrap();
+    let code = isize::try_from(section_bytes(wasm, 10)).unwrap();
+    // The data section less its headers: a few bytes per segment.
+    let data = isize::try_from(section_bytes(wasm, 11)).unwrap();
     let lent = heap_after_load(Source::Lent, Translation::Lazy, wasm);
     let borrowed = heap_after_load(Source::Static, Translation::Lazy, wasm);
-    println!("lazy: lent {lent}, static {borrowed}, code section {code}");
+    println!("lazy: lent {lent}, static {borrowed}, code section {code}, data section {data}");
     // Every body longer than wasmi's 22-byte inline buffer was a heap copy; a body of up to 22
-    // bytes was stored inline (no heap), so the saving is the code section less those.
+    // bytes was stored inline (no heap), so the saving is the code section less those, and the
+    // active data segments' bytes.
     assert!(
-        lent - borrowed > code * 9 / 10,
-        "lent {lent}, static {borrowed}, code section {code}"
+        lent - borrowed > (code + data) * 9 / 10,
+        "lent {lent}, static {borrowed}, code section {code}, data section {data}"
     );
-    // Eager translation keeps no bodies: the same heap either way.
+    // Eager translation keeps no bodies: what differs is the data segments' bytes.
     let lent = heap_after_load(Source::Lent, Translation::Eager, wasm);
     let borrowed = heap_after_load(Source::Static, Translation::Eager, wasm);
-    assert_eq!(lent, borrowed);
+    println!("eager: lent {lent}, static {borrowed}");
+    assert!(
+        (data - 64..=data).contains(&(lent - borrowed)),
+        "lent {lent}, static {borrowed}, data section {data}"
+    );
+}
+
+/// Two functions of the same shape and size, `$first` and `$second`, each behind its own export,
+/// and a small `warm` export. Each big function keeps many locals live across a long body, so
+/// translating it needs scratch (operand and control stacks, the instruction buffer, the
+/// validator's stacks) of about the size of its translated code.
+fn two_big_functions() -> &'static [u8] {
+    let body = |seed: u32| {
+        let mut body = String::new();
+        for i in 0..400u32 {
+            let (to, from) = (i % 32, (i * 7 + seed) % 32);
+            body.push_str(&format!(
+                "(local.set {to} (i32.add (local.get {from}) (i32.mul (local.get {to}) (i32.const {}))))\n",
+                i + seed
+            ));
+        }
+        body
+    };
+    let locals = " i32".repeat(32);
+    leak(wasm(&format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (func $first (result i32) (local{locals}) {} (local.get 0))
+            (func $second (result i32) (local{locals}) {} (local.get 0))
+            (func (export "warm") (result i32) (i32.const 0))
+            (func (export "first") (result i32) (drop (call $first)) (i32.const 0))
+            (func (export "second") (result i32) (drop (call $second)) (i32.const 0)))"#,
+        body(1),
+        body(2),
+    )))
+}
+
+/// A translated function leaves only its code behind: the engine keeps no translation scratch
+/// (which is as large as the largest function translated) for the rest of the plugin's life.
+/// Lazily: the first big function's translation holds what the second's does. Eagerly: a load
+/// holds both functions' code and nothing more.
+#[test]
+fn translation_leaves_no_scratch_behind() {
+    support::alloc::assert_installed();
+    let wasm = two_big_functions();
+    let host = Host::new(HostConfig::default().with_translation(Translation::Lazy));
+    let before_load = support::alloc::thread_current();
+    let mut plugin = host.load_static(wasm, Grant::default()).unwrap();
+    let lazy_load = support::alloc::thread_current() - before_load;
+    // The first invocation sets up what every later one reuses (the execution stack and such).
+    assert_eq!(host.call(&mut plugin, "warm", b"").unwrap().status, 0);
+    let mut held = Vec::new();
+    for entry in ["first", "second"] {
+        let before = support::alloc::thread_current();
+        assert_eq!(host.call(&mut plugin, entry, b"").unwrap().status, 0);
+        held.push(support::alloc::thread_current() - before);
+    }
+    drop(plugin);
+    let (first, second) = (held[0], held[1]);
+    println!("lazy: held after translating the first {first}, the second {second}");
+    assert!(second > 4 * 1024, "the second function's code: {second}");
+    assert!(first <= second + second / 8 + 512, "{first} against {second}");
+
+    let host = Host::new(HostConfig::default().with_translation(Translation::Eager));
+    let before_load = support::alloc::thread_current();
+    let plugin = host.load_static(wasm, Grant::default()).unwrap();
+    let eager_load = support::alloc::thread_current() - before_load;
+    drop(plugin);
+    println!("eager load {eager_load}, lazy load {lazy_load}");
+    assert!(
+        eager_load - lazy_load <= 2 * second + second / 4 + 1024,
+        "eager {eager_load}, lazy {lazy_load}, one function's code {second}"
+    );
 }

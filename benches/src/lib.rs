@@ -55,7 +55,8 @@ pub fn raw_config(fuel: bool) -> wasmi::Config {
         .compilation_mode(wasmi::CompilationMode::Eager)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
-        .set_max_recursion_depth(limits.max_recursion_depth);
+        .set_max_recursion_depth(limits.max_recursion_depth)
+        .set_max_cached_translation_allocs(0);
     config.enforced_limits(wasmi::EnforcedLimits::strict());
     config
 }

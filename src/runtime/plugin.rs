@@ -88,7 +88,10 @@ pub(crate) fn engine_config(limits: &Limits, translation: Translation) -> Config
         })
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
-        .set_max_recursion_depth(limits.max_recursion_depth);
+        .set_max_recursion_depth(limits.max_recursion_depth)
+        // An engine belongs to one plugin and lives as long as it: scratch kept for the next
+        // translation (as large as the largest function translated) would be held for good.
+        .set_max_cached_translation_allocs(0);
     if limits.strict_module_limits {
         config.enforced_limits(EnforcedLimits::strict());
     }

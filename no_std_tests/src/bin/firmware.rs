@@ -265,7 +265,8 @@ fn heap_breakdown(name: &str, wasm: &'static [u8]) -> Result<(), String> {
         .compilation_mode(CompilationMode::LazyTranslation)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
-        .set_max_recursion_depth(Limits::EMBEDDED.max_recursion_depth);
+        .set_max_recursion_depth(Limits::EMBEDDED.max_recursion_depth)
+        .set_max_cached_translation_allocs(0);
     config.enforced_limits(EnforcedLimits::strict());
     let engine = Engine::new(&config);
     let after_engine = HEAP.current();

@@ -35,7 +35,8 @@ fn run() -> Result<(usize, u64), Error> {
         .compilation_mode(CompilationMode::LazyTranslation)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
-        .set_max_recursion_depth(128);
+        .set_max_recursion_depth(128)
+        .set_max_cached_translation_allocs(0);
     config.enforced_limits(EnforcedLimits::strict());
     let engine = Engine::new(&config);
     let module = Module::new_static(&engine, COMPUTE)?;
