@@ -136,24 +136,7 @@ pub(crate) fn compile(config: &HostConfig, source: Wasm<'_>) -> Result<Module, L
         Wasm::Lent(bytes) => Module::new(&engine, bytes),
         Wasm::Static(bytes) => Module::new_static(&engine, bytes),
     };
-    module.map_err(|e| match compile_error(&e) {
-        // The validator reads section by section: running out of bytes means the file was cut.
-        LoadError::InvalidModule(message) if mentions(&message, "unexpected end") => {
-            LoadError::InvalidModule(alloc::format!(
-                "truncated module ({} bytes): {message}",
-                wasm.len()
-            ))
-        }
-        other => other,
-    })
-}
-
-/// Whether `text` contains `needed` (a plain byte search: no string-searching machinery in the
-/// image for one fixed phrase).
-fn mentions(text: &str, needed: &str) -> bool {
-    text.as_bytes()
-        .windows(needed.len())
-        .any(|w| w == needed.as_bytes())
+    module.map_err(|e| compile_error(&e))
 }
 
 /// Refuses, each with its own message, what is not a WebAssembly module at all: no bytes,
@@ -208,8 +191,10 @@ fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
 /// what the module uses.
 fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostState>, LoadError> {
     let mut linker = Linker::new(module.engine());
-    // Which table entries are defined already (a module may import a function twice).
-    let mut linked = alloc::vec![false; abi::HOST_FUNCTIONS.len()];
+    // Which table entries are defined already (a module may import a function twice), one bit
+    // per entry.
+    const _: () = assert!(abi::HOST_FUNCTIONS.len() <= 64);
+    let mut linked = 0u64;
     for import in module.imports() {
         let unknown = || LoadError::UnknownImport {
             module: import.module().to_string(),
@@ -234,11 +219,12 @@ fn link(module: &Module, grant: &Grant, mode: LinkMode) -> Result<Linker<HostSta
                 });
             }
         }
-        if let Some(slot @ false) = linked.get_mut(index) {
+        let bit = 1u64 << (index % 64);
+        if linked & bit == 0 {
             entry
                 .link(&mut linker)
                 .map_err(|e| LoadError::Engine(text(&e)))?;
-            *slot = true;
+            linked |= bit;
         }
     }
     Ok(linker)

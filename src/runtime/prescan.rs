@@ -13,10 +13,10 @@ use wasmparser::{Parser, Payload, TypeRef};
 
 use super::error::LoadError;
 
-/// Refuses a module with a 64-bit memory (defined or imported), or in which any function
-/// declares more than `max` locals. Malformed input is left to the validator, which reports it
-/// precisely; so is a code section of more than `max_functions` bodies, which wasmi's strict
-/// limits refuse from its header.
+/// Refuses a module with a 64-bit memory (defined or imported), in which any function declares
+/// more than `max` locals, or that is cut short. Other malformed input is left to the validator,
+/// which reports it precisely; so is a code section of more than `max_functions` bodies, which
+/// wasmi's strict limits refuse from its header.
 pub(crate) fn check_module(
     wasm: &[u8],
     max: u32,
@@ -55,6 +55,13 @@ pub(crate) fn check_module(
                 continue;
             }
             Ok(_) => continue,
+            // The reader ran out of bytes: the file was cut (a section claims more than is left).
+            Err(e) if e.message().starts_with("unexpected end") => {
+                return Err(LoadError::InvalidModule(format!(
+                    "truncated module ({} bytes): {e}",
+                    wasm.len()
+                )))
+            }
             Err(_) => return Ok(()),
         };
         #[cfg(debug_assertions)]
