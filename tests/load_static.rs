@@ -451,7 +451,10 @@ fn translation_leaves_no_scratch_behind() {
     let (first, second) = (held[0], held[1]);
     println!("lazy: held after translating the first {first}, the second {second}");
     assert!(second > 4 * 1024, "the second function's code: {second}");
-    assert!(first <= second + second / 8 + 512, "{first} against {second}");
+    assert!(
+        first <= second + second / 8 + 512,
+        "{first} against {second}"
+    );
 
     let host = Host::new(HostConfig::default().with_translation(Translation::Eager));
     let before_load = support::alloc::thread_current();
