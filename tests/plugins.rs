@@ -30,8 +30,8 @@ use pluginhost::proto::reload::{ReloadRequest, ReloadResponse};
 use pluginhost::proto::{FailureCode, PluginKind, Protocol, Response};
 use pluginhost::{
     BackendError, Backends, Capability, CommandRunner, Connection, DialTarget, DirFilesystem,
-    Grant, Host, HostConfig, HostName, InvokeError, Limits, LoadError, Network, ProcessOutput,
-    ProcessRunner, TcpNetwork,
+    Grant, Host, HostConfig, HostName, InvokeError, Limits, LoadError, MemoryFilesystem, Network,
+    ProcessOutput, ProcessRunner, TcpNetwork,
 };
 use pluginhost_bundled as bundled;
 use support::csr::key_and_csr;
@@ -589,6 +589,45 @@ fn file_deploy_replaces_the_chain_atomically() {
         "write + rename: {calls}"
     );
     assert_eq!(calls.total_denied(), 0);
+}
+
+/// The SDK's allocator takes its heap first from what the initial memory holds beyond the stack
+/// and static data, then grows memory: a small deploy runs in the plugin's one initial page, and
+/// a chain of several pages grows memory and is written whole.
+#[test]
+fn sdk_plugins_use_their_initial_memory_before_growing_it() {
+    let fs = Arc::new(MemoryFilesystem::new());
+    fs.create_dir("/certs");
+    let host = host_with_fs(HostConfig::default(), fs.clone());
+    let mut plugin = host
+        .load(bundled::CONNECTOR_FILE_DEPLOY, grant(&["fs.write=/certs"]))
+        .unwrap();
+    assert_eq!(plugin.memory_size(), 65_536);
+    // The plugin refuses chains over 64 KiB.
+    let big_chain = CHAIN_PEM.repeat(60_000 / CHAIN_PEM.len());
+    for chain in [CHAIN_PEM.to_string(), big_chain] {
+        let request = DeployRequest {
+            chain_pem: chain.clone(),
+            key_ref: None,
+            target_dir: "/certs".into(),
+            file_name: "site.pem".into(),
+        };
+        let response: Response<DeployResponse> =
+            host.invoke_typed(&mut plugin, "run", &request).unwrap();
+        assert_eq!(response.unwrap().bytes_written, chain.len() as u64);
+        assert_eq!(fs.get("/certs/site.pem").unwrap(), chain.as_bytes());
+        if chain.len() < 1024 {
+            assert_eq!(plugin.memory_size(), 65_536, "a small deploy grew memory");
+        } else {
+            // The request, its decoded copy and the written chain are all on the heap.
+            assert!(
+                plugin.memory_size() > 2 * chain.len(),
+                "{}",
+                plugin.memory_size()
+            );
+        }
+    }
+    assert_eq!(plugin.stats().traps, 0);
 }
 
 #[test]

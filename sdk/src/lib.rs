@@ -36,8 +36,10 @@
 //! ```
 //!
 //! # Safety
-//! The only `unsafe` code is the private `sys` module, which declares the imports and calls them
-//! with pointers taken from live Rust slices. Everything else is safe and `deny(unsafe_code)`.
+//! `unsafe` code is in two private places: the `sys` module, which declares the imports and calls
+//! them with pointers taken from live Rust slices, and the allocator's source of memory in `rt`
+//! (wasm32 only), which hands talc the unused rest of the initial memory and grown pages.
+//! Everything else is safe and `deny(unsafe_code)`.
 //!
 //! # Off wasm32
 //! On any other target the crate still builds (so plugins can unit-test their pure logic with
