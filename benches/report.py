@@ -278,15 +278,15 @@ if whole:
       "ratio is the median of the pairs' A/B ratios, with the range over the pairs.")
     p("")
     p("- `wasmi_cli`: `cargo install wasmi_cli --version 2.0.0` (its published profile: fat LTO, one "
-      "codegen unit; wasmi as published, without this project's patch), run as `wasmi run "
+      "codegen unit; wasmi as published, without this project's patches), run as `wasmi run "
       "--compilation-mode eager --fuel N --invoke EXPORT guest.wasm`.")
     p("- shipped: `target/release/pluginhost` built with the root `Cargo.toml`'s release profile "
       "(fat LTO, one codegen unit) and `.cargo/config.toml` (functions aligned to 64 bytes), run as `pluginhost run guest.wasm --entry EXPORT --fuel N`. The "
       "host and wasmi's CLI both translate eagerly.")
     p("- default profile: the same CLI built with cargo's default release profile (no LTO, 16 codegen "
       "units) and without the function alignment of `.cargo/config.toml`: what shipped before.")
-    p("- unpatched: the shipped profile, but wasmi 2.0.0 as published (the tree copied without its "
-      "`[patch.crates-io]` sections; `benches/target/unpatched`).")
+    p("- unpatched: the shipped profile, but the vendored wasmi without patch 0001 (the native-stack "
+      "fix: the tree copied with 0001 reversed; `benches/target/unpatched`).")
     p("")
     p("| comparison (A / B) | workload | A median | B median | A/B (median of pairs) | range |")
     p("|---|---|---|---|---|---|")
@@ -303,9 +303,9 @@ p("")
 p("## The native-stack patch: throughput before and after")
 p("")
 if unpatched:
-    p("The same criterion throughput benchmarks, run in the same `scripts/bench.sh` run against wasmi "
-      "2.0.0 as published (the tree copied without `[patch.crates-io]`, `benches/target/unpatched`) and "
-      "against the patched wasmi this project ships (`vendor/README.md`: the `memory.grow`/`table.grow` "
+    p("The same criterion throughput benchmarks, run in the same `scripts/bench.sh` run against the "
+      "vendored wasmi without patch 0001 (the tree copied with 0001 reversed, `benches/target/unpatched`) "
+      "and against the patched wasmi this project ships (`vendor/README.md`: the `memory.grow`/`table.grow` "
       "handlers' work outlined so they dispatch by sibling call). Same profile, same machine, one after "
       "the other. The whole-process comparison above (`unpatched` rows) measures the same in the shipped "
       "profile.")
