@@ -332,31 +332,15 @@ fn refusals_are_the_same_typed_errors() {
     );
 }
 
-/// The size of `wasm`'s section `id` (10 code, 11 data), read from the section headers.
+/// The size of `wasm`'s section `id` (10 code, 11 data).
 fn section_bytes(wasm: &[u8], section: u8) -> usize {
-    let leb = |at: &mut usize| {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let byte = wasm[*at];
-            *at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte < 0x80 {
-                return value;
-            }
-        }
-    };
-    let mut at = 8;
-    while at < wasm.len() {
-        let id = wasm[at];
-        at += 1;
-        let size = leb(&mut at);
-        if id == section {
-            return size;
-        }
-        at += size;
-    }
-    panic!("no section {section}")
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .find_map(|payload| match payload.unwrap().as_section() {
+            Some((id, range)) if id == section => Some(range.len()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no section {section}"))
 }
 
 /// Heap this thread holds after loading `wasm` from `source` (the plugin still loaded).

@@ -500,22 +500,29 @@ impl SocketTimeouts {
     /// Sets `stream`'s read timeout for a call that may wait `timeout` (if it changes).
     pub(super) fn limit_read(&mut self, stream: &TcpStream, timeout: Duration) -> io::Result<()> {
         let wanted = socket_timeout(self.io_timeout.min(timeout));
-        if wanted != self.read {
-            stream.set_read_timeout(Some(wanted))?;
-            self.read = wanted;
-        }
-        Ok(())
+        set_if_changed(&mut self.read, wanted, |t| stream.set_read_timeout(Some(t)))
     }
 
     /// Sets `stream`'s write timeout for a call that may wait `timeout` (if it changes).
     pub(super) fn limit_write(&mut self, stream: &TcpStream, timeout: Duration) -> io::Result<()> {
         let wanted = socket_timeout(self.io_timeout.min(timeout));
-        if wanted != self.write {
-            stream.set_write_timeout(Some(wanted))?;
-            self.write = wanted;
-        }
-        Ok(())
+        set_if_changed(&mut self.write, wanted, |t| {
+            stream.set_write_timeout(Some(t))
+        })
     }
+}
+
+/// Calls `set` with `wanted` and records it in `current`, unless it is set already.
+fn set_if_changed(
+    current: &mut Duration,
+    wanted: Duration,
+    set: impl FnOnce(Duration) -> io::Result<()>,
+) -> io::Result<()> {
+    if wanted != *current {
+        set(wanted)?;
+        *current = wanted;
+    }
+    Ok(())
 }
 
 /// The socket timeout for a call that may wait `limit`: rounded up to whole milliseconds (so the

@@ -18,7 +18,8 @@ use pluginhost::proto::dns::{PublishTxtRequest, PublishTxtResponse, UpdateTxtRes
 use pluginhost::proto::{FailureCode, Response};
 use pluginhost::{
     Backends, Capability, Completion, Grant, Host, HostConfig, InvokeError, Limits, LoadError,
-    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Residency, Step, Translation, Trap,
+    MemoryFilesystem, MemoryNetwork, MemoryProcessRunner, Plugin, Residency, Step, Translation,
+    Trap,
 };
 use pluginhost_firmware::{ensure, println, Suite, HEAP};
 
@@ -132,6 +133,48 @@ fn i32s(bytes: &[u8]) -> Vec<i32> {
         .collect()
 }
 
+/// A plugin loaded from flash and invoked once, with the heap it used (bytes relative to the heap
+/// before the load).
+struct Measured {
+    plugin: Plugin,
+    done: Completion,
+    after_load: usize,
+    load_peak: usize,
+    invoke_peak: usize,
+    after_invoke: usize,
+}
+
+/// Loads `wasm` from flash with `host` (`Host::load_static`) and invokes `run` once with `input`,
+/// measuring each step; `what` qualifies the error messages.
+fn load_and_run(
+    host: &Host,
+    wasm: &'static [u8],
+    grant: Grant,
+    backends: Backends,
+    input: &[u8],
+    what: &str,
+) -> Result<Measured, String> {
+    let base = HEAP.current();
+    HEAP.reset_peak();
+    let mut plugin = host
+        .load_static_with_backends(wasm, grant, backends)
+        .map_err(|e| format!("load{what}: {e}"))?;
+    let after_load = HEAP.current().saturating_sub(base);
+    let load_peak = HEAP.peak() - base;
+    HEAP.reset_peak();
+    let done = host
+        .call(&mut plugin, "run", input)
+        .map_err(|e| format!("invoke{what}: {e}"))?;
+    Ok(Measured {
+        invoke_peak: HEAP.peak() - base,
+        after_invoke: HEAP.current().saturating_sub(base),
+        plugin,
+        done,
+        after_load,
+        load_peak,
+    })
+}
+
 /// Loads `wasm` from flash (`Host::load_static`), invokes `entry` once, and prints the heap use
 /// of both steps: the bytes added by loading (and the part beyond the plugin's linear memory),
 /// the peaks of load and invocation, and checks everything is freed when the plugin is dropped.
@@ -160,18 +203,14 @@ fn heap_profile(
         "the copied load kept {} bytes",
         HEAP.current() - base
     );
-    HEAP.reset_peak();
-    let mut plugin = host
-        .load_static_with_backends(wasm, grant.clone(), backends.clone())
-        .map_err(|e| format!("load: {e}"))?;
-    let after_load = HEAP.current() - base;
-    let load_peak = HEAP.peak() - base;
-    HEAP.reset_peak();
-    let done = host
-        .call(&mut plugin, "run", input)
-        .map_err(|e| format!("invoke: {e}"))?;
-    let invoke_peak = HEAP.peak() - base;
-    let after_invoke = HEAP.current().saturating_sub(base);
+    let Measured {
+        plugin,
+        done,
+        after_load,
+        load_peak,
+        invoke_peak,
+        after_invoke,
+    } = load_and_run(&host, wasm, grant.clone(), backends.clone(), input, "")?;
     // Linear memory never shrinks: its size after the invocation is its peak.
     let memory_after = plugin.memory_size();
     drop(plugin);
@@ -207,19 +246,14 @@ fn heap_profile(
     // The same plugin, released between invocations. Measured from here: what the back-ends
     // hold already (files written above) is not the plugin's.
     let host = Host::new(config().with_residency(Residency::Transient));
-    let base = HEAP.current();
-    HEAP.reset_peak();
-    let mut plugin = host
-        .load_static_with_backends(wasm, grant, backends)
-        .map_err(|e| format!("load (transient): {e}"))?;
-    let rest_after_load = HEAP.current().saturating_sub(base);
-    let transient_load_peak = HEAP.peak() - base;
-    HEAP.reset_peak();
-    let again = host
-        .call(&mut plugin, "run", input)
-        .map_err(|e| format!("invoke (transient): {e}"))?;
-    let transient_invoke_peak = HEAP.peak() - base;
-    let rest_after_invoke = HEAP.current().saturating_sub(base);
+    let Measured {
+        plugin,
+        done: again,
+        after_load: rest_after_load,
+        load_peak: transient_load_peak,
+        invoke_peak: transient_invoke_peak,
+        after_invoke: rest_after_invoke,
+    } = load_and_run(&host, wasm, grant, backends, input, " (transient)")?;
     ensure!(
         again.status == done.status,
         "transient invocation: status {} (resident: {})",
