@@ -36,7 +36,7 @@ step "release profile, the dispatch that ships: containment suite, hostile cases
 # dispatch, where a handler that is not a sibling call nests a native frame per guest operation.
 # Built first and run second: RUST_MIN_STACK would shrink rustc's own threads too.
 release_tests=(--test containment --test native_stack --test exhaustion --test fuzz_regressions --test load_static
-    --test residency)
+    --test residency --test plugins)
 cargo test --release --locked -p pluginhost "${release_tests[@]}" --no-run
 cargo test --release --locked -p pluginhost-cli --no-run
 # The small-stack oracle: every test thread gets 256 KiB of native stack, so any per-operation
