@@ -93,6 +93,15 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
     if ! "$WASMI_CLI" --version 2>/dev/null | grep -q ' 2\.0\.0'; then
       (cd / && cargo install -q --locked wasmi_cli --version 2.0.0 --root "$BENCHES/target/wasmi-cli")
     fi
+    # The control: wasmi's CLI 2.0.0 once more, with the same interpreter features (stable,
+    # validate, memory64, auto-dispatch) but without its WASI and wast support, which the compute
+    # module never reaches. Its ratio to the published build is how far a build's code placement
+    # alone moves these workloads.
+    WASMI_CLI_CONTROL="$BENCHES/target/wasmi-cli-control/bin/wasmi"
+    if ! "$WASMI_CLI_CONTROL" --version 2>/dev/null | grep -q ' 2\.0\.0'; then
+      (cd / && cargo install -q --locked wasmi_cli --version 2.0.0 --no-default-features \
+        --features stable,run,wat,validate,memory64,auto-dispatch --root "$BENCHES/target/wasmi-cli-control")
+    fi
     # The host's CLI: the shipped profile, and the default release profile without the function
     # alignment of .cargo/config.toml (RUSTFLAGS set, even empty, replaces it): the "before".
     (cd "$ROOT" && cargo build -q --locked --release -p pluginhost-cli)
@@ -100,6 +109,11 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
     (cd "$ROOT" && RUSTFLAGS="" CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
       CARGO_TARGET_DIR="$BENCHES/target/cli-default-profile" cargo build -q --locked --release -p pluginhost-cli)
     HOST_CLI_DEFAULT="$BENCHES/target/cli-default-profile/release/pluginhost"
+    # The shipped profile with feature `compact-code` (wasmi's compact encoding, as the firmware
+    # builds it): what that encoding costs in speed.
+    (cd "$ROOT" && CARGO_TARGET_DIR="$BENCHES/target/cli-compact-code" \
+      cargo build -q --locked --release -p pluginhost-cli --features pluginhost/compact-code)
+    HOST_CLI_COMPACT="$BENCHES/target/cli-compact-code/release/pluginhost"
     # The same tree on the vendored wasmi without patch 0001 (the native-stack fix), reversed in
     # a copy: the host needs the later patches' API (`Module::new_static`, 0002; the cached
     # translation allocations, 0003), so "unpatched" is "without 0001", the patch it measures.
@@ -153,6 +167,9 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
     python3 "$BENCHES/wholeproc.py" shipped-vs-wasmi-cli "$PAIRS" "$WL" "$HOST_CLI $HOST_RUN" "$WASMI_RUN" | tee -a target/whole.txt
     python3 "$BENCHES/wholeproc.py" default-profile-vs-wasmi-cli "$PAIRS" "$WL" "$HOST_CLI_DEFAULT $HOST_RUN" "$WASMI_RUN" | tee -a target/whole.txt
     python3 "$BENCHES/wholeproc.py" patched-vs-unpatched "$PAIRS" "$WL" "$HOST_CLI $HOST_RUN" "$HOST_CLI_UNPATCHED $HOST_RUN" | tee -a target/whole.txt
+    python3 "$BENCHES/wholeproc.py" control-vs-wasmi-cli "$PAIRS" "$WL" \
+      "$WASMI_CLI_CONTROL run --compilation-mode eager --fuel $FUEL --invoke {w} $GUEST_WASM" "$WASMI_RUN" | tee -a target/whole.txt
+    python3 "$BENCHES/wholeproc.py" compact-vs-shipped "$PAIRS" "$WL" "$HOST_CLI_COMPACT $HOST_RUN" "$HOST_CLI $HOST_RUN" | tee -a target/whole.txt
   fi
   cut -d' ' -f1-3 /proc/loadavg >target/load_end.txt
 

@@ -35,6 +35,13 @@ step "plugins for the device"
 "$fw/build-plugins.sh"
 
 cd "$fw"
+# The same without `compact-code` (wasmi's default encoding of translated code), copied aside
+# before the builds below replace them: what that feature saves in RAM and costs in flash.
+step "without compact-code: fp-wasmi (profile release-z) and firmware"
+cargo build --profile release-z --target "$arm" --no-default-features --bin fp-wasmi
+cp "target/$arm/release-z/fp-wasmi" "target/$arm/release-z/fp-wasmi-full-code"
+cargo build --release --target "$arm" --no-default-features --features transient --bin firmware
+cp "target/$arm/release/firmware" "target/$arm/release/firmware-full-code"
 step "fp-host with feature transient (profile release-z)"
 cargo build --profile release-z --target "$arm" --features transient --bin fp-host
 cp "target/$arm/release-z/fp-host" "target/$arm/release-z/fp-host-transient"
@@ -72,6 +79,7 @@ for profile in release-z release; do
     done
 done
 run "firmware-$arm" "$fw/target/$arm/release/firmware" "${qemu_arm[@]}"
+run "firmware-full-code-$arm" "$fw/target/$arm/release/firmware-full-code" "${qemu_arm[@]}"
 riscv_log=()
 if command -v qemu-system-riscv32 >/dev/null; then
     run "firmware-$riscv" "$fw/target/$riscv/release/firmware" "${qemu_rv[@]}"
@@ -82,12 +90,18 @@ step "x86_64: heap per real plugin (benches/examples/plugin_heap.rs)"
 (cd "$root/benches" && cargo run -q --release --ignore-rust-version --example plugin_heap -- \
     "$fw/target/plugins/wasm32-unknown-unknown/release") > "$logs/x86_64.txt"
 cat "$logs/x86_64.txt"
+(cd "$root/benches" && cargo run -q --release --ignore-rust-version --example plugin_heap \
+    --features pluginhost/compact-code -- \
+    "$fw/target/plugins/wasm32-unknown-unknown/release") > "$logs/x86_64-compact-code.txt"
+cat "$logs/x86_64-compact-code.txt"
 
 step "docs/footprint.md"
 wasmi_version="$(sed -n '/^name = "wasmi"$/{n;s/^version = "\(.*\)"$/\1/p}' "$fw/Cargo.lock")"
 python3 "$fw/footprint.py" \
     --size "$llvm_size" --nm "$llvm_nm" --target-dir "$fw/target" \
     --device-log "$logs/firmware-$arm.txt" "${riscv_log[@]}" --x86-log "$logs/x86_64.txt" \
+    --full-code-device-log "$logs/firmware-full-code-$arm.txt" \
+    --x86-compact-log "$logs/x86_64-compact-code.txt" \
     --rustc "$(rustc --version | cut -d' ' -f1-2)" --wasmi "$wasmi_version" \
     --out "$out"
 sed -n '/^## Targets/,/^## Flash/p' "$out" | sed '$d'

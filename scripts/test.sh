@@ -20,7 +20,7 @@ step "no_std core: thumbv7em-none-eabihf and riscv32imac-unknown-none-elf"
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
     cargo build -p pluginhost --lib --locked --no-default-features --target "$target"
     cargo build -p pluginhost --lib --locked --no-default-features \
-        --features cap-fs,cap-net,cap-process,defmt --target "$target"
+        --features cap-fs,cap-net,cap-process,defmt,compact-code --target "$target"
 done
 
 step "docs: library, proto, CLI, bundled, testbed and SDK (cargo doc, -D warnings)"
@@ -42,6 +42,13 @@ cargo test --release --locked -p pluginhost-cli --no-run
 # The small-stack oracle: every test thread gets 256 KiB of native stack, so any per-operation
 # native stack growth in a hostile case overflows it (failing the run) long before 8 MiB would.
 RUST_MIN_STACK=262144 cargo test --release --locked -p pluginhost "${release_tests[@]}"
+# The same hostile and stack suites on wasmi's compact encoding (feature `compact-code`, which
+# the firmware ships): another dispatch table and operand layout, so its handlers are checked
+# too. Without fat LTO (`release-nolto`) to keep the link time down; same dispatch.
+compact_tests=(--test containment --test native_stack --test exhaustion --test fuzz_regressions)
+cargo test --profile release-nolto --locked -p pluginhost --features compact-code "${compact_tests[@]}" --no-run
+RUST_MIN_STACK=262144 cargo test --profile release-nolto --locked -p pluginhost --features compact-code \
+    "${compact_tests[@]}"
 # run/check of hostile modules in the release binary; `selftest` probes every operation class.
 cargo test --release --locked -p pluginhost-cli
 cargo run --release --locked -p pluginhost-cli -- selftest

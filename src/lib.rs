@@ -37,6 +37,7 @@
 //! | `cap-net` | yes | the `net_*` host functions (`net.dial`) |
 //! | `cap-process` | yes | the `process_exec` host function (`process.exec`) |
 //! | `transient` | yes | `Residency::Transient`: a plugin holds nothing of wasmi's between invocations and loads its module again for each (about 1.3 KiB of flash on a device: docs/footprint.md) |
+//! | `compact-code` | no | wasmi's compact encoding of translated code (its `indirect-dispatch`): about a third less RAM per plugin's translated functions on a Cortex-M4, for some execution speed (docs/footprint.md, docs/performance.md) |
 //!
 //! Without a `cap-*` feature its host functions are not in the capability table, so their code is
 //! not in the image and a plugin importing them fails to load with [`LoadError::UnknownImport`].
