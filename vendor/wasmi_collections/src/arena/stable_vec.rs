@@ -11,15 +11,18 @@ use core::{
 };
 
 /// The base-2 logarithm of the first bucket's item count.
-const LEN_BUCKET0_LOG2: usize = 5;
+///
+/// pluginhost: 2 (4 items) instead of 5 (32), so a store holding one memory, a few globals and a
+/// few dozen functions does not keep mostly empty buckets (vendor/README.md, patch 0005).
+const LEN_BUCKET0_LOG2: usize = 2;
 
 /// The number of items in the first bucket.
 const LEN_BUCKET0: usize = 1 << LEN_BUCKET0_LOG2;
 
-/// The maximum number of buckets, capping total capacity at `2^32 - 32` items.
+/// The maximum number of buckets, capping total capacity at `2^32 - 4` items.
 ///
 /// Also keeps the largest bucket size (`1 << 31`) within a 32-bit `usize`.
-const MAX_BUCKETS: usize = 27;
+const MAX_BUCKETS: usize = 30;
 
 /// An append-only vector that hands out index handles with stable element addresses.
 ///
@@ -78,7 +81,7 @@ impl<T> StableVec<T> {
     ///
     /// # Panics
     ///
-    /// If the vector is full (`2^32 - 32` items); unreachable in practice as allocation fails first.
+    /// If the vector is full (`2^32 - 4` items); unreachable in practice as allocation fails first.
     #[inline]
     pub fn push(&mut self, value: T) -> usize {
         let index = self.len;
@@ -428,7 +431,8 @@ mod tests {
     #[test]
     fn push_and_get() {
         let mut vector = StableVec::new();
-        // Push enough items to span several buckets (32, 64, 128 -> boundaries at 32 and 96).
+        // Push enough items to span several buckets (4, 8, 16, 32, 64, 128 -> boundaries at 4,
+        // 12, 28, 60 and 124).
         let n = 200;
         for i in 0..n {
             assert_eq!(vector.push(i), i);
@@ -443,28 +447,31 @@ mod tests {
 
     #[test]
     fn locate_boundaries() {
-        // First bucket holds items [0, 32).
+        // First bucket holds items [0, 4).
         assert_eq!(StableVec::<()>::locate(0), (0, 0));
-        assert_eq!(StableVec::<()>::locate(31), (0, 31));
-        // Second bucket holds items [32, 96).
-        assert_eq!(StableVec::<()>::locate(32), (1, 0));
-        assert_eq!(StableVec::<()>::locate(95), (1, 63));
-        // Third bucket holds items [96, 224).
-        assert_eq!(StableVec::<()>::locate(96), (2, 0));
-        assert_eq!(StableVec::<()>::locate(223), (2, 127));
+        assert_eq!(StableVec::<()>::locate(3), (0, 3));
+        // Second bucket holds items [4, 12).
+        assert_eq!(StableVec::<()>::locate(4), (1, 0));
+        assert_eq!(StableVec::<()>::locate(11), (1, 7));
+        // Third bucket holds items [12, 28).
+        assert_eq!(StableVec::<()>::locate(12), (2, 0));
+        assert_eq!(StableVec::<()>::locate(27), (2, 15));
+        // The last bucket holds items up to the capacity, `2^32 - 4`.
+        assert_eq!(StableVec::<()>::locate(u32::MAX as usize - 4), (MAX_BUCKETS - 1, (1 << 31) - 1));
     }
 
     #[test]
     fn size_of_bucket_at() {
-        assert_eq!(StableVec::<()>::size_of_bucket_at(0), 32);
-        assert_eq!(StableVec::<()>::size_of_bucket_at(1), 64);
-        assert_eq!(StableVec::<()>::size_of_bucket_at(2), 128);
+        assert_eq!(StableVec::<()>::size_of_bucket_at(0), 4);
+        assert_eq!(StableVec::<()>::size_of_bucket_at(1), 8);
+        assert_eq!(StableVec::<()>::size_of_bucket_at(2), 16);
+        assert_eq!(StableVec::<()>::size_of_bucket_at(MAX_BUCKETS - 1), 1 << 31);
     }
 
     #[test]
     fn pointers_are_stable() {
         let mut vector = StableVec::new();
-        // Fill the first bucket and capture the address of its first and last item.
+        // Fill the first buckets and capture the address of the first and the 32nd item.
         for i in 0..32 {
             vector.push(i);
         }

@@ -47,7 +47,10 @@ use wasmparser::WasmFeatures;
 use crate::ir::Op;
 
 /// The number of functions stored in the first bucket represented as `log2`.
-const LEN_BUCKET0_LOG2: usize = 5;
+///
+/// pluginhost: 2 (4 functions) instead of 5 (32), so an engine holding one small module does not
+/// keep a mostly empty bucket (vendor/README.md, patch 0005).
+const LEN_BUCKET0_LOG2: usize = 2;
 
 /// The maximum allowed number of functions in a [`CodeMap`].
 const MAX_FUNCS: usize = 100_000_000;
