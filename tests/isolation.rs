@@ -163,6 +163,10 @@ fn a_trap_in_one_plugin_leaves_the_other_working_and_is_rebuilt() {
         1,
         "one rebuild per fault, not per invocation"
     );
+    // The host drops a plugin's linker once its module is instantiated and builds it again for a
+    // rebuild, from the same grant: the granted import still reaches its back-end.
+    assert_eq!(host.call(&mut a, "probe", b"").expect("probe").status, 5);
+    assert_counts(&a, [(2, 0), (0, 0), (0, 0), (0, 0)]);
 
     let pool = host.stats();
     assert_eq!(pool.in_flight, 0);

@@ -1,5 +1,5 @@
-//! A loaded plugin: its own engine, compiled module, linker (built from the capability table
-//! restricted to its grant), store and instance.
+//! A loaded plugin: its own engine, compiled module, store and instance, instantiated with a
+//! linker built from the capability table restricted to its grant (and dropped after).
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -41,7 +41,9 @@ mod transient;
 /// `Residency::Transient` (feature `transient`) it holds no module between invocations.
 pub struct Plugin {
     module: Module,
-    linker: Linker<HostState>,
+    /// How its linker is built. The linker itself is dropped once the module is instantiated (the
+    /// store holds the host functions then) and built again when the instance is rebuilt.
+    mode: LinkMode,
     pub(crate) store: Store<HostState>,
     pub(crate) instance: Option<Instance>,
     /// The last entry point looked up in the live instance, by name.
@@ -264,7 +266,7 @@ impl Plugin {
         let store = Store::new(module.engine(), state);
         let mut plugin = Plugin {
             module,
-            linker,
+            mode,
             store,
             instance: None,
             entry: None,
@@ -272,25 +274,23 @@ impl Plugin {
             stats: PluginStats::default(),
             last_fuel_exhausted: false,
             #[cfg(feature = "transient")]
-            transient: transient::Transient::new(config, wasm, mode),
+            transient: transient::Transient::new(config, wasm),
         };
-        plugin.instantiate()?;
+        plugin.instantiate(&linker)?;
         plugin.release();
         Ok(plugin)
     }
 
-    /// Instantiates the module in the current store, running its start function under the fuel
-    /// budget.
-    fn instantiate(&mut self) -> Result<(), LoadError> {
+    /// Instantiates the module in the current store with `linker`, running its start function
+    /// under the fuel budget.
+    fn instantiate(&mut self, linker: &Linker<HostState>) -> Result<(), LoadError> {
         let budget = self.fuel_budget;
         self.store.limiter(|state| &mut state.limiter);
         self.store.data_mut().fuel.begin_slice(budget, budget);
         self.store
             .set_fuel(budget)
             .map_err(|e| LoadError::Engine(text(&e)))?;
-        let result = self
-            .linker
-            .instantiate_and_start(&mut self.store, &self.module);
+        let result = linker.instantiate_and_start(&mut self.store, &self.module);
         let left = self.store.get_fuel().unwrap_or(0);
         let used = self.store.data().fuel.slice_used(left).min(budget);
         self.stats.fuel_used = self.stats.fuel_used.saturating_add(used);
@@ -321,12 +321,13 @@ impl Plugin {
         if self.is_released() {
             return self.reload();
         }
+        let linker = link(&self.module, &self.store.data().grant, self.mode)?;
         let state = self.fresh_state(self.store.data().ledger.clone());
         self.store = Store::new(self.module.engine(), state);
         self.instance = None;
         self.entry = None;
         self.stats.rebuilds += 1;
-        self.instantiate()
+        self.instantiate(&linker)
     }
 
     /// A new state for this plugin's store with `ledger`: what a fresh instance starts with.

@@ -4,9 +4,9 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 
-use wasmi::{Engine, Linker, Module, Store};
+use wasmi::{Engine, Module, Store};
 
-use super::{compile, link, LinkMode, Plugin, Wasm};
+use super::{compile, link, Plugin, Wasm};
 use crate::runtime::config::{HostConfig, Residency};
 use crate::runtime::error::LoadError;
 
@@ -24,7 +24,6 @@ enum Bytes {
 /// What a transient plugin needs to load its module again.
 pub(super) struct Transient {
     bytes: Bytes,
-    mode: LinkMode,
     /// The configuration it was loaded with (it may later be invoked through another host).
     config: HostConfig,
     /// While released: the size its linear memory had.
@@ -33,7 +32,7 @@ pub(super) struct Transient {
 
 impl Transient {
     /// `Some` under [`Residency::Transient`].
-    pub(super) fn new(config: &HostConfig, wasm: Wasm<'_>, mode: LinkMode) -> Option<Transient> {
+    pub(super) fn new(config: &HostConfig, wasm: Wasm<'_>) -> Option<Transient> {
         let bytes = match (config.residency, wasm) {
             (Residency::Resident, _) => return None,
             (Residency::Transient, Wasm::Static(bytes)) => Bytes::Static(bytes),
@@ -41,7 +40,6 @@ impl Transient {
         };
         Some(Transient {
             bytes,
-            mode,
             config: *config,
             released_memory_bytes: None,
         })
@@ -75,7 +73,6 @@ impl Plugin {
         self.instance = None;
         self.entry = None;
         self.module = empty;
-        self.linker = Linker::new(&engine);
         let ledger = core::mem::take(&mut self.store.data_mut().ledger);
         let mut state = self.fresh_state(ledger);
         let old = self.store.data_mut();
@@ -102,18 +99,17 @@ impl Plugin {
             Bytes::Copied(bytes) => Wasm::Lent(bytes),
         };
         let module = compile(&transient.config, wasm)?;
-        let linker = link(&module, &self.store.data().grant, transient.mode)?;
+        let linker = link(&module, &self.store.data().grant, self.mode)?;
         let ledger = core::mem::take(&mut self.store.data_mut().ledger);
         let state = self.fresh_state(ledger);
         self.store = Store::new(module.engine(), state);
         self.module = module;
-        self.linker = linker;
         self.instance = None;
         self.entry = None;
         if let Some(transient) = &mut self.transient {
             transient.released_memory_bytes = None;
         }
         self.stats.reloads += 1;
-        self.instantiate()
+        self.instantiate(&linker)
     }
 }
