@@ -285,25 +285,24 @@ impl Engine {
         self.inner.get_allocs()
     }
 
-    /// Recycles the given [`FuncTranslatorAllocations`] in the [`Engine`].
-    pub(crate) fn recycle_translation_allocs(&self, allocs: FuncTranslatorAllocations) {
-        self.inner.recycle_translation_allocs(allocs)
-    }
-
     /// Drops the kept translator and validator allocations beyond
     /// [`Config::set_max_cached_translation_allocs`].
     pub(crate) fn trim_translation_allocs(&self) {
         self.inner.allocs.lock().trim()
     }
 
-    /// Recycles the given [`FuncTranslatorAllocations`] and [`FuncValidatorAllocations`] in the [`Engine`].
-    #[cfg(feature = "validate")]
-    pub(crate) fn recycle_allocs(
+    /// Ends a lazy translation: `recycle` returns its allocations to the cache, then the cache is
+    /// trimmed. With [`Config::set_max_cached_translation_allocs`] at 0 nothing is recycled, so
+    /// the allocations are dropped without the cache growing to hold them first.
+    pub(crate) fn finish_lazy_translation(
         &self,
-        translation: FuncTranslatorAllocations,
-        validation: FuncValidatorAllocations,
+        recycle: impl FnOnce(&mut ReusableAllocationStack),
     ) {
-        self.inner.recycle_allocs(translation, validation)
+        let mut allocs = self.inner.allocs.lock();
+        if allocs.kept_between > 0 {
+            recycle(&mut allocs);
+        }
+        allocs.trim();
     }
 
     /// Initializes the uninitialized [`EngineFunc`] for the [`Engine`].
@@ -563,9 +562,14 @@ impl ReusableAllocationStack {
     /// a module is parsed and after each lazy translation.
     pub fn trim(&mut self) {
         self.translation.truncate(self.kept_between);
+        self.translation.shrink_to(self.kept_between);
         #[cfg(feature = "validate")]
-        self.validation.truncate(self.kept_between);
+        {
+            self.validation.truncate(self.kept_between);
+            self.validation.shrink_to(self.kept_between);
+        }
     }
+
 
     /// Returns reusable [`FuncTranslatorAllocations`] from the [`Engine`].
     pub fn get_translation_allocs(&mut self) -> FuncTranslatorAllocations {
@@ -900,6 +904,12 @@ mod cached_translation_allocs_tests {
         (allocs.translation.len(), allocs.validation.len())
     }
 
+    /// How many translator and validator allocations `engine`'s cache has room for.
+    fn room(engine: &Engine) -> (usize, usize) {
+        let allocs = engine.inner.allocs.lock();
+        (allocs.translation.capacity(), allocs.validation.capacity())
+    }
+
     fn engine(mode: CompilationMode, cached: Option<usize>) -> Engine {
         let mut config = Config::default();
         config.compilation_mode(mode);
@@ -935,6 +945,8 @@ mod cached_translation_allocs_tests {
             assert_eq!(kept(&default).0, 1, "{mode:?}");
             assert!(kept(&default).1 <= 1, "{mode:?}");
             assert_eq!(kept(&none), (0, 0), "{mode:?}");
+            // pluginhost (0006): with nothing kept the cache holds no buffer either.
+            assert_eq!(room(&none), (0, 0), "{mode:?}");
         }
     }
 }

@@ -938,8 +938,10 @@ impl UncompiledFuncEntry {
                         result.write(compiled_func);
                     },
                 )?;
-                engine.recycle_allocs(allocs.translation, allocs.validation);
-                engine.trim_translation_allocs();
+                engine.finish_lazy_translation(|cache| {
+                    cache.recycle_translation_allocs(allocs.translation);
+                    cache.recycle_validation_allocs(allocs.validation);
+                });
             }
             None => {
                 let allocs = engine.get_translation_allocs();
@@ -950,8 +952,7 @@ impl UncompiledFuncEntry {
                         result.write(compiled_func);
                     },
                 )?;
-                engine.recycle_translation_allocs(allocs);
-                engine.trim_translation_allocs();
+                engine.finish_lazy_translation(|cache| cache.recycle_translation_allocs(allocs));
             }
         };
         Ok(unsafe { result.assume_init() })

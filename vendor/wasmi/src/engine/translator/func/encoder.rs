@@ -497,6 +497,12 @@ impl OpEncoder {
         &self.ops.buffer[..]
     }
 
+    /// Takes the buffer of encoded [`Op`]s out of `self`, leaving it empty.
+    pub fn take_encoded_ops(&mut self) -> Vec<u8> {
+        debug_assert!(self.staged.is_none());
+        core::mem::take(&mut self.ops.buffer)
+    }
+
     /// Updates the branch offsets of all branch instructions inplace.
     ///
     /// # Panics

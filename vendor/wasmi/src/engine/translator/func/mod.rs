@@ -209,6 +209,19 @@ impl WasmTranslator<'_> for FuncTranslator {
         let Some(len_stack_slots) = self.len_stack_slots() else {
             return Err(Error::from(TranslationError::AllocatedTooManySlots));
         };
+        if self.engine.config().max_cached_translation_allocs() == 0 {
+            // pluginhost: no allocation of this translation is kept for the next one, so its
+            // scratch (stacks, locals, layout, labels) is freed before the encoded operators are
+            // copied into the compiled function, not alongside it.
+            let ops = self.instrs.take_encoded_ops();
+            drop(self);
+            finalize(CompiledFuncEntry::new(
+                len_local_slots,
+                len_stack_slots,
+                &ops,
+            ));
+            return Ok(Self::Allocations::default());
+        }
         finalize(CompiledFuncEntry::new(
             len_local_slots,
             len_stack_slots,
