@@ -62,6 +62,8 @@ fn publish(request: PublishTxtRequest) -> Result<PublishTxtResponse, PluginFailu
     })
 }
 
+#[cold]
+#[inline(never)]
 fn failure(doing: &str, path: &str, error: Error) -> PluginFailure {
     PluginFailure::new(error.failure_code(), strcat!(doing, " ", path, ": ", error))
 }

@@ -34,6 +34,7 @@ pub struct Plan {
 }
 
 /// Checks the request and works out the plan.
+#[inline(never)]
 pub fn plan(request: &PublishTxtRequest) -> Result<Plan, PluginFailure> {
     let zone = normalize_name(&request.zone, false)
         .map_err(|why| PluginFailure::bad_request(strcat!("zone ", why)))?;
@@ -207,6 +208,7 @@ fn is_txt<'a>(mut rest: impl Iterator<Item = &'a str>) -> bool {
 
 /// The zone text with every TXT record owned by `owner` removed and `record_line` appended.
 /// `origin` and `owner` are absolute and lower-case.
+#[inline(never)]
 pub fn upsert(
     zone: &str,
     origin: &str,
