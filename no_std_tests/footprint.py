@@ -144,17 +144,37 @@ def symbols(llvm_nm, image):
     return by_crate, by_symbol
 
 
+# The columns of a per-plugin heap table: (header, key in the log line, bold).
+HEAP_COLUMNS = (
+    ("beyond linear memory after `Host::load`", "beyond_copied", False),
+    ("after load", "after_load", False),
+    ("beyond linear memory", "beyond_linear_memory", True),
+    ("load peak", "load_peak", False),
+    ("invoke peak", "invoke_peak", False),
+    ("after invoke", "after_invoke", False),
+    ("beyond linear memory after invoke", "beyond_after_invoke", True),
+)
+
+
+def heap_table(w, rows, before=(), after=()):
+    """A table of heap rows (one per plugin): `before` + HEAP_COLUMNS + `after` columns, each
+    (header, key, bold); a key may be a function of the row."""
+    cols = (*before, *HEAP_COLUMNS, *after)
+    w("| plugin | " + " | ".join(c[0] for c in cols) + " |")
+    w("|---|" + "---|" * len(cols))
+    for h in rows:
+        cells = []
+        for _, key, bold in cols:
+            v = key(h) if callable(key) else (f"{int(h[key]):,}" if key in h else "-")
+            cells.append(f"**{v}**" if bold else v)
+        w(f"| `{h['plugin']}` | " + " | ".join(cells) + " |")
+    w("")
+
+
 def x86_table(w, rows):
     """One table of plugin_heap.rs's resident rows."""
-    w("| plugin | beyond linear memory after `Host::load` | after load | beyond linear memory | load peak | invoke peak | after invoke | beyond linear memory after invoke | pages initial / after |")
-    w("|---|---|---|---|---|---|---|---|---|")
-    for h in rows:
-        def c(k):
-            return f"{int(h[k]):,}" if k in h else "-"
-        w(f"| `{h['plugin']}` | {c('beyond_copied')} | {c('after_load')} | **{c('beyond_linear_memory')}** | {c('load_peak')} | "
-          f"{c('invoke_peak')} | {c('after_invoke')} | **{c('beyond_after_invoke')}** | "
-          f"{h['pages_initial']} / {h['pages_after_invoke']} |")
-    w("")
+    heap_table(w, rows, after=(("pages initial / after",
+                                lambda h: f"{h['pages_initial']} / {h['pages_after_invoke']}", False),))
 
 
 def parse_x86(path):
@@ -468,15 +488,7 @@ def main():
     w("Per plugin, loaded with its own engine under `Limits::EMBEDDED` (heap bytes relative to before "
       "the load; *beyond linear memory* = after load minus the module's initial linear memory):")
     w("")
-    w("| plugin | wasm | linear memory | beyond linear memory after `Host::load` | after load | beyond linear memory | load peak | invoke peak | after invoke | beyond linear memory after invoke |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
-    for h in heap:
-        def col(k):
-            return f"{int(h[k]):,}" if k in h else "-"
-        w(f"| `{h['plugin']}` | {col('wasm')} | {col('linear_memory')} | {col('beyond_copied')} | {col('after_load')} | "
-          f"**{col('beyond_linear_memory')}** | {col('load_peak')} | {col('invoke_peak')} | {col('after_invoke')} | "
-          f"**{col('beyond_after_invoke')}** |")
-    w("")
+    heap_table(w, heap, before=(("wasm", "wasm", False), ("linear memory", "linear_memory", False)))
     if misc.get("transient"):
         w("The same plugins under `Residency::Transient` (feature `transient`; "
           "`HostConfig::with_residency`): after its load and after each invocation the plugin lets go "
