@@ -570,7 +570,6 @@ impl ReusableAllocationStack {
         }
     }
 
-
     /// Returns reusable [`FuncTranslatorAllocations`] from the [`Engine`].
     pub fn get_translation_allocs(&mut self) -> FuncTranslatorAllocations {
         self.translation.pop().unwrap_or_default()

@@ -60,6 +60,7 @@ use crate::{
     core::{IndexType, RawVal, Typed, TypedRawVal},
     engine::{
         BlockType,
+        CompilationMode,
         CompiledFuncEntry,
         TranslationError,
         code_map::FuncEntry,
@@ -209,10 +210,14 @@ impl WasmTranslator<'_> for FuncTranslator {
         let Some(len_stack_slots) = self.len_stack_slots() else {
             return Err(Error::from(TranslationError::AllocatedTooManySlots));
         };
-        if self.engine.config().max_cached_translation_allocs() == 0 {
-            // pluginhost: no allocation of this translation is kept for the next one, so its
-            // scratch (stacks, locals, layout, labels) is freed before the encoded operators are
-            // copied into the compiled function, not alongside it.
+        let config = self.engine.config();
+        if config.max_cached_translation_allocs() == 0
+            && !matches!(config.get_compilation_mode(), CompilationMode::Eager)
+        {
+            // pluginhost: a lazy translation whose allocations are not kept for the next one
+            // frees its scratch (stacks, locals, layout, labels) before the encoded operators are
+            // copied into the compiled function, not alongside it. An eager parse keeps reusing
+            // one set of allocations for all of a module's functions.
             let ops = self.instrs.take_encoded_ops();
             drop(self);
             finalize(CompiledFuncEntry::new(
