@@ -228,19 +228,16 @@ fn ungated_imports_link_without_any_grant() {
 
 #[test]
 fn a_function_imported_twice_links_once_and_both_imports_work() {
+    let mut plugin = load(
+        r#"(module
+            (import "pluginhost" "input_len" (func $first (result i32)))
+            (import "pluginhost" "input_len" (func $second (result i32)))
+            (memory (export "memory") 1)
+            (func (export "run") (result i32) (i32.add (call $first) (call $second))))"#,
+        Grant::none(),
+    )
+    .unwrap();
     let host = Host::new(HostConfig::default());
-    let mut plugin = host
-        .load(
-            &wasm(
-                r#"(module
-                    (import "pluginhost" "input_len" (func $first (result i32)))
-                    (import "pluginhost" "input_len" (func $second (result i32)))
-                    (memory (export "memory") 1)
-                    (func (export "run") (result i32) (i32.add (call $first) (call $second))))"#,
-            ),
-            Grant::none(),
-        )
-        .unwrap();
     assert_eq!(host.call(&mut plugin, "run", b"abc").unwrap().status, 6);
 }
 
