@@ -557,9 +557,9 @@ def main():
             wz = flash["release-z"]["fp-wasmi"]["flash"]
             w(f"The price is flash and speed. wasmi's image (`fp-wasmi`, opt-level \"z\") is {wz:,} bytes "
               f"with it and {wasmi_full_code:,} without ({wz - wasmi_full_code:+,} bytes: the handler table "
-              "and the decoding of the narrower operands). On x86_64 the shipped CLI runs the compute "
-              "workloads more slowly with it (docs/performance.md, *compact code / shipped*), so the "
-              "host's default build leaves it off.")
+              "and the decoding of the narrower operands). On x86_64 the shipped CLI runs most of the "
+              "compute workloads more slowly with it (docs/performance.md, *compact code / shipped*), "
+              "so the host's default build leaves it off.")
             w("")
         same_fuel = all(h.get("fuel") == full_heap[h["plugin"]].get("fuel") for h in heap if h["plugin"] in full_heap)
         w("Fuel is " + ("the same either way, as it should be: wasmi charges it per wasm operator, not per "
