@@ -27,7 +27,7 @@ use crate::{
     errors::FuelError,
     module::{FuncIdx, ModuleHeader},
 };
-use alloc::boxed::Box;
+use alloc::{boxed::Box, vec::Vec};
 use core::{
     cell::UnsafeCell,
     fmt,
@@ -1004,8 +1004,20 @@ impl CompiledFuncEntry {
     /// - If `ops` is empty.
     /// - If `ops` contains more than `i32::MAX` encoded bytes.
     pub fn new(len_local_slots: u16, len_stack_slots: u16, ops: &[u8]) -> Self {
+        Self::from_boxed(len_local_slots, len_stack_slots, ops.into())
+    }
+
+    /// Creates a new initialized [`CompiledFuncEntry`] that owns `ops`.
+    ///
+    /// pluginhost: the buffer is shrunk to its length, which an allocator that resizes in place
+    /// does without a second buffer (see [`CompiledFuncEntry::new`] for the parameters).
+    pub fn from_vec(len_local_slots: u16, len_stack_slots: u16, ops: Vec<u8>) -> Self {
+        Self::from_boxed(len_local_slots, len_stack_slots, ops.into_boxed_slice())
+    }
+
+    fn from_boxed(len_local_slots: u16, len_stack_slots: u16, ops: Box<[u8]>) -> Self {
         debug_assert!(len_local_slots <= len_stack_slots);
-        let ops: Pin<Box<[u8]>> = Pin::new(ops.into());
+        let ops: Pin<Box<[u8]>> = Pin::new(ops);
         debug_assert!(
             !ops.is_empty(),
             "compiled functions must have at least one instruction"

@@ -167,7 +167,8 @@ impl Reset for FuncTranslatorAllocations {
 impl WasmTranslator<'_> for FuncTranslator {
     type Allocations = FuncTranslatorAllocations;
 
-    fn setup(&mut self, _bytes: &[u8]) -> Result<bool, Error> {
+    fn setup(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+        self.instrs.reserve_for_body(bytes.len());
         Ok(false)
     }
 
@@ -220,10 +221,10 @@ impl WasmTranslator<'_> for FuncTranslator {
             // one set of allocations for all of a module's functions.
             let ops = self.instrs.take_encoded_ops();
             drop(self);
-            finalize(CompiledFuncEntry::new(
+            finalize(CompiledFuncEntry::from_vec(
                 len_local_slots,
                 len_stack_slots,
-                &ops,
+                ops,
             ));
             return Ok(Self::Allocations::default());
         }
