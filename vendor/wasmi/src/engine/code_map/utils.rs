@@ -35,7 +35,15 @@ impl SmallByteSlice {
     ///
     /// This value was chosen because it allows for the maximum
     /// amount of bytes to be stored inline with minimal `size_of`.
-    const MAX_INLINE_SIZE: usize = 22;
+    ///
+    /// pluginhost: with 32-bit pointers, 7 bytes keep the inline case as small as a `Box<[u8]>`
+    /// (12 bytes for the enum instead of 24). Every function of a module has an entry, and most
+    /// bodies are longer than 22 bytes anyway; `Module::new_static` never copies them.
+    const MAX_INLINE_SIZE: usize = if core::mem::size_of::<usize>() <= 4 {
+        7
+    } else {
+        22
+    };
 
     /// Returns the underlying slice of bytes.
     #[inline]
@@ -69,5 +77,30 @@ impl<'a> From<&'a [u8]> for SmallByteSlice {
             return Self::Small { len, bytes: buffer };
         }
         Self::Big(bytes.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_byte_slice_is_no_larger_than_a_boxed_slice_and_its_tag() {
+        // pluginhost: 12 bytes with 32-bit pointers (24 with 64-bit, as upstream).
+        let expected = if core::mem::size_of::<usize>() <= 4 {
+            12
+        } else {
+            24
+        };
+        assert_eq!(core::mem::size_of::<SmallByteSlice>(), expected);
+        for len in [
+            0,
+            SmallByteSlice::MAX_INLINE_SIZE,
+            SmallByteSlice::MAX_INLINE_SIZE + 1,
+            100,
+        ] {
+            let bytes: alloc::vec::Vec<u8> = (0..len).map(|i| i as u8).collect();
+            assert_eq!(SmallByteSlice::from(&bytes[..]).as_slice(), &bytes[..]);
+        }
     }
 }
