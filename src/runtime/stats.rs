@@ -277,12 +277,22 @@ pub const DENIED_TARGETS: usize = 8;
 /// [`DENIED_TARGETS`] distinct targets (path, `host:port` or program), each cut to
 /// [`DENIED_TARGET_BYTES`].
 ///
-/// Fixed size: recording a denial never allocates.
+/// Fixed size, allocated at the first denial (about 1.3 KiB on a 32-bit target), so a plugin
+/// that is never refused does not hold it; recording any later denial never allocates. Should
+/// that one allocation fail, denials are still counted per capability ([`CallCounts`]) and in
+/// [`DenialLog::unrecorded`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DenialLog {
+    /// Empty until the first denial, then exactly one record.
+    recorded: alloc::vec::Vec<DenialRecord>,
+    unrecorded: u64,
+}
+
+/// What a [`DenialLog`] keeps once something was denied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct DenialRecord {
     entries: heapless::Vec<Denial, 16>,
     targets: heapless::Vec<DeniedTarget, DENIED_TARGETS>,
-    unrecorded: u64,
 }
 
 /// Denied calls of one import.
@@ -415,11 +425,21 @@ impl DenialLog {
         import: &'static str,
         target: Target<'_>,
     ) {
-        if let Some(entry) = self.entries.iter_mut().find(|e| e.import == import) {
+        if self.recorded.is_empty() {
+            if self.recorded.try_reserve_exact(1).is_err() {
+                self.unrecorded = self.unrecorded.saturating_add(1);
+                return;
+            }
+            self.recorded.push(DenialRecord::default());
+        }
+        let Some(record) = self.recorded.first_mut() else {
+            return;
+        };
+        if let Some(entry) = record.entries.iter_mut().find(|e| e.import == import) {
             entry.count = entry.count.saturating_add(1);
         } else {
             // The table has fewer than 16 gated imports, so this never drops an entry.
-            let _ = self.entries.push(Denial {
+            let _ = record.entries.push(Denial {
                 capability,
                 import,
                 count: 1,
@@ -427,7 +447,7 @@ impl DenialLog {
         }
         let mut text = heapless::String::new();
         let whole = target.write_into(&mut text);
-        if let Some(known) = self
+        if let Some(known) = record
             .targets
             .iter_mut()
             .find(|t| t.import == import && t.target == text)
@@ -442,19 +462,23 @@ impl DenialLog {
             truncated: !whole,
             count: 1,
         };
-        if self.targets.push(entry).is_err() {
+        if record.targets.push(entry).is_err() {
             self.unrecorded = self.unrecorded.saturating_add(1);
         }
     }
 
     /// Every import with at least one denied call, in first-denied order.
     pub fn iter(&self) -> impl Iterator<Item = &Denial> {
-        self.entries.iter()
+        self.recorded
+            .iter()
+            .flat_map(|record| record.entries.iter())
     }
 
     /// The first [`DENIED_TARGETS`] distinct targets refused, in first-denied order.
     pub fn targets(&self) -> impl Iterator<Item = &DeniedTarget> {
-        self.targets.iter()
+        self.recorded
+            .iter()
+            .flat_map(|record| record.targets.iter())
     }
 
     /// Denied calls whose target was not kept because [`DENIED_TARGETS`] others were.
@@ -464,6 +488,35 @@ impl DenialLog {
 
     /// Whether nothing was denied.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.recorded.is_empty() && self.unrecorded == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_denial_log_allocates_at_its_first_denial_only() {
+        let mut log = DenialLog::default();
+        assert!(log.is_empty());
+        assert_eq!(log.recorded.capacity(), 0, "nothing held before a denial");
+        log.record(Capability::FsWrite, "fs_write", Target::Text("/etc/passwd"));
+        assert_eq!(log.recorded.capacity(), 1);
+        for i in 0..20u32 {
+            log.record(
+                Capability::NetDial,
+                "net_dial",
+                Target::Dial(b"evil.example", i),
+            );
+        }
+        assert_eq!(log.recorded.capacity(), 1, "later denials never allocate");
+        assert!(!log.is_empty());
+        assert_eq!(
+            log.iter().map(|d| d.count).collect::<alloc::vec::Vec<_>>(),
+            [1, 20]
+        );
+        assert_eq!(log.targets().count(), DENIED_TARGETS);
+        assert_eq!(log.unrecorded(), 21 - DENIED_TARGETS as u64);
     }
 }
