@@ -93,10 +93,10 @@ pub use inspect::{inspect, CustomSectionInfo, ExportInfo, ImportInfo, ModuleInfo
 pub use manifest::GrantExcess;
 pub use pluginhost_proto as proto;
 pub use runtime::{
-    Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host, HostCallCosts,
-    HostConfig, HostStats, InvokeError, Limits, LoadError, LogLevel, LogLine, LogLines, Plugin,
-    PluginStats, Residency, Step, Translation, Trap, UnknownLogLevel, Usage, DENIED_TARGETS,
-    DENIED_TARGET_BYTES,
+    engine_config, Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host,
+    HostCallCosts, HostConfig, HostStats, InvokeError, Limits, LoadError, LogLevel, LogLine,
+    LogLines, Plugin, PluginStats, Residency, Step, Translation, Trap, UnknownLogLevel, Usage,
+    DENIED_TARGETS, DENIED_TARGET_BYTES,
 };
 pub use stack_probe::{
     probe_native_stack, ClassDepth, OpClass, StackProbeError, StackProbeReport, PROBE_MODULE,

@@ -334,10 +334,97 @@ fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
         measure(|| host.invoke(plugin, "run", b""))
     });
     assert_stack_overflow(&result);
-    // wasmi's value stack is capped (1,000,000 bytes by default) whatever the frame size.
+    // The value stack is capped (`Limits::value_stack_bytes`, 1 MiB by default) whatever the
+    // frame size.
     assert!(usage.peak < 4 * MIB, "peak {} bytes", usage.peak);
     assert_ok_entry_runs(&host, &mut plugin);
     assert_benign_runs(&host);
+}
+
+/// Recursion whose frames hold 1,000 `i64` locals each (8,000 bytes of value stack per call).
+fn recursion_with_1000_locals() -> Vec<u8> {
+    wasm(&format!(
+        r#"(module (memory (export "memory") 1)
+            (func $down (local {}) (call $down))
+            (func (export "run") (result i32) (call $down) (i32.const 0))
+            {OK_ENTRY})"#,
+        "i64 ".repeat(1_000)
+    ))
+}
+
+#[test]
+fn value_stack_bytes_caps_the_value_stack() {
+    // Under the device limits the value stack stops at 32 KiB: 4 frames of these, far fewer than
+    // `max_recursion_depth`; set to 256 KiB, at 32 frames. Under the default 1 MiB the same
+    // module takes more than a MiB.
+    for (limits, bound) in [
+        (
+            Limits::EMBEDDED.with_max_locals_per_function(1_000),
+            256 * KIB,
+        ),
+        (Limits::DEFAULT.with_value_stack_bytes(256 * KIB), MIB),
+    ] {
+        let host = Arc::new(Host::new(HostConfig::default().with_limits(limits)));
+        let plugin = host
+            .load(&recursion_with_1000_locals(), Grant::none())
+            .unwrap();
+        let ((result, usage), mut plugin) = on_small_stack(&host, plugin, |host, plugin| {
+            measure(|| host.invoke(plugin, "run", b""))
+        });
+        assert_stack_overflow(&result);
+        let cap = limits.value_stack_bytes;
+        assert!(
+            usage.peak >= cap / 2 && usage.peak < bound,
+            "value stack capped at {cap} bytes: peak {} bytes",
+            usage.peak
+        );
+        assert_ok_entry_runs(&host, &mut plugin);
+    }
+    let host = Arc::new(Host::new(
+        HostConfig::default().with_limits(Limits::DEFAULT.with_max_locals_per_function(1_000)),
+    ));
+    let plugin = host
+        .load(&recursion_with_1000_locals(), Grant::none())
+        .unwrap();
+    let ((result, usage), _) = on_small_stack(&host, plugin, |host, plugin| {
+        measure(|| host.invoke(plugin, "run", b""))
+    });
+    assert_stack_overflow(&result);
+    assert!(usage.peak > MIB, "peak {} bytes", usage.peak);
+}
+
+#[test]
+fn a_value_stack_not_kept_is_released_after_each_invocation() {
+    // `$down(n)` nests n calls: 100 frames of a few slots each.
+    let fixture = wasm(
+        r#"(module
+            (import "pluginhost" "input_len" (func $len (result i32)))
+            (memory (export "memory") 1)
+            (func $down (param $n i32)
+                (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
+            (func (export "run") (result i32) (call $down (call $len)) (i32.const 0)))"#,
+    );
+    let input = vec![0; 100];
+    for keep in [true, false] {
+        let limits = Limits::DEFAULT.with_keep_value_stack(keep);
+        let host = Arc::new(Host::new(HostConfig::default().with_limits(limits)));
+        let plugin = host.load(&fixture, Grant::none()).unwrap();
+        let input = input.clone();
+        let ((first, second), _) = on_small_stack(&host, plugin, move |host, plugin| {
+            let first = measure(|| host.call(plugin, "run", &input).unwrap());
+            let second = measure(|| host.call(plugin, "run", &input).unwrap());
+            (first.1, second.1)
+        });
+        if keep {
+            assert!(first.retained >= 1_000, "kept: {first:?}");
+            assert_eq!((second.peak, second.retained), (0, 0), "kept: {second:?}");
+        } else {
+            // What the first invocation keeps is one-time host state, not a stack.
+            assert!(first.retained < 1_000, "released: {first:?}");
+            assert!(second.peak >= 1_000, "released: {second:?}");
+            assert_eq!(second.retained, 0, "released: {second:?}");
+        }
+    }
 }
 
 #[test]

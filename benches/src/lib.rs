@@ -40,24 +40,11 @@ pub fn host_config() -> HostConfig {
     HostConfig::default().with_fuel(BIG_FUEL)
 }
 
-/// wasmi's `Config` exactly as the host builds it (`runtime/plugin.rs::engine_config`), with
-/// fuel metering switched by `fuel`.
+/// wasmi's `Config` exactly as the host builds it ([`pluginhost::engine_config`] under the
+/// default limits), with fuel metering switched by `fuel`.
 pub fn raw_config(fuel: bool) -> wasmi::Config {
-    let limits = Limits::DEFAULT;
-    let mut config = wasmi::Config::default();
-    config
-        .consume_fuel(fuel)
-        .fuel_cost(wasmi::CustomFuelCosts {
-            bytes_copied_per_fuel: 64,
-            fuel_per_bytes_translated: 0,
-            fuel_per_bytes_validated: 0,
-        })
-        .compilation_mode(wasmi::CompilationMode::Eager)
-        .wasm_multi_memory(false)
-        .wasm_custom_page_sizes(false)
-        .set_max_recursion_depth(limits.max_recursion_depth)
-        .set_max_cached_translation_allocs(0);
-    config.enforced_limits(wasmi::EnforcedLimits::strict());
+    let mut config = pluginhost::engine_config(&Limits::DEFAULT, pluginhost::Translation::Eager);
+    config.consume_fuel(fuel);
     config
 }
 

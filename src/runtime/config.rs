@@ -37,6 +37,15 @@ pub struct Limits {
     pub strict_module_limits: bool,
     /// Deepest guest call nesting before a stack-overflow trap.
     pub max_recursion_depth: usize,
+    /// Most bytes of one invocation's value stack (the locals and operands of every active guest
+    /// frame, 8 bytes each); a call that needs more traps with a stack overflow. The stack
+    /// starts at 1,000 bytes (or this limit, if lower) and grows as calls nest.
+    pub value_stack_bytes: usize,
+    /// Whether a plugin keeps its value stack between invocations. Kept, an invocation of a
+    /// warm plugin allocates nothing, and the idle plugin holds the stack (as large as its
+    /// deepest invocation made it, up to [`value_stack_bytes`](Limits::value_stack_bytes)).
+    /// Released, each invocation allocates a new one and frees it when it ends.
+    pub keep_value_stack: bool,
     /// Most locals one function may declare (wasmi does not charge fuel for zeroing them).
     pub max_locals_per_function: u32,
     /// Largest input accepted by one invocation, in bytes.
@@ -78,6 +87,8 @@ impl Limits {
         module_bytes: 8 << 20,
         strict_module_limits: true,
         max_recursion_depth: 512,
+        value_stack_bytes: 1 << 20,
+        keep_value_stack: true,
         max_locals_per_function: 1_000,
         input_bytes: 1 << 20,
         output_bytes: 1 << 20,
@@ -104,6 +115,10 @@ impl Limits {
         module_bytes: 256 << 10,
         strict_module_limits: true,
         max_recursion_depth: 128,
+        // The bundled plugins need at most 2,000 bytes.
+        value_stack_bytes: 32 << 10,
+        // 1-2 KiB per idle plugin, for an allocation per invocation.
+        keep_value_stack: false,
         max_locals_per_function: 256,
         input_bytes: 4 << 10,
         output_bytes: 4 << 10,
@@ -144,6 +159,8 @@ limit_setters! {
         with_module_bytes => module_bytes: usize;
         with_strict_module_limits => strict_module_limits: bool;
         with_max_recursion_depth => max_recursion_depth: usize;
+        with_value_stack_bytes => value_stack_bytes: usize;
+        with_keep_value_stack => keep_value_stack: bool;
         with_max_locals_per_function => max_locals_per_function: u32;
         with_input_bytes => input_bytes: usize;
         with_output_bytes => output_bytes: usize;

@@ -30,7 +30,8 @@ pub use stats::{
 
 #[cfg(feature = "cap-fs")]
 pub(crate) use blocking::BlockingBudget;
-pub(crate) use plugin::{compile, engine_config, Wasm};
+pub use plugin::engine_config;
+pub(crate) use plugin::{compile, Wasm};
 pub(crate) use state::HostState;
 #[cfg(feature = "cap-net")]
 pub(crate) use state::Ledger;

@@ -76,10 +76,16 @@ const FUEL_COSTS: CustomFuelCosts = CustomFuelCosts {
     fuel_per_bytes_validated: 0,
 };
 
-/// The engine configuration every plugin runs under. The whole module is validated at load either
-/// way; [`Translation`] only decides when functions are translated, and fuel is the same for both
-/// (see [`FUEL_COSTS`]).
-pub(crate) fn engine_config(limits: &Limits, translation: Translation) -> Config {
+/// The size a value stack starts at: wasmi's default minimum.
+const VALUE_STACK_START_BYTES: usize = 1_000;
+
+/// The wasmi [`Config`] of every plugin's engine under `limits` and `translation`: for
+/// comparisons with wasmi itself (the benches' raw wasmi) and replays of the host's steps
+/// (the firmware's heap breakdown) that must run wasmi exactly as the host does.
+///
+/// The whole module is validated at load either way; [`Translation`] only decides when functions
+/// are translated, and fuel is the same for both (translation and validation are not charged).
+pub fn engine_config(limits: &Limits, translation: Translation) -> Config {
     let mut config = Config::default();
     config
         .consume_fuel(true)
@@ -91,9 +97,16 @@ pub(crate) fn engine_config(limits: &Limits, translation: Translation) -> Config
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(limits.max_recursion_depth)
+        // wasmi refuses a maximum below its minimum (1,000 bytes by default): lower the minimum
+        // first when the limit is that small.
+        .set_min_stack_height(limits.value_stack_bytes.min(VALUE_STACK_START_BYTES))
+        .set_max_stack_height(limits.value_stack_bytes)
         // An engine belongs to one plugin and lives as long as it: scratch kept for the next
         // translation (as large as the largest function translated) would be held for good.
         .set_max_cached_translation_allocs(0);
+    if !limits.keep_value_stack {
+        config.set_max_cached_stacks(0);
+    }
     if limits.strict_module_limits {
         config.enforced_limits(EnforcedLimits::strict());
     }

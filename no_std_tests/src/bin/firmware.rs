@@ -285,23 +285,10 @@ fn heap_profile(
 /// ABI table linked), measured one by one. With lazy translation the "compiled module" is the
 /// validated module whose functions borrow their wasm bodies from flash until their first call.
 fn heap_breakdown(name: &str, wasm: &'static [u8]) -> Result<(), String> {
-    use wasmi::{Caller, CompilationMode, Config, EnforcedLimits, Engine, Linker, Module, Store};
+    use wasmi::{Caller, Engine, Linker, Module, Store};
     let e = |e: wasmi::Error| format!("{e}");
     let base = HEAP.current();
-    let mut config = Config::default();
-    config
-        .consume_fuel(true)
-        .fuel_cost(wasmi::CustomFuelCosts {
-            bytes_copied_per_fuel: 64,
-            fuel_per_bytes_translated: 0,
-            fuel_per_bytes_validated: 0,
-        })
-        .compilation_mode(CompilationMode::LazyTranslation)
-        .wasm_multi_memory(false)
-        .wasm_custom_page_sizes(false)
-        .set_max_recursion_depth(Limits::EMBEDDED.max_recursion_depth)
-        .set_max_cached_translation_allocs(0);
-    config.enforced_limits(EnforcedLimits::strict());
+    let config = pluginhost::engine_config(&Limits::EMBEDDED, Translation::Lazy);
     let engine = Engine::new(&config);
     let after_engine = HEAP.current();
     let module = Module::new_static(&engine, wasm).map_err(e)?;

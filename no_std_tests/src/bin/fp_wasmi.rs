@@ -36,6 +36,9 @@ fn run() -> Result<(usize, u64), Error> {
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
         .set_max_recursion_depth(128)
+        .set_min_stack_height(1_000)
+        .set_max_stack_height(32 << 10)
+        .set_max_cached_stacks(0)
         .set_max_cached_translation_allocs(0);
     config.enforced_limits(EnforcedLimits::strict());
     let engine = Engine::new(&config);
