@@ -470,15 +470,17 @@ impl DenialLog {
     /// Every import with at least one denied call, in first-denied order.
     pub fn iter(&self) -> impl Iterator<Item = &Denial> {
         self.recorded
+            .first()
+            .map_or(&[][..], |record| &record.entries[..])
             .iter()
-            .flat_map(|record| record.entries.iter())
     }
 
     /// The first [`DENIED_TARGETS`] distinct targets refused, in first-denied order.
     pub fn targets(&self) -> impl Iterator<Item = &DeniedTarget> {
         self.recorded
+            .first()
+            .map_or(&[][..], |record| &record.targets[..])
             .iter()
-            .flat_map(|record| record.targets.iter())
     }
 
     /// Denied calls whose target was not kept because [`DENIED_TARGETS`] others were.
