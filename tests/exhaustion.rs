@@ -341,6 +341,14 @@ fn recursion_with_large_frames_is_stopped_with_bounded_memory() {
     assert_benign_runs(&host);
 }
 
+/// `run` calls `$down(n)` with n the input's length, which nests n more calls.
+const RECURSE_INPUT_LEN: &str = r#"(module
+    (import "pluginhost" "input_len" (func $len (result i32)))
+    (memory (export "memory") 1)
+    (func $down (param $n i32)
+        (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
+    (func (export "run") (result i32) (call $down (call $len)) (i32.const 0)))"#;
+
 /// Recursion whose frames hold 1,000 `i64` locals each (8,000 bytes of value stack per call).
 fn recursion_with_1000_locals() -> Vec<u8> {
     wasm(&format!(
@@ -395,15 +403,8 @@ fn value_stack_bytes_caps_the_value_stack() {
 
 #[test]
 fn a_value_stack_not_kept_is_released_after_each_invocation() {
-    // `$down(n)` nests n calls: 100 frames of a few slots each.
-    let fixture = wasm(
-        r#"(module
-            (import "pluginhost" "input_len" (func $len (result i32)))
-            (memory (export "memory") 1)
-            (func $down (param $n i32)
-                (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
-            (func (export "run") (result i32) (call $down (call $len)) (i32.const 0)))"#,
-    );
+    // 100 frames of a few slots each.
+    let fixture = wasm(RECURSE_INPUT_LEN);
     let input = vec![0; 100];
     for keep in [true, false] {
         let limits = Limits::DEFAULT.with_keep_value_stack(keep);
@@ -432,14 +433,7 @@ fn recursion_limit_is_max_recursion_depth_frames() {
     let host = Arc::new(Host::new(HostConfig::default()));
     let depth = host.config().limits.max_recursion_depth;
     // `run` is one frame and `$down(n)` nests n + 1 more.
-    let fixture = wasm(
-        r#"(module
-            (import "pluginhost" "input_len" (func $len (result i32)))
-            (memory (export "memory") 1)
-            (func $down (param $n i32)
-                (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
-            (func (export "run") (result i32) (call $down (call $len)) (i32.const 0)))"#,
-    );
+    let fixture = wasm(RECURSE_INPUT_LEN);
     let plugin = host.load(&fixture, Grant::none()).unwrap();
     let ((at_limit, over_limit), _) = on_small_stack(&host, plugin, move |host, plugin| {
         let at_limit = host.invoke(plugin, "run", &vec![0; depth - 2]);
