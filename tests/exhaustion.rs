@@ -399,6 +399,14 @@ fn value_stack_bytes_caps_the_value_stack() {
     });
     assert_stack_overflow(&result);
     assert!(usage.peak > MIB, "peak {} bytes", usage.peak);
+    // Below wasmi's 1,000-byte starting size, down to nothing: still a trap, never a panic.
+    for bytes in [0, 16, 999] {
+        let limits = Limits::DEFAULT.with_value_stack_bytes(bytes);
+        let host = Host::new(HostConfig::default().with_limits(limits));
+        let mut plugin = host.load(&wasm(RECURSE_INPUT_LEN), Grant::none()).unwrap();
+        let result = host.invoke(&mut plugin, "run", &[0; 200]);
+        assert_stack_overflow(&result);
+    }
 }
 
 #[test]
