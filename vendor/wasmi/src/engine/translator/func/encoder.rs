@@ -129,11 +129,18 @@ impl EncodedOps {
     /// pluginhost: a full buffer grows by half its capacity (at least `additional`), not by
     /// doubling: while it is copied, old and new buffers coexist, and a translation reserves
     /// about what it needs up front ([`OpEncoder::reserve_for_body`]).
+    #[inline]
     fn reserve(&mut self, additional: usize) -> Result<(), TranslationError> {
-        let spare = self.buffer.capacity() - self.buffer.len();
-        if additional <= spare {
+        if additional <= self.buffer.capacity() - self.buffer.len() {
             return Ok(());
         }
+        self.grow(additional)
+    }
+
+    /// The slow path of [`EncodedOps::reserve`], out of line so that encoding stays as fast.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, additional: usize) -> Result<(), TranslationError> {
         let grow = cmp::max(additional, self.buffer.capacity() / 2);
         self.buffer
             .try_reserve_exact(grow)
