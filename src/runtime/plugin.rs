@@ -335,7 +335,7 @@ impl Plugin {
             return self.reload();
         }
         let linker = link(&self.module, &self.store.data().grant, self.mode)?;
-        let state = self.fresh_state(self.store.data().ledger.clone());
+        let state = self.fresh_state();
         self.store = Store::new(self.module.engine(), state);
         self.instance = None;
         self.entry = None;
@@ -343,8 +343,10 @@ impl Plugin {
         self.instantiate(&linker)
     }
 
-    /// A new state for this plugin's store with `ledger`: what a fresh instance starts with.
-    fn fresh_state(&self, ledger: Ledger) -> HostState {
+    /// A new state for this plugin's store: what a fresh instance starts with, and the ledger,
+    /// taken from the current store, which the caller replaces with one holding the new state.
+    fn fresh_state(&mut self) -> HostState {
+        let ledger = core::mem::take(&mut self.store.data_mut().ledger);
         let old = self.store.data();
         HostState::new(
             old.name.clone(),

@@ -73,8 +73,7 @@ impl Plugin {
         self.instance = None;
         self.entry = None;
         self.module = empty;
-        let ledger = core::mem::take(&mut self.store.data_mut().ledger);
-        let mut state = self.fresh_state(ledger);
+        let mut state = self.fresh_state();
         let old = self.store.data_mut();
         core::mem::swap(&mut state.invocation, &mut old.invocation);
         state.limiter.memory_refused = old.limiter.memory_refused;
@@ -100,8 +99,7 @@ impl Plugin {
         };
         let module = compile(&transient.config, wasm)?;
         let linker = link(&module, &self.store.data().grant, self.mode)?;
-        let ledger = core::mem::take(&mut self.store.data_mut().ledger);
-        let state = self.fresh_state(ledger);
+        let state = self.fresh_state();
         self.store = Store::new(module.engine(), state);
         self.module = module;
         self.instance = None;
