@@ -32,6 +32,13 @@ pub struct Config {
     limits: EnforcedLimits,
     /// The maximum number of function translator and validator allocations kept for reuse.
     max_cached_translation_allocs: usize,
+    /// pluginhost: the bytes of lazily translated code an [`Engine`] keeps before it evicts
+    /// functions that no execution is running; `None`: it keeps all.
+    ///
+    /// [`Engine`]: crate::Engine
+    translated_code_budget: Option<usize>,
+    /// pluginhost: the fuel charged per Wasm body byte for translating an evicted function again.
+    retranslation_fuel_per_byte: u32,
 }
 
 /// The chosen mode of Wasm to Wasmi bytecode compilation.
@@ -71,6 +78,8 @@ impl Default for Config {
             compilation_mode: CompilationMode::default(),
             limits: EnforcedLimits::default(),
             max_cached_translation_allocs: 1,
+            translated_code_budget: None,
+            retranslation_fuel_per_byte: 7,
         }
     }
 }
@@ -180,6 +189,54 @@ impl Config {
     /// Returns how many function translator and validator allocations are kept for reuse.
     pub(crate) fn max_cached_translation_allocs(&self) -> usize {
         self.max_cached_translation_allocs
+    }
+
+    /// pluginhost: sets how many bytes of lazily translated code the [`Engine`] keeps beyond the
+    /// code of the functions on the call stack. Default: `None`, it keeps the code of every
+    /// function it translated.
+    ///
+    /// With `Some(bytes)`, before a function is translated lazily the [`Engine`] evicts
+    /// translated functions that no frame of the running execution is in until their code and
+    /// the estimated code of the new function fit in `bytes`. An evicted function is translated
+    /// again on its next call and charged [`Config::set_retranslation_fuel_per_byte`].
+    ///
+    /// # Note
+    ///
+    /// - Code of functions on the call stack is never evicted, nor counted against `bytes`: the
+    ///   [`Engine`] holds it plus at most about `bytes`.
+    /// - The [`Engine`] evicts only while one execution is in progress in it (across all its
+    ///   stores and threads): a suspended resumable call, a nested call from a host function or
+    ///   a concurrent execution may be in functions it cannot see, so it then keeps all code.
+    /// - Only lazily translated functions are evicted ([`CompilationMode::LazyTranslation`] and
+    ///   [`CompilationMode::Lazy`]); a translated function then keeps what it needs to be
+    ///   translated again (its body, as before its first call, in a box of about 30 bytes).
+    ///
+    /// [`Engine`]: crate::Engine
+    pub fn set_translated_code_budget(&mut self, bytes: Option<usize>) -> &mut Self {
+        self.translated_code_budget = bytes;
+        self
+    }
+
+    /// pluginhost: sets the fuel charged per byte of Wasm body when a function evicted under
+    /// [`Config::set_translated_code_budget`] is translated again. Default: 7, the price of a
+    /// translation under wasmi's default fuel costs.
+    ///
+    /// It is charged on top of the translation fuel of [`Config::fuel_cost`], whatever that is:
+    /// without it a plugin that keeps calling functions evicted for each other would make the
+    /// engine translate without paying for it.
+    pub fn set_retranslation_fuel_per_byte(&mut self, fuel: u32) -> &mut Self {
+        self.retranslation_fuel_per_byte = fuel;
+        self
+    }
+
+    /// Returns the fuel charged per Wasm body byte for translating an evicted function again.
+    pub(crate) fn retranslation_fuel_per_byte(&self) -> u32 {
+        self.retranslation_fuel_per_byte
+    }
+
+    /// Returns the budget of lazily translated code, if any.
+    pub(crate) fn translated_code_budget(&self) -> Option<usize> {
+        self.translated_code_budget
     }
 
     /// Enable or disable the [`mutable-global`] Wasm proposal for the [`Config`].

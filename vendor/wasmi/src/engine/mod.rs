@@ -16,7 +16,7 @@ mod utils;
 pub(crate) use self::translator::ValidatingFuncTranslator;
 pub(crate) use self::{
     block_type::BlockType,
-    code_map::{FuncEntry, FuncEntryPtr},
+    code_map::{CompiledFuncRef, FuncEntry, FuncEntryPtr},
     executor::{
         ExecContext,
         InOutParams,
@@ -289,6 +289,89 @@ impl Engine {
     /// [`Config::set_max_cached_translation_allocs`].
     pub(crate) fn trim_translation_allocs(&self) {
         self.inner.allocs.lock().trim()
+    }
+
+    /// pluginhost: counts `len` bytes of lazily translated code as evictable if the [`Engine`]
+    /// has a budget for translated code; returns whether it has.
+    pub(crate) fn note_translated_code(&self, len: usize) -> bool {
+        if self.inner.config.translated_code_budget().is_none() {
+            return false;
+        }
+        self.inner.code_map.add_evictable_bytes(len);
+        true
+    }
+
+    /// pluginhost: before `func` is translated lazily, evicts translated functions that no frame
+    /// of `stack` is in until their code and the estimated code of `func` fit in the
+    /// [`Config::set_translated_code_budget`].
+    ///
+    /// Does nothing if the [`Engine`] has no budget, if another execution than the one on
+    /// `stack` is in progress in it, or if `func` is not waiting for translation.
+    ///
+    /// `stack` must be the stack of the execution that is about to translate `func`.
+    ///
+    /// Returns the fuel to charge if `func` was evicted before
+    /// ([`Config::set_retranslation_fuel_per_byte`]), 0 otherwise.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn make_room_to_translate(&self, func: &FuncEntry, stack: &Stack) -> u64 {
+        let Some(budget) = self.inner.config.translated_code_budget() else {
+            return 0;
+        };
+        // Holding the lock keeps any other execution from starting while code is evicted: one
+        // that starts later sees the evicted functions waiting for translation.
+        let stacks = self.inner.stacks.lock();
+        if stacks.leased != 1 {
+            // Another execution (concurrent, suspended or enclosing a nested call) may be in
+            // code whose frames are not on `stack`. It never evicts either, so at most every
+            // eviction can be followed by one translation that is not charged here.
+            return 0;
+        }
+        // Safety: no other execution is in progress, so no other thread translates `func`.
+        let Some((body_len, evicted)) = (unsafe { func.uncompiled_len() }) else {
+            return 0;
+        };
+        let target = budget.saturating_sub(translator::estimated_code_len(body_len));
+        // Safety: the only execution in progress is the caller's, whose frames are on `stack`.
+        unsafe {
+            self.inner
+                .code_map
+                .evict_until(target, |ops| stack.has_frame_in(ops))
+        };
+        drop(stacks);
+        match evicted {
+            true => (body_len as u64).saturating_mul(u64::from(
+                self.inner.config.retranslation_fuel_per_byte(),
+            )),
+            false => 0,
+        }
+    }
+
+    /// pluginhost: evicts the translated code of every function that may be evicted
+    /// ([`Config::set_translated_code_budget`]) and forgets that they ran, so that the next
+    /// execution translates them, and charges fuel for translating them again, as if they had
+    /// never run: its fuel does not depend on what ran before it.
+    ///
+    /// Returns `false`, and does nothing, while an execution is in progress in the [`Engine`]
+    /// (including a suspended resumable call).
+    pub fn forget_translated_code(&self) -> bool {
+        if self.inner.config.translated_code_budget().is_none() {
+            return true;
+        }
+        let stacks = self.inner.stacks.lock();
+        if stacks.leased != 0 {
+            return false;
+        }
+        // Safety: no execution is in progress, and none starts while `stacks` is locked.
+        unsafe { self.inner.code_map.forget_translations() };
+        drop(stacks);
+        true
+    }
+
+    /// pluginhost: the bytes of lazily translated code this [`Engine`] may evict
+    /// ([`Config::set_translated_code_budget`]); 0 without a budget.
+    pub fn evictable_code_bytes(&self) -> usize {
+        self.inner.code_map.evictable_bytes()
     }
 
     /// Ends a lazy translation: `recycle` returns its allocations to the cache, then the cache is
@@ -610,6 +693,12 @@ pub struct EngineStacks {
     stacks: Vec<Stack>,
     /// The stack configuration.
     config: StackConfig,
+    /// pluginhost: the number of stacks handed out by [`Self::reuse_or_new`] and not yet
+    /// recycled: the executions in progress, including suspended resumable calls.
+    ///
+    /// A leased stack dropped without being recycled keeps this count up, which only keeps
+    /// [`Engine::make_room_to_translate`] from evicting.
+    leased: usize,
 }
 
 // # Safety
@@ -646,19 +735,26 @@ impl EngineStacks {
         Self {
             stacks: Vec::new(),
             config: *config,
+            leased: 0,
         }
     }
 
     /// Reuse or create a new [`Stack`] if none was available.
     pub fn reuse_or_new(&mut self) -> Stack {
-        match self.stacks.pop() {
+        let mut stack = match self.stacks.pop() {
             Some(stack) => stack,
             None => Stack::new(&self.config),
-        }
+        };
+        stack.set_leased(true);
+        self.leased += 1;
+        stack
     }
 
     /// Disose and recycle the `stack`.
-    pub fn recycle(&mut self, stack: Stack) {
+    pub fn recycle(&mut self, mut stack: Stack) {
+        if stack.set_leased(false) {
+            self.leased = self.leased.saturating_sub(1);
+        }
         if stack.bytes_allocated() > 0 && self.stacks.len() < self.config.max_cached_stacks() {
             self.stacks.push(stack);
         }

@@ -13,7 +13,7 @@ use crate::{
     Table,
     collections::arena::{Arena, ArenaError, ArenaKey, StableArena},
     core::{CoreElementSegment, CoreGlobal, CoreMemory, CoreTable, Fuel},
-    engine::{DedupFuncType, ExecContext, Inst},
+    engine::{CompiledFuncRef, DedupFuncType, ExecContext, FuncEntry, Inst, TranslationError},
     memory::DataSegment,
     reftype::{ExternRef, ExternRefEntity},
     store::{
@@ -152,6 +152,8 @@ pub struct StoreInner {
     ///
     /// Stored by value so that the executor reaches them without a dependent load.
     features: WasmFeatures,
+    /// pluginhost: translation fuel after an eviction that the remaining fuel did not cover.
+    unpaid_fuel: u64,
 }
 
 impl StoreInner {
@@ -176,6 +178,7 @@ impl StoreInner {
             extern_objects: Arena::new(),
             fuel,
             features,
+            unpaid_fuel: 0,
         }
     }
 
@@ -199,6 +202,62 @@ impl StoreInner {
     #[inline]
     pub fn fuel_mut(&mut self) -> &mut Fuel {
         &mut self.fuel
+    }
+
+    /// pluginhost: returns the translated code of `func`, translating it first if needed (then
+    /// charged to this store's fuel, and preceded by the eviction of
+    /// [`Config::set_translated_code_budget`]).
+    ///
+    /// # Errors
+    ///
+    /// If the translation fails or runs out of fuel.
+    ///
+    /// [`Config::set_translated_code_budget`]: crate::Config::set_translated_code_budget
+    #[inline]
+    pub fn get_or_compile<'a>(&mut self, func: &'a FuncEntry) -> Result<CompiledFuncRef<'a>, Error> {
+        if let Some(compiled) = func.get_compiled() {
+            return Ok(compiled);
+        }
+        // Note: the cold path returns no reference, so the caller's frame lends it no return
+        // slot; a slot whose address escapes keeps LLVM from making the executor's handlers
+        // tail calls (their dispatch then nests a native frame per Wasm call).
+        self.translate(func)?;
+        func.get_compiled()
+            .ok_or_else(|| Error::from(TranslationError::LazyCompilationFailed))
+    }
+
+    /// pluginhost: the cold path of [`StoreInner::get_or_compile`]: evicts to make room
+    /// ([`Config::set_translated_code_budget`]), charges a translation after an eviction and
+    /// translates `func`.
+    ///
+    /// [`Config::set_translated_code_budget`]: crate::Config::set_translated_code_budget
+    #[cold]
+    #[inline(never)]
+    fn translate(&mut self, func: &FuncEntry) -> Result<(), Error> {
+        let retranslation_fuel = self
+            .engine
+            .make_room_to_translate(func, self.exec.stack());
+        if retranslation_fuel > 0 {
+            if let Ok(left) = self.fuel.get_fuel() {
+                // Charged in full: what the remaining fuel does not cover is recorded, and the
+                // next fuel check runs out of fuel.
+                let paid = left.min(retranslation_fuel);
+                let _ = self.fuel.set_fuel(left - paid);
+                self.unpaid_fuel = self
+                    .unpaid_fuel
+                    .saturating_add(retranslation_fuel - paid);
+            }
+        }
+        func.get_or_compile(Some(&mut self.fuel), &self.features)?;
+        Ok(())
+    }
+
+    /// pluginhost: returns and resets the fuel charged for translations after an eviction that
+    /// the remaining fuel did not cover ([`Config::set_translated_code_budget`]).
+    ///
+    /// [`Config::set_translated_code_budget`]: crate::Config::set_translated_code_budget
+    pub fn take_unpaid_fuel(&mut self) -> u64 {
+        core::mem::take(&mut self.unpaid_fuel)
     }
 
     /// Returns the [`Fuel`] counters and the [`WasmFeatures`] required for lazy compilation.

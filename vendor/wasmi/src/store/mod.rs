@@ -188,6 +188,17 @@ impl<T> Store<T> {
         self.inner.get_fuel()
     }
 
+    /// pluginhost: returns and resets the fuel charged for translating functions again after
+    /// their eviction that the remaining fuel did not cover.
+    ///
+    /// Such a translation is charged what fuel is left and runs; the rest is recorded here, and
+    /// the next fuel check of the execution runs out of fuel. An embedder that counts fuel
+    /// across [`Store::set_fuel`] calls adds it to what it counts
+    /// ([`Config::set_translated_code_budget`](crate::Config::set_translated_code_budget)).
+    pub fn take_unpaid_fuel(&mut self) -> u64 {
+        self.inner.take_unpaid_fuel()
+    }
+
     /// Sets the remaining fuel of the [`Store`] to `value` if fuel metering is enabled.
     ///
     /// # Note

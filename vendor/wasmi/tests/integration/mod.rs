@@ -14,3 +14,4 @@ mod multi_memory;
 mod reextract_memory;
 mod resource_limiter;
 mod resumable_call;
+mod translated_code_budget;

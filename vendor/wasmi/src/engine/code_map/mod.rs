@@ -78,6 +78,11 @@ pub struct CodeMap {
     funcs: Funcs,
     /// Serializes concurrent writers ([`Self::alloc_funcs`]); readers never take this lock.
     alloc_lock: Mutex<()>,
+    /// pluginhost: the bytes of translated code of the functions that may be evicted
+    /// ([`Config::set_translated_code_budget`]).
+    ///
+    /// [`Config::set_translated_code_budget`]: crate::Config::set_translated_code_budget
+    evictable_bytes: AtomicUsize,
 }
 
 impl CodeMap {
@@ -149,6 +154,87 @@ impl CodeMap {
             module.clone(),
             func_to_validate,
         ));
+    }
+
+    /// pluginhost: counts `len` bytes of translated code as evictable.
+    pub fn add_evictable_bytes(&self, len: usize) {
+        self.evictable_bytes.fetch_add(len, Ordering::Relaxed);
+    }
+
+    /// pluginhost: the bytes of translated code that [`CodeMap::evict_until`] may evict.
+    pub fn evictable_bytes(&self) -> usize {
+        self.evictable_bytes.load(Ordering::Relaxed)
+    }
+
+    /// pluginhost: evicts translated functions, in index order, until the evictable code of the
+    /// functions `is_running` is `false` for is at most `target` bytes, or none is left to
+    /// evict. A function is evicted only if it kept its body for translation.
+    ///
+    /// Index order did better than evicting the oldest or the newest translations first: on the
+    /// bundled plugins it needed the fewest translations again (docs/footprint.md).
+    ///
+    /// # Safety
+    ///
+    /// No execution other than the caller's may be in progress in this engine, and `is_running`
+    /// must be `true` for the code of every function that has a frame in the caller's execution:
+    /// evicted code is freed.
+    pub unsafe fn evict_until(&self, target: usize, is_running: impl Fn(&[u8]) -> bool) {
+        let len_funcs = self.funcs.len_funcs.load(Ordering::Acquire);
+        let entries = || {
+            (0..len_funcs).filter_map(move |index| {
+                // Safety: `len_funcs` was loaded with `Acquire` above.
+                unsafe {
+                    self.funcs
+                        .get_within(EngineFunc::from(index as u32), len_funcs)
+                }
+            })
+        };
+        // Code on the call stack stays and is not counted against `target`.
+        // Safety (for both loops): guaranteed by the caller.
+        let running: usize = entries()
+            .filter_map(|entry| unsafe { entry.evictable_code() })
+            .filter(|ops| is_running(ops))
+            .map(<[u8]>::len)
+            .sum();
+        let target = target.saturating_add(running);
+        for entry in entries() {
+            if self.evictable_bytes() <= target {
+                return;
+            }
+            if let Some(freed) = unsafe { entry.evict(&is_running) } {
+                self.evictable_bytes.fetch_sub(freed, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// pluginhost: evicts the code of every function that may be evicted and marks every
+    /// evicted function as never translated, so that its next translation is not charged as a
+    /// translation again.
+    ///
+    /// # Safety
+    ///
+    /// No execution may be in progress in this engine: evicted code is freed.
+    pub unsafe fn forget_translations(&self) {
+        let len_funcs = self.funcs.len_funcs.load(Ordering::Acquire);
+        for index in 0..len_funcs {
+            // Safety: `len_funcs` was loaded with `Acquire` above.
+            let Some(entry) = (unsafe {
+                self.funcs
+                    .get_within(EngineFunc::from(index as u32), len_funcs)
+            }) else {
+                return;
+            };
+            // Safety: guaranteed by the caller, no code is running.
+            if let Some(freed) = unsafe { entry.evict(&|_| false) } {
+                self.evictable_bytes.fetch_sub(freed, Ordering::Relaxed);
+            }
+            let _ = entry.state.compare_exchange(
+                state::EVICTED,
+                state::UNCOMPILED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
     }
 }
 
@@ -509,7 +595,7 @@ impl Drop for FuncEntry {
     fn drop(&mut self) {
         match self.state.load(Ordering::Acquire) {
             | state::UNINIT | state::COMPILING | state::FAILED_TO_COMPILE => {}
-            | state::UNCOMPILED => {
+            | state::UNCOMPILED | state::EVICTED => {
                 let data = self.data.get_mut();
                 unsafe { ManuallyDrop::drop(&mut data.uncompiled) }
             }
@@ -533,7 +619,7 @@ impl fmt::Debug for FuncEntry {
                 .debug_struct("FuncEntry::Compiled")
                 .field("state", unsafe { &state.compiled })
                 .finish(),
-            state::UNCOMPILED => f
+            state::UNCOMPILED | state::EVICTED => f
                 .debug_struct("FuncEntry::Uncompiled")
                 .field("state", unsafe { &state.uncompiled })
                 .finish(),
@@ -596,9 +682,18 @@ impl FuncEntry {
     ///
     /// It is the caller's responsibility to assert that `self.data` is in the `undefined` state.
     unsafe fn set_uncompiled(&self, uncompiled: UncompiledFuncEntry) {
+        unsafe { self.set_uncompiled_as(uncompiled, state::UNCOMPILED) }
+    }
+
+    /// Sets `self` to `uncompiled` in the `state` [`state::UNCOMPILED`] or [`state::EVICTED`].
+    ///
+    /// # Safety
+    ///
+    /// See [`FuncEntry::set_uncompiled`].
+    unsafe fn set_uncompiled_as(&self, uncompiled: UncompiledFuncEntry, state: u8) {
         let data = unsafe { self.data_mut() };
         data.uncompiled = ManuallyDrop::new(uncompiled);
-        self.state.store(state::UNCOMPILED, Ordering::Release);
+        self.state.store(state, Ordering::Release);
     }
 
     /// Takes [`UncompiledFuncEntry`] from `self.data` and leaves behind an `undefined` state.
@@ -617,7 +712,10 @@ impl FuncEntry {
     /// borrowed from a `'static` Wasm binary (`true`) or a copy (`false`).
     #[cfg(test)]
     pub(crate) fn uncompiled_bytes(&self) -> Option<(&[u8], bool)> {
-        if self.state.load(Ordering::Acquire) != state::UNCOMPILED {
+        if !matches!(
+            self.state.load(Ordering::Acquire),
+            state::UNCOMPILED | state::EVICTED
+        ) {
             return None;
         }
         // Safety: in the `uncompiled` state `data` holds an `UncompiledFuncEntry`; tests do not
@@ -649,11 +747,20 @@ impl FuncEntry {
         fuel: Option<&mut Fuel>,
         features: &WasmFeatures,
     ) -> Result<CompiledFuncRef<'_>, Error> {
-        if self.state.load(Ordering::Acquire) == state::COMPILED {
+        if let Some(compiled) = self.get_compiled() {
             // Case: hot-path when `self` is already compiled
-            return Ok(unsafe { self.assume_compiled() });
+            return Ok(compiled);
         }
         self.compile(fuel, features)
+    }
+
+    /// pluginhost: the translated code of `self` if it is compiled.
+    #[inline(always)]
+    pub fn get_compiled(&self) -> Option<CompiledFuncRef<'_>> {
+        if self.state.load(Ordering::Acquire) == state::COMPILED {
+            return Some(unsafe { self.assume_compiled() });
+        }
+        None
     }
 
     /// Out-of-line slow path of [`FuncEntry::get_or_compile`].
@@ -678,11 +785,11 @@ impl FuncEntry {
                     hint::cold();
                     return Err(Error::from(TranslationError::LazyCompilationFailed));
                 }
-                state::UNCOMPILED => {
+                waiting @ (state::UNCOMPILED | state::EVICTED) => {
                     if self
                         .state
                         .compare_exchange(
-                            state::UNCOMPILED,
+                            waiting,
                             state::COMPILING,
                             Ordering::AcqRel,
                             Ordering::Acquire,
@@ -696,15 +803,19 @@ impl FuncEntry {
                     // Case: won the race -> take ownership of the uncompiled payload, leave `undefined`
                     let mut uncompiled = unsafe { self.take_uncompiled() };
                     match uncompiled.compile(fuel, features) {
-                        Ok(compiled) => {
+                        Ok((mut compiled, evictable)) => {
                             // Case: the function compiled successfully
+                            if evictable {
+                                // pluginhost: keep the body to translate it again once evicted.
+                                compiled.source = Some(Box::new(uncompiled));
+                            }
                             unsafe { self.set_compiled(compiled) };
                             break 'outer;
                         }
                         Err(error) if matches!(error.as_trap_code(), Some(TrapCode::OutOfFuel)) => {
                             // Case: ran out of fuel during translation -> may retry
                             hint::cold();
-                            unsafe { self.set_uncompiled(uncompiled) };
+                            unsafe { self.set_uncompiled_as(uncompiled, waiting) };
                             return Err(error);
                         }
                         Err(error) => {
@@ -720,6 +831,82 @@ impl FuncEntry {
             }
         }
         Ok(unsafe { self.assume_compiled() })
+    }
+
+    /// pluginhost: the length of the Wasm body of `self` if it is waiting for translation, and
+    /// whether it was translated before and evicted since.
+    ///
+    /// # Safety
+    ///
+    /// No other thread may translate `self` meanwhile.
+    pub unsafe fn uncompiled_len(&self) -> Option<(usize, bool)> {
+        let evicted = match self.state.load(Ordering::Acquire) {
+            state::UNCOMPILED => false,
+            state::EVICTED => true,
+            _ => return None,
+        };
+        // Safety: in these states `data` holds an `UncompiledFuncEntry`, which no other thread
+        //         takes (guaranteed by the caller).
+        let uncompiled = unsafe { &(*self.data.get()).uncompiled };
+        Some((uncompiled.bytes.as_slice().len(), evicted))
+    }
+
+    /// pluginhost: the translated code of `self` if it is compiled and may be evicted.
+    ///
+    /// # Safety
+    ///
+    /// See [`CodeMap::evict_until`]; the reference must not outlive the next eviction.
+    unsafe fn evictable_code(&self) -> Option<&[u8]> {
+        if self.state.load(Ordering::Acquire) != state::COMPILED {
+            return None;
+        }
+        // Safety: a `COMPILED` payload is only changed by `evict` (guaranteed by the caller).
+        let compiled = unsafe { &(*self.data.get()).compiled };
+        compiled.source.as_ref()?;
+        Some(compiled.ops.as_ref().get_ref())
+    }
+
+    /// pluginhost: evicts the translated code of `self` if it kept its body and
+    /// `is_running(ops)` is `false`; `self` is then waiting for translation again. Returns the
+    /// bytes of code freed.
+    ///
+    /// # Safety
+    ///
+    /// See [`CodeMap::evict_until`].
+    unsafe fn evict(&self, is_running: &impl Fn(&[u8]) -> bool) -> Option<usize> {
+        if self.state.load(Ordering::Acquire) != state::COMPILED {
+            return None;
+        }
+        {
+            // Safety: a `COMPILED` payload is only changed by `evict`, which no other thread runs
+            //         (guaranteed by the caller).
+            let compiled = unsafe { &(*self.data.get()).compiled };
+            if compiled.source.is_none() || is_running(compiled.ops.as_ref().get_ref()) {
+                return None;
+            }
+        }
+        self.state
+            .compare_exchange(
+                state::COMPILED,
+                state::COMPILING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .ok()?;
+        // Safety: we own the `COMPILING` state, so no other reference to `data` is alive.
+        let data = unsafe { self.data_mut() };
+        let mut compiled = unsafe { ManuallyDrop::take(&mut data.compiled) };
+        data.undefined = ();
+        let freed = compiled.ops.len();
+        let Some(source) = compiled.source.take() else {
+            // Checked above: unreachable, but put it back rather than lose it.
+            unsafe { self.set_compiled(compiled) };
+            return None;
+        };
+        // Safety: `data` is `undefined` now.
+        unsafe { self.set_uncompiled_as(*source, state::EVICTED) };
+        drop(compiled);
+        Some(freed)
     }
 
     /// Assumes `self` to be compiled and returns a [`CompiledFuncRef`].
@@ -745,7 +932,7 @@ impl FuncEntry {
 union FuncEntryData {
     /// Used in [`state::UNINIT`], [`state::COMPILING`] and [`state::FAILED_TO_COMPILE`] states.
     undefined: (),
-    /// Used in the [`state::UNCOMPILED`] state.
+    /// Used in the [`state::UNCOMPILED`] and [`state::EVICTED`] states.
     uncompiled: ManuallyDrop<UncompiledFuncEntry>,
     /// Used in the [`state::COMPILED`] state.
     compiled: ManuallyDrop<CompiledFuncEntry>,
@@ -792,6 +979,8 @@ mod state {
     pub const FAILED_TO_COMPILE: u8 = 3;
     /// The function has been allocated, initialized and compiled.
     pub const COMPILED: u8 = 4;
+    /// pluginhost: as [`UNCOMPILED`], for a function whose translated code was evicted.
+    pub const EVICTED: u8 = 5;
 }
 
 /// A function type index into the Wasm module.
@@ -866,12 +1055,17 @@ impl UncompiledFuncEntry {
     ///
     /// - If function translation failed.
     /// - If `ctx` ran out of fuel in case fuel consumption is enabled.
+    ///
+    /// pluginhost: also returns whether the function may be evicted, and then counts its code as
+    /// evictable ([`Config::set_translated_code_budget`]).
+    ///
+    /// [`Config::set_translated_code_budget`]: crate::Config::set_translated_code_budget
     #[cfg_attr(not(feature = "validate"), allow(unused_variables))]
     fn compile(
         &mut self,
         fuel: Option<&mut Fuel>,
         features: &WasmFeatures,
-    ) -> Result<CompiledFuncEntry, Error> {
+    ) -> Result<(CompiledFuncEntry, bool), Error> {
         let func_idx = self.func_index;
         let wasm_bytes = self.bytes.as_slice();
         let needs_validation = {
@@ -955,7 +1149,9 @@ impl UncompiledFuncEntry {
                 engine.finish_lazy_translation(|cache| cache.recycle_translation_allocs(allocs));
             }
         };
-        Ok(unsafe { result.assume_init() })
+        let compiled: CompiledFuncEntry = unsafe { result.assume_init() };
+        let evictable = engine.note_translated_code(compiled.ops.len());
+        Ok((compiled, evictable))
     }
 }
 
@@ -989,6 +1185,8 @@ pub struct CompiledFuncEntry {
     /// This includes stack slots to store the function local constant values,
     /// function parameters, function locals and dynamically used stack slots.
     len_stack_slots: u16,
+    /// pluginhost: the function as it was before its translation, kept if it may be evicted.
+    source: Option<Box<UncompiledFuncEntry>>,
 }
 
 impl CompiledFuncEntry {
@@ -1036,6 +1234,7 @@ impl CompiledFuncEntry {
             ops,
             len_local_slots,
             len_stack_slots,
+            source: None,
         }
     }
 }

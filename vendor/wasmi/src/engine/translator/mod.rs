@@ -12,7 +12,12 @@ use crate::Engine;
 pub use self::{
     driver::FuncTranslationDriver,
     error::TranslationError,
-    func::{FuelMeteringFuncTranslator, FuncTranslator, FuncTranslatorAllocations},
+    func::{
+        FuelMeteringFuncTranslator,
+        FuncTranslator,
+        FuncTranslatorAllocations,
+        estimated_code_len,
+    },
     utils::required_cells_for_tys,
 };
 use super::{FuncToValidate, code_map::CompiledFuncEntry};

@@ -166,8 +166,7 @@ pub fn init_wasm_func_call<T>(
     // SAFETY: `func_entry` stems from a `WasmFuncEntity` owned by `store`, thus the engine
     //         owning the `FuncEntry` outlives this call.
     let func_entry = unsafe { func_entry.get() };
-    let (fuel, features) = store.inner.fuel_and_features();
-    let compiled_func = func_entry.get_or_compile(Some(fuel), features)?;
+    let compiled_func = store.inner.get_or_compile(func_entry)?;
     let callee_ip = Ip::from(compiled_func.ops());
     let len_local_slots = compiled_func.len_local_slots();
     let len_stack_slots = compiled_func.len_stack_slots();

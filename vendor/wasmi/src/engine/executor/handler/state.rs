@@ -57,7 +57,9 @@ impl Default for ExecContext {
 //
 // - `Stack`'s `CallStack` stores `Frame`s holding an `Ip`, a raw pointer into an `Op`
 //   buffer owned by the [`Engine`]. The `StoreInner` owning this `ExecContext` owns the
-//   [`Engine`] as well, thus those buffers cannot be outlived and are immutable.
+//   [`Engine`] as well, thus those buffers cannot be outlived and are immutable. (pluginhost:
+//   an engine with a translated-code budget frees a buffer only while no frame of any
+//   execution points into it, see `Engine::make_room_to_translate`.)
 // - `DoneReason` may hold an `Sp`, a raw pointer into the cells of this very `Stack`.
 //   Those cells are heap allocated and thus travel along with the `ExecContext`.
 //
@@ -88,6 +90,12 @@ impl ExecContext {
     #[inline]
     pub fn stack_mut(&mut self) -> &mut Stack {
         &mut self.stack
+    }
+
+    /// pluginhost: returns a shared reference to the [`Stack`].
+    #[inline]
+    pub fn stack(&self) -> &Stack {
+        &self.stack
     }
 
     /// Consumes `self` and returns its [`Stack`].
@@ -893,6 +901,8 @@ pub struct Stack {
     freg32: Freg32,
     /// The value of the `f64` register.
     freg64: Freg64,
+    /// pluginhost: whether an execution holds `self` (see `EngineStacks::reuse_or_new`).
+    leased: bool,
 }
 
 type ReturnCallHost = Control<(Ip, Sp, Inst), Sp>;
@@ -906,6 +916,7 @@ impl Stack {
             ireg: Ireg::default(),
             freg32: Freg32::default(),
             freg64: Freg64::default(),
+            leased: false,
         }
     }
 
@@ -917,7 +928,22 @@ impl Stack {
             ireg: Ireg::default(),
             freg32: Freg32::default(),
             freg64: Freg64::default(),
+            leased: false,
         }
+    }
+
+    /// pluginhost: marks whether an execution holds `self`; returns the previous mark.
+    pub fn set_leased(&mut self, leased: bool) -> bool {
+        mem::replace(&mut self.leased, leased)
+    }
+
+    /// pluginhost: whether a frame of `self` executes in `ops`, the code of one function.
+    pub fn has_frame_in(&self, ops: &[u8]) -> bool {
+        let range = ops.as_ptr_range();
+        self.frames
+            .frames
+            .iter()
+            .any(|frame| range.start <= frame.ip.value && frame.ip.value <= range.end)
     }
 
     /// Resets `self` for reuse.

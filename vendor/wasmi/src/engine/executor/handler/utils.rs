@@ -73,8 +73,7 @@ pub fn compile_or_get_func_entry(
     store: &mut PrunedStore,
     func: &FuncEntry,
 ) -> Result<(Ip, u16, u16), Error> {
-    let (fuel, features) = store.inner_mut().fuel_and_features();
-    let compiled_func = func.get_or_compile(Some(fuel), features)?;
+    let compiled_func = store.inner_mut().get_or_compile(func)?;
     let ip = Ip::from(compiled_func.ops());
     let len_local_slots = compiled_func.len_local_slots();
     let len_stack_slots = compiled_func.len_stack_slots();

@@ -476,14 +476,7 @@ impl OpEncoder {
     /// 32-bit and 3.7 with 64-bit handler pointers otherwise). It is a hint: if it cannot be
     /// reserved, encoding reserves as it goes and reports a lack of memory then.
     pub fn reserve_for_body(&mut self, body_len: usize) {
-        let (num, den) = if cfg!(feature = "indirect-dispatch") {
-            (7, 4)
-        } else if core::mem::size_of::<usize>() >= 8 {
-            (4, 1)
-        } else {
-            (11, 4)
-        };
-        let estimate = body_len.saturating_mul(num) / den;
+        let estimate = estimated_code_len(body_len);
         let additional = estimate.saturating_sub(self.ops.buffer.len());
         let _ = self.ops.buffer.try_reserve_exact(additional);
     }
@@ -767,6 +760,19 @@ fn trace_branch_offset(src: BytePos, dst: Pos<Op>) -> Result<BranchOffset, Error
         return Err(Error::from(TranslationError::BranchOffsetOutOfBounds));
     };
     Ok(offset)
+}
+
+/// pluginhost: the estimated encoded length of a function whose Wasm body has `body_len` bytes
+/// (see [`OpEncoder::reserve_for_body`]).
+pub fn estimated_code_len(body_len: usize) -> usize {
+    let (num, den) = if cfg!(feature = "indirect-dispatch") {
+        (7, 4)
+    } else if core::mem::size_of::<usize>() >= 8 {
+        (4, 1)
+    } else {
+        (11, 4)
+    };
+    body_len.saturating_mul(num) / den
 }
 
 #[cfg(test)]

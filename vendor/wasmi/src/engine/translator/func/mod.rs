@@ -14,7 +14,7 @@ mod visit;
 #[cfg(doc)]
 use self::stack::ImmediateOperand;
 
-pub use self::fuel::FuelMeteringFuncTranslator;
+pub use self::{encoder::estimated_code_len, fuel::FuelMeteringFuncTranslator};
 use self::{
     encoder::{OpEncoder, OpEncoderAllocations, Pos},
     labels::{LabelRef, LabelRegistry},
