@@ -198,6 +198,9 @@ def parse_device(path):
         elif line.startswith("HEAP transient plugin="):
             misc.setdefault("transient", []).append(
                 dict(kv.split("=", 1) for kv in line[len("HEAP transient "):].split() if "=" in kv))
+        elif line.startswith("HEAP unbudgeted plugin="):
+            misc.setdefault("unbudgeted", []).append(
+                dict(kv.split("=", 1) for kv in line[len("HEAP unbudgeted "):].split() if "=" in kv))
         elif line.startswith("BREAKDOWN plugin="):
             fields = dict(kv.split("=", 1) for kv in line[10:].split() if "=" in kv)
             m = re.search(r"of which linear memory (\d+)", line)
@@ -332,8 +335,8 @@ def main():
             continue
         b = int(h["beyond_after_invoke"])
         verdict = "met" if b <= REAL_RAM_TARGET_BYTES else "**missed**"
-        w(f"| same, resident after one real invocation (code translated for the functions it ran; "
-          f"linear memory at its peak): `{h['plugin']}` | {kib(b)} | {verdict} |")
+        w(f"| same, resident after one real invocation (`Limits::EMBEDDED` drops the code it "
+          f"translated when it ends; linear memory at its peak): `{h['plugin']}` | {kib(b)} | {verdict} |")
     transient_rows = {t["plugin"]: t for t in misc.get("transient", [])}
     for h in real:
         t = transient_rows.get(h["plugin"])
@@ -357,10 +360,14 @@ def main():
           "the module stays in flash and each function waiting for its first call borrows its body from "
           "there (vendor/wasmi-patches/0002), and so do its active data segments (0004). With "
           "`Host::load` wasmi keeps a heap copy of every function body (the number in brackets). "
-          "*After one real invocation* a function that has run holds its translated wasmi code, a few "
-          "times the wasm size of the functions run, so those rows stay missed for a resident plugin. "
-          "`Residency::Transient` (the *at rest* rows) lets go of all of it between invocations; the "
-          "*peak* rows are what one running invocation needs either way.")
+          "*After one real invocation*: under `Limits::EMBEDDED` (`Limits::translated_code_bytes`, "
+          "8 KiB) a plugin keeps the translated code of the functions on its call stack and at most "
+          "about 8 KiB more while it runs, and drops it all when the invocation ends (wasmi patch "
+          "0009, *The translated-code budget* below). `Residency::Transient` (the *at rest* rows) "
+          "lets go of its engine, module and instance too; the *peak* rows are what one running "
+          "invocation needs either way, and `dns_rfc2136`'s is set by the functions on its stack: "
+          "its `update` alone is 12.2 KB of wasm, some 19 KB translated, on top of 21.7 KiB after "
+          "load.")
         w("")
         w("The device build has feature `compact-code` (wasmi's compact encoding of translated code; "
           "*`compact-code`* below has the same firmware without it, which is what these rows measured "
@@ -385,6 +392,12 @@ def main():
           "records are allocated at its first denial (1,208 bytes less after load for a plugin never "
           "refused); and a code-map entry is 12 bytes smaller on a 32-bit target (0008: after load "
           "8,363 / 10,807 / 25,253 -> 7,643 / 10,087 / 22,229).")
+        w("")
+        w("Then a budget for translated code (`Limits::translated_code_bytes`, 8 KiB in "
+          "`Limits::EMBEDDED`; vendor/wasmi-patches/0009) took the rows after an invocation from "
+          "23,165 / 32,001 / 81,075 to the after-load level, and the invoke peaks from 24,770 / "
+          "36,822 / 83,643 to the numbers above; the fuel it costs is in *The translated-code "
+          "budget* below.")
         w("")
     if z_pct > HOST_TARGET_PERCENT:
         w(f"The host's code target is **not met**: at opt-level \"z\" the host adds {kib(z_h)} to wasmi's "
@@ -529,15 +542,53 @@ def main():
       "*Beyond linear memory after `Host::load`* is the same plugin loaded with `Host::load` just "
       "before, for comparison (the difference is about the size of its code section).")
     w("")
-    w("*After invoke* is the steady state: the plugin stays loaded with the code of every function "
-      "it ran translated, and its linear memory at its peak (it never shrinks). The firmware configures "
-      "`Translation::Lazy` (`HostConfig::with_translation`): wasmi translates each function on its first "
-      "call, validation stays at load (docs/execution.md), so a plugin holds translated code only for "
-      "what it runs. With the default, `Translation::Eager`, *after load* would include the whole "
-      "module's translated code (3.7-4.4x the `.wasm` size of these plugins before this change).")
+    w("*After invoke* is the steady state: the plugin stays loaded with its linear memory at its "
+      "peak (it never shrinks) and, under the translated-code budget, none of the code it translated. "
+      "The firmware configures `Translation::Lazy` (`HostConfig::with_translation`): wasmi translates "
+      "each function on its first call, validation stays at load (docs/execution.md), so a plugin "
+      "holds translated code only for what it runs. With the default, `Translation::Eager`, *after "
+      "load* would include the whole module's translated code (3.7-4.4x the `.wasm` size of these "
+      "plugins before this change).")
     w("")
+    unbudgeted = {u["plugin"]: u for u in misc.get("unbudgeted", [])}
+    if unbudgeted:
+        transient_rows = {t["plugin"]: t for t in misc.get("transient", [])}
+        w("### The translated-code budget")
+        w("")
+        w("`Limits::EMBEDDED` sets `translated_code_bytes` to 8 KiB: before a function is translated, "
+          "the plugin's engine evicts the code of functions its invocation is not in until the rest "
+          "and the new function's estimated code fit in 8 KiB beyond the code on the call stack; a "
+          "function evicted and called again is translated again, charged 7 fuel per byte of its wasm "
+          "body; and the plugin drops all translated code when the invocation ends, so every "
+          "invocation starts alike and is charged alike (docs/execution.md). The same plugins without "
+          "the budget (`Limits::EMBEDDED.with_translated_code_bytes(None)`), run on the device just "
+          "after, from the same back-end state (bytes beyond linear memory):")
+        w("")
+        w("| plugin | after invoke: budget / none | invoke peak: budget / none | fuel: budget / none |")
+        w("|---|---|---|---|")
+        for h in heap:
+            u, t = unbudgeted.get(h["plugin"]), transient_rows.get(h["plugin"])
+            if not u or not t or "beyond_after_invoke" not in h:
+                continue
+            fuel_b, fuel_u = int(h["fuel"]), int(u["fuel"])
+            w(f"| `{h['plugin']}` | **{int(h['beyond_after_invoke']):,}** / {int(u['beyond_after_invoke']):,} | "
+              f"**{int(t['invoke_peak_beyond_linear_memory']):,}** / {int(u['invoke_peak_beyond_linear_memory']):,} | "
+              f"{fuel_b:,} / {fuel_u:,} ({fuel_b / fuel_u:.2f}x) |")
+        w("")
+        w("The fuel is the price: functions evicted and called again are translated again. Evicting in "
+          "index order needed the fewest translations of three orders tried (oldest or newest "
+          "translation first: `dns_zonefile` 115,621 and 117,014 fuel, `dns_rfc2136` 409,392 and "
+          "486,035), and 8 KiB is the largest budget under which `dns_zonefile`'s peak meets the "
+          "target (at 12 KiB it peaked at 34,641 bytes; at 4 KiB it needed 201,140 fuel and "
+          "`dns_rfc2136` 704,701). The CPU price is a translation of what each invocation runs, as "
+          "under `Residency::Transient` without its validation and instantiation. Where nothing is "
+          "evicted the budget costs about 30 bytes per translated function while it runs (what it "
+          "needs to be translated again), hence `connector_file_deploy`'s slightly higher peak. An "
+          "embedder with more RAM raises the budget or sets `None`.")
+        w("")
     if full_code:
         full_heap = {h["plugin"]: h for h in full_code[0]}
+        full_unbudgeted = {u["plugin"]: u for u in full_code[3].get("unbudgeted", [])}
         full_transient = {t["plugin"]: t for t in full_code[3].get("transient", [])}
         transient_rows = {t["plugin"]: t for t in misc.get("transient", [])}
         w("### `compact-code`: wasmi's compact encoding of translated code")
@@ -547,7 +598,7 @@ def main():
           "table instead of by a function pointer, and addresses its operands with 16-bit slots, "
           "unpadded. The same firmware built without it (`--no-default-features`), run on the same "
           "device just before, for comparison (bytes beyond linear memory; translated code = after "
-          "invoke minus after load):")
+          "invoke minus after load without the translated-code budget, which keeps it all):")
         w("")
         w("| plugin | translated code: compact / without | after invoke: compact / without | invoke peak: compact / without | fuel: compact / without |")
         w("|---|---|---|---|---|")
@@ -555,8 +606,11 @@ def main():
             f = full_heap.get(h["plugin"])
             if not f or "beyond_after_invoke" not in h or "beyond_after_invoke" not in f:
                 continue
-            code_c = int(h["beyond_after_invoke"]) - int(h["beyond_linear_memory"])
-            code_f = int(f["beyond_after_invoke"]) - int(f["beyond_linear_memory"])
+            uc, uf = unbudgeted.get(h["plugin"]), full_unbudgeted.get(h["plugin"])
+            if not uc or not uf:
+                continue
+            code_c = int(uc["beyond_after_invoke"]) - int(uc["beyond_linear_memory"])
+            code_f = int(uf["beyond_after_invoke"]) - int(uf["beyond_linear_memory"])
             t, tf = transient_rows.get(h["plugin"]), full_transient.get(h["plugin"])
             peak = (f"{int(t['invoke_peak_beyond_linear_memory']):,} / {int(tf['invoke_peak_beyond_linear_memory']):,}"
                     if t and tf else "-")
@@ -573,8 +627,18 @@ def main():
               "so the host's default build leaves it off.")
             w("")
         same_fuel = all(h.get("fuel") == full_heap[h["plugin"]].get("fuel") for h in heap if h["plugin"] in full_heap)
-        w("Fuel is " + ("the same either way, as it should be: wasmi charges it per wasm operator, not per "
-                        "translated instruction." if same_fuel else "**not** the same with and without it: see the table."))
+        same_unbudgeted = all(u.get("fuel") == full_unbudgeted[p].get("fuel")
+                              for p, u in unbudgeted.items() if p in full_unbudgeted)
+        if same_fuel:
+            w("Fuel is the same either way, as it should be: wasmi charges it per wasm operator, not per "
+              "translated instruction.")
+        elif same_unbudgeted and full_unbudgeted:
+            w("Without the translated-code budget fuel is the same either way, as it should be (wasmi "
+              "charges it per wasm operator, not per translated instruction). With it, it is not: the "
+              "larger code without `compact-code` fills the budget sooner, so more functions are "
+              "evicted and translated again, and charged for it.")
+        else:
+            w("Fuel is **not** the same with and without it: see the table.")
         w("")
     paged = [h for h in heap if "pages_initial" in h]
     if paged:

@@ -36,7 +36,7 @@ step "release profile, the dispatch that ships: containment suite, hostile cases
 # dispatch, where a handler that is not a sibling call nests a native frame per guest operation.
 # Built first and run second: RUST_MIN_STACK would shrink rustc's own threads too.
 release_tests=(--test containment --test native_stack --test exhaustion --test fuzz_regressions --test load_static
-    --test residency --test plugins)
+    --test residency --test plugins --test code_budget)
 cargo test --release --locked -p pluginhost "${release_tests[@]}" --no-run
 cargo test --release --locked -p pluginhost-cli --no-run
 # The small-stack oracle: every test thread gets 256 KiB of native stack, so any per-operation
@@ -45,7 +45,7 @@ RUST_MIN_STACK=262144 cargo test --release --locked -p pluginhost "${release_tes
 # The same hostile and stack suites on wasmi's compact encoding (feature `compact-code`, which
 # the firmware ships): another dispatch table and operand layout, so its handlers are checked
 # too. Without fat LTO (`release-nolto`) to keep the link time down; same dispatch.
-compact_tests=(--test containment --test native_stack --test exhaustion --test fuzz_regressions)
+compact_tests=(--test containment --test native_stack --test exhaustion --test fuzz_regressions --test code_budget)
 cargo test --profile release-nolto --locked -p pluginhost --features compact-code "${compact_tests[@]}" --no-run
 RUST_MIN_STACK=262144 cargo test --profile release-nolto --locked -p pluginhost --features compact-code \
     "${compact_tests[@]}"

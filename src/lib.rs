@@ -96,7 +96,7 @@ pub use runtime::{
     engine_config, Call, CallCounts, Completion, Denial, DenialLog, DeniedTarget, GuestLogs, Host,
     HostCallCosts, HostConfig, HostStats, InvokeError, Limits, LoadError, LogLevel, LogLine,
     LogLines, Plugin, PluginStats, Residency, Step, Translation, Trap, UnknownLogLevel, Usage,
-    DENIED_TARGETS, DENIED_TARGET_BYTES,
+    DENIED_TARGETS, DENIED_TARGET_BYTES, RETRANSLATION_FUEL_PER_BYTE,
 };
 pub use stack_probe::{
     probe_native_stack, ClassDepth, OpClass, StackProbeError, StackProbeReport, PROBE_MODULE,

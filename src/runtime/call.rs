@@ -104,13 +104,21 @@ impl<'a> Call<'a> {
             Progress::Done => return Err(InvokeError::Finished),
         };
         let left = store.get_fuel().unwrap_or(0);
-        let slice_used = store.data().fuel.slice_used(left);
-        self.used = self.used.saturating_add(slice_used).min(self.budget);
+        // A translation after an eviction is charged in full: what the slice did not cover.
+        let unpaid = store.take_unpaid_fuel();
+        let slice_used = store.data().fuel.slice_used(left).saturating_add(unpaid);
+        let used = self.used.saturating_add(slice_used);
+        self.used = used.min(self.budget);
         match result {
+            Ok(TypedResumableCall::Finished(_)) if used > self.budget => {
+                Err(self.fail(Fault::FuelExhausted))
+            }
             Ok(TypedResumableCall::Finished(status)) => Ok(Step::Done(self.complete(status))),
             Ok(TypedResumableCall::OutOfFuel(invocation)) => {
                 self.required = invocation.required_fuel();
                 if self.required > self.budget - self.used {
+                    // Ended before `fail`, which can then drop the code it ran in.
+                    drop(invocation);
                     return Err(self.fail(Fault::FuelExhausted));
                 }
                 self.progress = Progress::Paused(invocation);
@@ -118,6 +126,7 @@ impl<'a> Call<'a> {
             }
             Ok(TypedResumableCall::HostTrap(invocation)) => {
                 let fault = classify(invocation.host_error());
+                drop(invocation);
                 Err(self.fail(fault))
             }
             Err(error) => {
@@ -156,8 +165,11 @@ impl<'a> Call<'a> {
         }
         let result = entry.call(&mut *store, ());
         let left = store.get_fuel().unwrap_or(0);
-        self.used = store.data().fuel.slice_used(left).min(budget);
+        let unpaid = store.take_unpaid_fuel();
+        let used = store.data().fuel.slice_used(left).saturating_add(unpaid);
+        self.used = used.min(budget);
         match result {
+            Ok(_) if used > budget => Err(self.fail(Fault::FuelExhausted)),
             Ok(status) => Ok(self.complete(status)),
             Err(error) => {
                 let fault = classify(&error);
@@ -168,6 +180,7 @@ impl<'a> Call<'a> {
 
     fn complete(&mut self, status: i32) -> Completion {
         let output = self.plugin.store.data_mut().end_invocation();
+        self.plugin.forget_translated_code();
         self.plugin.release();
         let stats = &mut self.plugin.stats;
         stats.completed += 1;
@@ -185,6 +198,7 @@ impl<'a> Call<'a> {
     fn discard(&mut self) {
         let _ = self.plugin.store.data_mut().end_invocation();
         self.plugin.poison();
+        self.plugin.forget_translated_code();
         self.plugin.release();
         let stats = &mut self.plugin.stats;
         stats.fuel_used = stats.fuel_used.saturating_add(self.used);
@@ -227,6 +241,8 @@ impl<'a> Call<'a> {
 impl Drop for Call<'_> {
     fn drop(&mut self) {
         if !matches!(self.progress, Progress::Done) {
+            // The suspended call goes first: while it exists its code cannot be dropped.
+            self.progress = Progress::Done;
             self.discard();
         }
     }

@@ -4,6 +4,9 @@
 
 use core::time::Duration;
 
+/// [`Limits::EMBEDDED`]'s [`translated_code_bytes`](Limits::translated_code_bytes).
+const TRANSLATED_CODE_BYTES_EMBEDDED: usize = 8 << 10;
+
 /// Resource limits for every plugin a host loads. All are on by default.
 ///
 /// Start from [`Limits::DEFAULT`] or [`Limits::EMBEDDED`] and change fields with the `with_*`
@@ -46,6 +49,15 @@ pub struct Limits {
     /// deepest invocation made it, up to [`value_stack_bytes`](Limits::value_stack_bytes)).
     /// Released, each invocation allocates a new one and frees it when it ends.
     pub keep_value_stack: bool,
+    /// Under [`Translation::Lazy`](crate::Translation::Lazy), most bytes of translated code a
+    /// running invocation keeps beyond that of the functions on its call stack, which is never
+    /// evicted (a target, not a cap). Before a function is translated, code of functions the
+    /// invocation is not in is evicted until the rest and the new function's estimated code fit;
+    /// an evicted function called again is translated again and charged
+    /// [`RETRANSLATION_FUEL_PER_BYTE`](crate::RETRANSLATION_FUEL_PER_BYTE) per byte of its wasm
+    /// body. The plugin drops its translated code when each invocation ends, so every invocation
+    /// is charged alike. `None` keeps the code of every function that ran, for good.
+    pub translated_code_bytes: Option<usize>,
     /// Most locals one function may declare (wasmi does not charge fuel for zeroing them).
     pub max_locals_per_function: u32,
     /// Largest input accepted by one invocation, in bytes.
@@ -89,6 +101,7 @@ impl Limits {
         max_recursion_depth: 512,
         value_stack_bytes: 1 << 20,
         keep_value_stack: true,
+        translated_code_bytes: None,
         max_locals_per_function: 1_000,
         input_bytes: 1 << 20,
         output_bytes: 1 << 20,
@@ -119,6 +132,8 @@ impl Limits {
         value_stack_bytes: 32 << 10,
         // 1-2 KiB per idle plugin, for an allocation per invocation.
         keep_value_stack: false,
+        // Enough for each bundled plugin's functions on the call stack and a few more.
+        translated_code_bytes: Some(TRANSLATED_CODE_BYTES_EMBEDDED),
         max_locals_per_function: 256,
         input_bytes: 4 << 10,
         output_bytes: 4 << 10,
@@ -161,6 +176,7 @@ limit_setters! {
         with_max_recursion_depth => max_recursion_depth: usize;
         with_value_stack_bytes => value_stack_bytes: usize;
         with_keep_value_stack => keep_value_stack: bool;
+        with_translated_code_bytes => translated_code_bytes: Option<usize>;
         with_max_locals_per_function => max_locals_per_function: u32;
         with_input_bytes => input_bytes: usize;
         with_output_bytes => output_bytes: usize;

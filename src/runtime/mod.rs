@@ -30,8 +30,8 @@ pub use stats::{
 
 #[cfg(feature = "cap-fs")]
 pub(crate) use blocking::BlockingBudget;
-pub use plugin::engine_config;
 pub(crate) use plugin::{compile, Wasm};
+pub use plugin::{engine_config, RETRANSLATION_FUEL_PER_BYTE};
 pub(crate) use state::HostState;
 #[cfg(feature = "cap-net")]
 pub(crate) use state::Ledger;

@@ -76,6 +76,11 @@ const FUEL_COSTS: CustomFuelCosts = CustomFuelCosts {
     fuel_per_bytes_validated: 0,
 };
 
+/// Fuel charged per byte of wasm body when a function evicted under
+/// [`Limits::translated_code_bytes`] is translated again: the price of a translation under
+/// wasmi's default fuel costs. A first translation is not charged.
+pub const RETRANSLATION_FUEL_PER_BYTE: u32 = 7;
+
 /// The size a value stack starts at: wasmi's default minimum.
 const VALUE_STACK_START_BYTES: usize = 1_000;
 
@@ -103,7 +108,9 @@ pub fn engine_config(limits: &Limits, translation: Translation) -> Config {
         .set_max_stack_height(limits.value_stack_bytes)
         // An engine belongs to one plugin and lives as long as it: scratch kept for the next
         // translation (as large as the largest function translated) would be held for good.
-        .set_max_cached_translation_allocs(0);
+        .set_max_cached_translation_allocs(0)
+        .set_translated_code_budget(limits.translated_code_bytes)
+        .set_retranslation_fuel_per_byte(RETRANSLATION_FUEL_PER_BYTE);
     if !limits.keep_value_stack {
         config.set_max_cached_stacks(0);
     }
@@ -305,9 +312,21 @@ impl Plugin {
             .map_err(|e| LoadError::Engine(text(&e)))?;
         let result = linker.instantiate_and_start(&mut self.store, &self.module);
         let left = self.store.get_fuel().unwrap_or(0);
-        let used = self.store.data().fuel.slice_used(left).min(budget);
+        let unpaid = self.store.take_unpaid_fuel();
+        let charged = self
+            .store
+            .data()
+            .fuel
+            .slice_used(left)
+            .saturating_add(unpaid);
+        let used = charged.min(budget);
         self.stats.fuel_used = self.stats.fuel_used.saturating_add(used);
+        self.forget_translated_code();
         let instance = result.map_err(|e| load_error(&e, used))?;
+        if charged > budget {
+            // A translation after an eviction took the start function past its budget.
+            return Err(LoadError::StartFuelExhausted { fuel_used: used });
+        }
         self.store.data_mut().memory = instance.get_memory(&self.store, "memory");
         self.instance = Some(instance);
         Ok(())
@@ -356,6 +375,17 @@ impl Plugin {
             old.costs,
             ledger,
         )
+    }
+
+    /// Under [`Limits::translated_code_bytes`], drops the code translated since the last call and
+    /// forgets which functions ran, so that every invocation starts with none translated and is
+    /// charged the same fuel for the same input. Does nothing without that limit, or while a
+    /// call is suspended.
+    #[inline]
+    pub(crate) fn forget_translated_code(&mut self) {
+        if self.store.data().limits.translated_code_bytes.is_some() {
+            let _ = self.store.engine().forget_translated_code();
+        }
     }
 
     /// Marks the instance as torn: it is rebuilt before the next invocation.

@@ -182,13 +182,17 @@ fn load_and_run(
 /// body to the heap) and prints what that load holds, `after_load_copied`. Then it does the same
 /// under `Residency::Transient` (a `HEAP transient` line): what the plugin holds at rest after its
 /// load and after its invocation, and the invocation's peak; the invocation must end with the
-/// same status (its back-ends now hold what the first one wrote).
+/// same status (its back-ends now hold what the first one wrote). Last, resident again without a
+/// budget for translated code (a `HEAP unbudgeted` line): what the budget saves, and costs. That
+/// run starts from the back-ends' first state again (`reset` puts it back), so that its fuel
+/// compares with the first run's.
 fn heap_profile(
     name: &str,
     wasm: &'static [u8],
     grant: Grant,
     backends: Backends,
     input: &[u8],
+    reset: &dyn Fn(),
 ) -> Result<Completion, String> {
     let host = Host::new(config());
     let memory = initial_memory_bytes(wasm).unwrap_or(0) as usize;
@@ -253,7 +257,14 @@ fn heap_profile(
         load_peak: transient_load_peak,
         invoke_peak: transient_invoke_peak,
         after_invoke: rest_after_invoke,
-    } = load_and_run(&host, wasm, grant, backends, input, " (transient)")?;
+    } = load_and_run(
+        &host,
+        wasm,
+        grant.clone(),
+        backends.clone(),
+        input,
+        " (transient)",
+    )?;
     ensure!(
         again.status == done.status,
         "transient invocation: status {} (resident: {})",
@@ -276,6 +287,35 @@ fn heap_profile(
         transient_invoke_peak,
         transient_invoke_peak as i64 - memory_after as i64,
         rest_after_invoke
+    );
+
+    // Resident again, keeping the code of every function it runs.
+    reset();
+    let limits = Limits::EMBEDDED.with_translated_code_bytes(None);
+    let host = Host::new(config().with_limits(limits));
+    let Measured {
+        plugin,
+        done: kept,
+        after_load: kept_after_load,
+        invoke_peak: kept_invoke_peak,
+        after_invoke: kept_after_invoke,
+        ..
+    } = load_and_run(&host, wasm, grant, backends, input, " (unbudgeted)")?;
+    ensure!(
+        kept.status == done.status,
+        "unbudgeted invocation: status {} (budgeted: {})",
+        kept.status,
+        done.status
+    );
+    let kept_memory = plugin.memory_size();
+    drop(plugin);
+    println!(
+        "HEAP unbudgeted plugin={} beyond_linear_memory={} invoke_peak_beyond_linear_memory={} beyond_after_invoke={} fuel={}",
+        name,
+        kept_after_load as i64 - memory as i64,
+        kept_invoke_peak as i64 - kept_memory as i64,
+        kept_after_invoke as i64 - kept_memory as i64,
+        kept.fuel_used
     );
     Ok(done)
 }
@@ -526,6 +566,7 @@ fn main() -> ! {
             grant(&["fs.write=/certs"]),
             backends,
             &deploy_input("/certs", "chain.pem"),
+            &|| {},
         )?;
         ensure!(done.status == 0, "status {}", done.status);
         let response: Response<DeployResponse> =
@@ -607,6 +648,9 @@ fn main() -> ! {
             grant(&["fs.read=/zones", "fs.write=/zones"]),
             backends,
             &dns_input(),
+            &|| {
+                fs.insert("/zones/example.com.zone", ZONE.as_bytes());
+            },
         )?;
         let response: Response<PublishTxtResponse> =
             postcard::from_bytes(&done.output).map_err(|e| format!("response: {e}"))?;
@@ -638,6 +682,7 @@ fn main() -> ! {
             grant(&RFC2136_GRANT),
             rfc2136_backends(),
             &rfc2136_input(),
+            &|| {},
         )?;
         ensure!(done.status == 0, "status {}", done.status);
         let response: Response<UpdateTxtResponse> =
@@ -654,9 +699,23 @@ fn main() -> ! {
 
     // --- Heap profiles of the small WAT plugins -------------------------------------------------
     suite.case("heap_small_plugins", || {
-        heap_profile("compute.wat", COMPUTE, Grant::none(), Backends::unavailable(), &[])?;
+        heap_profile(
+            "compute.wat",
+            COMPUTE,
+            Grant::none(),
+            Backends::unavailable(),
+            &[],
+            &|| {},
+        )?;
         let (_fs, backends) = backends_with(&["/data"]);
-        heap_profile("denied.wat", DENIED, grant(&["fs.write=/data"]), backends, &[])?;
+        heap_profile(
+            "denied.wat",
+            DENIED,
+            grant(&["fs.write=/data"]),
+            backends,
+            &[],
+            &|| {},
+        )?;
         let host = Host::new(config());
         let base = HEAP.current();
         let plugin = host.load_static(SPIN, Grant::none()).map_err(|e| format!("load: {e}"))?;
