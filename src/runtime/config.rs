@@ -226,7 +226,8 @@ impl Default for HostCallCosts {
 
 /// When a plugin's functions are translated to wasmi's internal code. Validation is always
 /// complete at load: a module with an invalid function body is refused, called or not. Fuel is the
-/// same either way (translation is never charged).
+/// same either way (a first translation is never charged), unless
+/// [`Limits::translated_code_bytes`] makes a `Lazy` plugin translate a function again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

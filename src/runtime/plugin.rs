@@ -89,7 +89,9 @@ const VALUE_STACK_START_BYTES: usize = 1_000;
 /// (the firmware's heap breakdown) that must run wasmi exactly as the host does.
 ///
 /// The whole module is validated at load either way; [`Translation`] only decides when functions
-/// are translated, and fuel is the same for both (translation and validation are not charged).
+/// are translated, and fuel is the same for both (translation and validation are not charged),
+/// unless [`Limits::translated_code_bytes`] makes a function be translated again
+/// ([`RETRANSLATION_FUEL_PER_BYTE`]).
 pub fn engine_config(limits: &Limits, translation: Translation) -> Config {
     let mut config = Config::default();
     config
