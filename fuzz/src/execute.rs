@@ -17,14 +17,24 @@
 //! - Determinism: when `Params::replay` is set, a second plugin loaded from the same bytes and
 //!   run through the same invocations in random fuel slices (`Host::start` + `Call::resume`)
 //!   gives identical statuses, outputs, errors and fuel.
+//!
+//! Half the inputs (the top bit of `Params::fuel`) run under `Translation::Lazy` with a
+//! translated-code budget of [`TINY_CODE_BUDGET`] bytes, so that functions are evicted while
+//! others run and translated again (wasmi patch 0009) under the same checks.
 
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
-use pluginhost::{Completion, Host, InvokeError, LoadError, Plugin, Step, HOST_FUNCTIONS};
+use pluginhost::{
+    Completion, Host, InvokeError, LoadError, Plugin, Step, Translation, HOST_FUNCTIONS,
+};
 
 use crate::common::{self, GrantSpec, Memory};
 use crate::models::grant::Model;
+
+/// The translated-code budget of the lazily translated half of the inputs: small enough that
+/// nearly every translation evicts.
+pub const TINY_CODE_BUDGET: usize = 256;
 
 /// The inputs the fuzzer chooses besides the module.
 #[derive(Arbitrary, Debug)]
@@ -33,7 +43,8 @@ pub struct Params {
     pub grant: GrantSpec,
     /// Add every capability to the grant (without scopes), so that any import links.
     pub link_all: bool,
-    /// Fuel per invocation: `1 + fuel % 100_000`.
+    /// Fuel per invocation: `1 + fuel % 100_000`; its top bit picks lazy translation under a
+    /// tiny translated-code budget.
     pub fuel: u32,
     /// Up to four invocations: entry choice (`255` asks for a missing export) and input.
     pub invocations: Vec<(u8, Vec<u8>)>,
@@ -246,7 +257,14 @@ pub fn run_module(params: &Params, wasm: &[u8], first: Option<&[u8]>) {
         spec.caps |= 0x0f;
     }
     let (grant, model) = spec.build();
-    let config = common::small_config(budget);
+    let config = if params.fuel >> 31 == 1 {
+        common::small_config(budget)
+            .with_translation(Translation::Lazy)
+            .with_limits(common::small_limits().with_translated_code_bytes(Some(TINY_CODE_BUDGET)))
+    } else {
+        common::small_config(budget)
+    };
+    common::note(|| format!("execute translation: {:?}", config.translation));
     let memory = Memory::new(Some((16, 4096)), 1024);
     let host = Host::with_backends(config, memory.guarded(&model));
     let mut plugin = match host.load(wasm, grant.clone()) {
