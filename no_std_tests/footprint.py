@@ -551,8 +551,8 @@ def main():
       "plugins before this change).")
     w("")
     unbudgeted = {u["plugin"]: u for u in misc.get("unbudgeted", [])}
+    transient_rows = {t["plugin"]: t for t in misc.get("transient", [])}
     if unbudgeted:
-        transient_rows = {t["plugin"]: t for t in misc.get("transient", [])}
         w("### The translated-code budget")
         w("")
         w("`Limits::EMBEDDED` sets `translated_code_bytes` to 8 KiB: before a function is translated, "
@@ -590,7 +590,6 @@ def main():
         full_heap = {h["plugin"]: h for h in full_code[0]}
         full_unbudgeted = {u["plugin"]: u for u in full_code[3].get("unbudgeted", [])}
         full_transient = {t["plugin"]: t for t in full_code[3].get("transient", [])}
-        transient_rows = {t["plugin"]: t for t in misc.get("transient", [])}
         w("### `compact-code`: wasmi's compact encoding of translated code")
         w("")
         w("The firmware builds pluginhost with feature `compact-code`, which turns on wasmi's "

@@ -8,6 +8,7 @@ use super::error::InvokeError;
 use super::fault::{classify, Fault};
 use super::plugin::Plugin;
 use super::pool::Permit;
+use super::state::slice_charged;
 
 /// A finished invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,11 +104,7 @@ impl<'a> Call<'a> {
             Progress::Paused(invocation) => invocation.resume(&mut *store),
             Progress::Done => return Err(InvokeError::Finished),
         };
-        let left = store.get_fuel().unwrap_or(0);
-        // A translation after an eviction is charged in full: what the slice did not cover.
-        let unpaid = store.take_unpaid_fuel();
-        let slice_used = store.data().fuel.slice_used(left).saturating_add(unpaid);
-        let used = self.used.saturating_add(slice_used);
+        let used = self.used.saturating_add(slice_charged(store));
         self.used = used.min(self.budget);
         match result {
             Ok(TypedResumableCall::Finished(_)) if used > self.budget => {
@@ -164,9 +161,7 @@ impl<'a> Call<'a> {
             return Err(self.fail(Fault::Other(super::error::text(&e))));
         }
         let result = entry.call(&mut *store, ());
-        let left = store.get_fuel().unwrap_or(0);
-        let unpaid = store.take_unpaid_fuel();
-        let used = store.data().fuel.slice_used(left).saturating_add(unpaid);
+        let used = slice_charged(store);
         self.used = used.min(budget);
         match result {
             Ok(_) if used > budget => Err(self.fail(Fault::FuelExhausted)),

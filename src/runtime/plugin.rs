@@ -13,7 +13,7 @@ use super::config::{HostConfig, Limits, Translation};
 use super::error::{text, LoadError};
 use super::fault::{compile_error, load_error};
 use super::logs::GuestLogs;
-use super::state::{HostState, Ledger};
+use super::state::{slice_charged, HostState, Ledger};
 use super::stats::{DenialLog, PluginStats, Usage};
 use crate::abi;
 use crate::backend::Backends;
@@ -313,14 +313,7 @@ impl Plugin {
             .set_fuel(budget)
             .map_err(|e| LoadError::Engine(text(&e)))?;
         let result = linker.instantiate_and_start(&mut self.store, &self.module);
-        let left = self.store.get_fuel().unwrap_or(0);
-        let unpaid = self.store.take_unpaid_fuel();
-        let charged = self
-            .store
-            .data()
-            .fuel
-            .slice_used(left)
-            .saturating_add(unpaid);
+        let charged = slice_charged(&mut self.store);
         let used = charged.min(budget);
         self.stats.fuel_used = self.stats.fuel_used.saturating_add(used);
         self.forget_translated_code();

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use wasmi::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmi::{Memory, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmi_core::LimiterError;
 
 use super::blocking::BlockingBudget;
@@ -129,6 +129,15 @@ impl FuelAccount {
             .saturating_sub(slice_left)
             .saturating_add(self.debt)
     }
+}
+
+/// Fuel the slice that just ended in `store` consumed, not capped at the invocation's budget:
+/// what its fuel went down by, host calls charged beyond it, and translations after an eviction
+/// that it did not cover (`Limits::translated_code_bytes`).
+pub(crate) fn slice_charged(store: &mut Store<HostState>) -> u64 {
+    let left = store.get_fuel().unwrap_or(0);
+    let unpaid = store.take_unpaid_fuel();
+    store.data().fuel.slice_used(left).saturating_add(unpaid)
 }
 
 /// What a plugin's calls came to: gated calls allowed and denied, denials per import, and other
