@@ -69,6 +69,7 @@ impl KeyFileError {
 }
 
 /// Parses a key file's text.
+#[inline(never)]
 pub fn parse(text: &str) -> Result<TsigKey, KeyFileError> {
     let lines: Vec<&str> = text
         .lines()
@@ -81,6 +82,7 @@ pub fn parse(text: &str) -> Result<TsigKey, KeyFileError> {
     }
 }
 
+#[inline(never)]
 fn parse_line(line: &str) -> Result<TsigKey, KeyFileError> {
     let mut parts = line.splitn(3, ':');
     let (Some(algorithm), Some(name), Some(secret)) = (parts.next(), parts.next(), parts.next())
@@ -96,13 +98,19 @@ fn key(algorithm: &str, name: &str, secret: &str) -> Result<TsigKey, KeyFileErro
         return Err(KeyFileError::Algorithm);
     }
     let name = normalize_name(name, true).map_err(|_| KeyFileError::Name)?;
-    let secret = base64::engine::general_purpose::STANDARD
-        .decode(secret.trim())
-        .map_err(|_| KeyFileError::Secret)?;
+    let secret = decode_secret(secret)?;
     if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
         return Err(KeyFileError::Secret);
     }
     Ok(TsigKey { name, secret })
+}
+
+/// The secret's bytes, from base64.
+#[inline(never)]
+fn decode_secret(secret: &str) -> Result<Vec<u8>, KeyFileError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(secret.trim())
+        .map_err(|_| KeyFileError::Secret)
 }
 
 /// A token of the BIND configuration syntax.
@@ -157,6 +165,7 @@ fn tokens(text: &str) -> Result<Vec<Token<'_>>, KeyFileError> {
     }
 }
 
+#[inline(never)]
 fn parse_bind(text: &str) -> Result<TsigKey, KeyFileError> {
     let tokens = tokens(text)?;
     fn text_of<'a>(t: Option<&Token<'a>>) -> Result<&'a str, KeyFileError> {

@@ -31,6 +31,7 @@ fn code_name(code: u16) -> String {
 
 /// Judges `response` to the request with message ID `id` and MAC `request_mac`, received at
 /// `now`. `server` (`host:port`) and `zone` are for the messages.
+#[inline(never)]
 pub fn judge(
     response: &[u8],
     id: u16,

@@ -40,6 +40,7 @@ pub struct Plan {
 }
 
 /// Checks `request` and works out the plan.
+#[inline(never)]
 pub fn plan(request: &UpdateTxtRequest) -> Result<Plan, PluginFailure> {
     let zone = normalize_name(&request.zone, false)
         .map_err(|why| PluginFailure::bad_request(format!("zone {why}")))?;
@@ -102,6 +103,7 @@ pub fn check_value(value: &str) -> Result<(), PluginFailure> {
 
 /// A server host (a name or an IP literal, no port, no brackets) and a non-zero port. The host's
 /// grant check is the real gate; this only refuses what can never be a host.
+#[inline(never)]
 fn check_server(host: &str, port: u16) -> Result<(), PluginFailure> {
     let printable = host.bytes().all(|b| b.is_ascii_graphic());
     if host.is_empty()
@@ -120,6 +122,7 @@ fn check_server(host: &str, port: u16) -> Result<(), PluginFailure> {
 }
 
 /// An absolute guest path without empty, `.` or `..` components.
+#[inline(never)]
 fn check_key_file(path: &str) -> Result<(), PluginFailure> {
     let bad = path.len() > MAX_FIELD_BYTES
         || !path.starts_with('/')

@@ -52,6 +52,7 @@ fn new_mac(key: &TsigKey) -> HmacSha256 {
 
 /// Signs `message` (a complete DNS message without TSIG, at least a header) at `time`: appends
 /// the TSIG record, increments ARCOUNT, and returns the MAC, which the response's MAC covers.
+#[inline(never)]
 pub fn sign(message: &mut Vec<u8>, key: &TsigKey, time: u64) -> Vec<u8> {
     let key_name = wire::name_bytes(&key.name);
     let mut hmac = new_mac(key);
@@ -110,6 +111,7 @@ impl VerifyError {
 /// Verifies the TSIG record `tsig` of `response` (RFC 8945 §5.3.4): key and algorithm as
 /// requested, a full MAC over the request's MAC, the response before its TSIG record (ARCOUNT
 /// one less, the original ID) and the TSIG variables, and a time within the fudge of `now`.
+#[inline(never)]
 pub fn verify(
     response: &[u8],
     tsig: &TsigRecord<'_>,

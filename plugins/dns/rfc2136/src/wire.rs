@@ -76,6 +76,7 @@ pub fn adjust_arcount(message: &mut [u8], delta: i16) {
 /// The UPDATE message (without TSIG): zone section `zone SOA IN`, no prerequisites, and one
 /// update RR, `owner TTL IN TXT "value"` to add or `owner 0 NONE TXT "value"` to remove exactly
 /// that record. Names are not compressed. `value` is at most 255 bytes (checked by the plan).
+#[inline(never)]
 pub fn update_message(
     id: u16,
     zone: &str,
@@ -243,6 +244,7 @@ pub struct TsigRecord<'a> {
 
 /// Reads a response: its header, every section (names may be compressed), and the TSIG record,
 /// which must be the last additional record if present.
+#[inline(never)]
 pub fn parse_response(message: &[u8]) -> Result<Response<'_>, WireError> {
     let mut r = Reader { message, at: 0 };
     let id = r.u16()?;
