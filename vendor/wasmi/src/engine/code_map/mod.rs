@@ -62,8 +62,8 @@ const LEN_BUCKET0: u64 = 1 << LEN_BUCKET0_LOG2;
 
 /// The number of buckets required to satisfy [`LEN_BUCKET0_LOG2`] and [`MAX_FUNCS`].
 ///
-/// Derived from [`MAX_FUNCS`].
-const MAX_BUCKETS: usize = Funcs::required_buckets_for_len(MAX_FUNCS);
+/// Derived from [`MAX_FUNCS`]. pluginhost: one more for the exact first bucket (patch 0010).
+const MAX_BUCKETS: usize = Funcs::doubling_buckets_for_len(MAX_FUNCS) + 1;
 
 /// A data structure to store and manage [`FuncEntry`] definitions.
 ///
@@ -244,7 +244,9 @@ pub struct Funcs {
     ///
     /// # Note
     ///
-    /// - Each bucket is twice the size of its predecessor.
+    /// - pluginhost: the first bucket holds exactly the functions of the first allocation
+    ///   (`len_bucket0`); from the second on, each bucket is twice the size of its
+    ///   predecessor, starting with [`LEN_BUCKET0`].
     /// - The first `required_buckets_for_len(len_funcs)` slots are `Some` and, once published,
     ///   are never written or moved again.
     /// - The `buckets` array lives behind an [`UnsafeCell`] so that new buckets can be
@@ -261,10 +263,17 @@ pub struct Funcs {
     /// Combined, both establish the happens-before that makes the [`UnsafeCell`] reads data-race free.
     /// The number of occupied buckets is derived via [`Funcs::required_buckets_for_len`].
     len_funcs: AtomicUsize,
+    /// pluginhost: the number of functions in the first bucket, `0` until the first allocation.
+    ///
+    /// Written once, before the first `Release` store of `len_funcs`; read after an `Acquire`
+    /// load of a non-zero `len_funcs`, so `Relaxed` suffices.
+    len_bucket0: AtomicUsize,
 }
 
 /// Iterator over the occupied buckets of [`Funcs`].
 pub struct Buckets<'a> {
+    /// The functions the buckets belong to.
+    funcs: &'a Funcs,
     /// The slice of occupied buckets.
     buckets: &'a [Option<RawFuncsBucket>],
     /// The bucket index that is yielded next if any.
@@ -274,7 +283,7 @@ pub struct Buckets<'a> {
 impl<'a> Buckets<'a> {
     fn new(funcs: &'a Funcs) -> Self {
         let len_funcs = funcs.len_funcs.load(Ordering::Acquire);
-        let len_buckets = Funcs::required_buckets_for_len(len_funcs);
+        let len_buckets = funcs.required_buckets_for_len(len_funcs);
         let base: *const Option<RawFuncsBucket> = funcs.buckets.get().cast();
         // Safety: the `Acquire` load above synchronizes-with the publication of buckets
         //         `[0, len_buckets)`, which are frozen (written once, never again). Building the
@@ -282,7 +291,11 @@ impl<'a> Buckets<'a> {
         //         that frozen prefix, so it never aliases the tail a concurrent `alloc_funcs` may be
         //         writing.
         let buckets = unsafe { slice::from_raw_parts(base, len_buckets) };
-        Self { buckets, n: 0 }
+        Self {
+            funcs,
+            buckets,
+            n: 0,
+        }
     }
 }
 
@@ -292,7 +305,7 @@ impl<'a> Iterator for Buckets<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let bucket = self.buckets.get(self.n)?;
         let raw = bucket.as_ref().copied()?;
-        let len_bucket = Funcs::size_of_bucket_at(self.n);
+        let len_bucket = self.funcs.size_of_bucket_at(self.n);
         let bucket = unsafe { FuncsBucketRef::from_raw_parts(raw, len_bucket) };
         self.n += 1;
         Some(bucket)
@@ -321,10 +334,42 @@ impl fmt::Debug for Funcs {
     }
 }
 
+/// pluginhost (patch 0010): the first allocation gets a bucket of exactly its size, later ones
+/// doubling buckets; every entry is reachable at its own address.
+#[test]
+fn first_allocation_gets_exact_bucket() {
+    use alloc::collections::BTreeSet;
+    for spans in [&[153, 3, 200][..], &[0, 1, 4, 5, 60], &[4], &[1000, 1]] {
+        let funcs = Funcs::default();
+        let mut total = 0;
+        for &n in spans {
+            let span = funcs.alloc_funcs(n).unwrap();
+            assert_eq!(span.len() as usize, n);
+            total += n;
+        }
+        let first = spans.iter().copied().find(|&n| n > 0).unwrap_or(0);
+        assert_eq!(funcs.len_bucket0(), first);
+        let capacity: usize = (0..funcs.required_buckets_for_len(total))
+            .map(|n| funcs.size_of_bucket_at(n))
+            .sum();
+        assert!(capacity >= total);
+        if spans.len() == 1 {
+            assert_eq!(capacity, total, "one allocation, no spare entries");
+        }
+        let mut seen = BTreeSet::new();
+        for index in 0..total {
+            let entry = funcs.get(EngineFunc::from(index as u32)).unwrap();
+            assert!(seen.insert(entry as *const FuncEntry as usize));
+        }
+        assert!(funcs.get(EngineFunc::from(total as u32)).is_none());
+        assert_eq!(funcs.buckets().map(|b| b.funcs.len()).sum::<usize>(), capacity);
+    }
+}
+
 #[test]
 fn size_of_funcs_type() {
     const EXPECTED_SIZE: usize = (MAX_BUCKETS * core::mem::size_of::<*mut FuncEntry>())
-        + core::mem::size_of::<AtomicUsize>();
+        + 2 * core::mem::size_of::<AtomicUsize>();
     assert_eq!(core::mem::size_of::<Funcs>(), EXPECTED_SIZE);
 }
 
@@ -333,6 +378,7 @@ impl Default for Funcs {
         Self {
             buckets: UnsafeCell::new([const { None }; MAX_BUCKETS]),
             len_funcs: AtomicUsize::new(0),
+            len_bucket0: AtomicUsize::new(0),
         }
     }
 }
@@ -356,11 +402,17 @@ impl Funcs {
             .checked_add(n)
             .filter(|&end| end <= MAX_FUNCS)
             .unwrap(); // TODO: proper error handling
-        let current_buckets = Self::required_buckets_for_len(start);
-        let needed = Self::required_buckets_for_len(end);
+        if start == 0 && n > 0 {
+            // pluginhost: the first allocation (a module's functions) gets a bucket of its own
+            // size instead of doubling buckets rounded up from 4 (patch 0010). No reader looks
+            // at `len_bucket0` before it sees a non-zero `len_funcs`, published below.
+            self.len_bucket0.store(n, Ordering::Relaxed);
+        }
+        let current_buckets = self.required_buckets_for_len(start);
+        let needed = self.required_buckets_for_len(end);
         let base = self.buckets.get().cast::<Option<RawFuncsBucket>>();
         for n in current_buckets..needed {
-            let bucket = FuncsBucket::new(Self::size_of_bucket_at(n));
+            let bucket = FuncsBucket::new(self.size_of_bucket_at(n));
             let (raw, _len) = bucket.into_raw_parts();
             // Safety: slot `n` is
             //   - freshly allocated
@@ -400,7 +452,7 @@ impl Funcs {
         if unlikely(u32::from(func) as usize >= len_funcs) {
             return None;
         }
-        let (bucket, slot) = Self::locate(func);
+        let (bucket, slot) = self.locate(func);
         // Safety: `func < len_funcs` implies `bucket` is published; a plain read suffices since the
         //         `Acquire` that produced `len_funcs` established the happens-before with publication.
         let base = self.buckets.get().cast::<Option<RawFuncsBucket>>();
@@ -408,24 +460,48 @@ impl Funcs {
             unsafe { unreachable_unchecked!() } // bucket of a contained func is always published
         };
         let bucket_ref =
-            unsafe { FuncsBucketRef::from_raw_parts(raw, Self::size_of_bucket_at(bucket)) };
+            unsafe { FuncsBucketRef::from_raw_parts(raw, self.size_of_bucket_at(bucket)) };
         bucket_ref.get(slot)
     }
 
-    /// Maps a global function `index` to its `(bucket, slot)` position.
+    /// pluginhost: the number of functions in the first bucket (patch 0010).
+    ///
+    /// Only meaningful after an `Acquire` load of a non-zero `len_funcs`.
     #[inline]
-    fn locate(func: EngineFunc) -> (usize, usize) {
-        let index = u32::from(func);
-        let j = u64::from(index) + LEN_BUCKET0;
+    fn len_bucket0(&self) -> usize {
+        self.len_bucket0.load(Ordering::Relaxed)
+    }
+
+    /// Maps a global function `index` to its `(bucket, slot)` position.
+    ///
+    /// The caller has seen `func` below a `len_funcs` loaded with `Acquire`.
+    #[inline]
+    fn locate(&self, func: EngineFunc) -> (usize, usize) {
+        let index = u32::from(func) as usize;
+        let len_bucket0 = self.len_bucket0();
+        if index < len_bucket0 {
+            return (0, index);
+        }
+        let j = (index - len_bucket0) as u64 + LEN_BUCKET0;
         let msb = 63 - j.leading_zeros() as usize; // floor(log2(j))
-        let bucket = msb - LEN_BUCKET0_LOG2;
+        let bucket = msb - LEN_BUCKET0_LOG2 + 1;
         let slot = (j - (1u64 << msb)) as usize;
         (bucket, slot)
     }
 
     /// Returns the number of [`FuncsBucket`] required to store `len` functions in total.
     #[inline]
-    const fn required_buckets_for_len(len: usize) -> usize {
+    fn required_buckets_for_len(&self, len: usize) -> usize {
+        if len == 0 {
+            return 0;
+        }
+        1 + Self::doubling_buckets_for_len(len.saturating_sub(self.len_bucket0()))
+    }
+
+    /// Returns the number of doubling buckets, the first of [`LEN_BUCKET0`] functions, that
+    /// store `len` functions.
+    #[inline]
+    const fn doubling_buckets_for_len(len: usize) -> usize {
         if len == 0 {
             return 0;
         }
@@ -436,8 +512,18 @@ impl Funcs {
 
     /// Returns the number of functions stored in the bucket at index `n`.
     #[inline]
-    fn size_of_bucket_at(n: usize) -> usize {
-        1usize << (LEN_BUCKET0_LOG2 + n)
+    fn size_of_bucket_at(&self, n: usize) -> usize {
+        Self::bucket_len(self.len_bucket0(), n)
+    }
+
+    /// Returns the number of functions in the bucket at index `n` if the first holds
+    /// `len_bucket0`.
+    #[inline]
+    fn bucket_len(len_bucket0: usize, n: usize) -> usize {
+        match n {
+            0 => len_bucket0,
+            n => 1usize << (LEN_BUCKET0_LOG2 + n - 1),
+        }
     }
 
     /// Returns an iterator over the occupied buckets of `self`.
@@ -449,12 +535,13 @@ impl Funcs {
 impl Drop for Funcs {
     fn drop(&mut self) {
         // We have exclusive access in `drop`, so no atomics/`UnsafeCell` synchronization is needed.
+        let len_bucket0 = *self.len_bucket0.get_mut();
         let buckets = self.buckets.get_mut();
         for (n, raw_bucket) in buckets.iter_mut().enumerate() {
             let Some(raw_bucket) = raw_bucket.take() else {
                 break;
             };
-            let len = Self::size_of_bucket_at(n);
+            let len = Self::bucket_len(len_bucket0, n);
             let bucket = unsafe { FuncsBucket::from_raw_parts(raw_bucket, len) };
             drop(bucket)
         }
