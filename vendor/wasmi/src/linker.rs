@@ -436,6 +436,13 @@ impl<T> Linker<T> {
         module: &Module,
     ) -> Result<Instance, Error> {
         assert!(Engine::same(self.engine(), context.as_context().engine()));
+        // pluginhost: a store that instantiates its first module allocates its imported host
+        // functions and the module's own in one block (patch 0011).
+        context
+            .as_context_mut()
+            .store
+            .inner
+            .reserve_funcs(module.len_funcs());
         // TODO: possibly add further resource limitation here on number of externals.
         // Not clear that user can't import the same external lots of times to inflate this.
         let externals = module

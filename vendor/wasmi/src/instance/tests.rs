@@ -294,3 +294,47 @@ fn get_entry_of_wrong_handle_kind_panics() {
     assert_eq!(u32::from(entity.layout().func_addr(0).unwrap()), 1);
     let _ = entity.get_memory(MemoryAddr::from(1));
 }
+
+/// pluginhost (patch 0011): a store's first instantiation allocates room for exactly the
+/// module's functions, imported host functions included; a second instance adds doubling
+/// buckets.
+#[test]
+#[cfg_attr(not(feature = "wat"), ignore)]
+fn first_instantiation_allocates_exact_funcs() {
+    use crate::Linker;
+    use alloc::{format, string::String};
+    let mut wasm = String::from(
+        r#"(module
+            (import "env" "a" (func $a (param i32)))
+            (import "env" "b" (func $b (result i32)))
+            (import "env" "c" (func $c))"#,
+    );
+    for i in 0..150 {
+        wasm.push_str(&format!("(func $f{i} (result i32) (i32.const {i}))"));
+    }
+    wasm.push_str(r#"(func (export "run") (call $c) (call $a (call $b))))"#);
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let mut linker = <Linker<()>>::new(&engine);
+    linker.func_wrap("env", "a", |_: i32| {}).unwrap();
+    linker.func_wrap("env", "b", || 7_i32).unwrap();
+    linker.func_wrap("env", "c", || {}).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+    assert_eq!(store.inner.funcs_len_and_capacity(), (3 + 151, 3 + 151));
+    let run = instance.get_typed_func::<(), ()>(&store, "run").unwrap();
+    run.call(&mut store, ()).unwrap();
+    // A second instance in the same store: no longer exact, every function still reachable.
+    let second = linker.instantiate_and_start(&mut store, &module).unwrap();
+    let (len, capacity) = store.inner.funcs_len_and_capacity();
+    assert_eq!(len, 2 * (3 + 151));
+    assert!(capacity >= len);
+    let run = second.get_typed_func::<(), ()>(&store, "run").unwrap();
+    run.call(&mut store, ()).unwrap();
+    run.call(&mut store, ()).unwrap();
+    // Without a linker, a store's first module gets its own functions exactly.
+    let module = Module::new(&engine, r#"(module (func (export "f")) (func) (func))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(store.inner.funcs_len_and_capacity(), (3, 3));
+}

@@ -338,7 +338,7 @@ impl Module {
         Ok(())
     }
 
-    /// Returns the number of non-imported functions of the [`Module`].
+    /// Returns the number of functions of the [`Module`], imported and its own.
     pub(crate) fn len_funcs(&self) -> usize {
         self.module_header().funcs.len()
     }

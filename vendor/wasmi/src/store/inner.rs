@@ -378,6 +378,18 @@ impl StoreInner {
         ExternRef::from_raw(self.id.wrap(key))
     }
 
+    /// pluginhost: makes room for exactly `len` functions in one allocation if this store has
+    /// none yet (patch 0011), instead of doubling buckets rounded up from 4.
+    pub fn reserve_funcs(&mut self, len: usize) {
+        self.funcs.reserve_first_bucket(len);
+    }
+
+    /// pluginhost: the number of functions in this store and the number it has room for.
+    #[cfg(test)]
+    pub fn funcs_len_and_capacity(&self) -> (usize, usize) {
+        (self.funcs.len(), self.funcs.capacity())
+    }
+
     /// Allocates a new Wasm or host [`FuncEntity`] and returns a [`Func`] reference to it.
     pub fn alloc_func(&mut self, value: FuncEntity) -> Func {
         let key = match self.funcs.alloc(value) {

@@ -52,6 +52,18 @@ impl<Key, T> StableArena<Key, T> {
         }
     }
 
+    /// pluginhost: makes room for exactly `len` entities in one allocation if none was
+    /// allocated yet ([`StableVec::reserve_first_bucket`]); does nothing otherwise.
+    #[inline]
+    pub fn reserve_first_bucket(&mut self, len: usize) {
+        self.items.reserve_first_bucket(len);
+    }
+
+    /// pluginhost: the number of entities the arena has room for, used or not.
+    pub fn capacity(&self) -> usize {
+        self.items.capacity()
+    }
+
     /// Returns the allocated number of entities.
     #[inline]
     pub fn len(&self) -> usize {

@@ -19,10 +19,11 @@ const LEN_BUCKET0_LOG2: usize = 2;
 /// The number of items in the first bucket.
 const LEN_BUCKET0: usize = 1 << LEN_BUCKET0_LOG2;
 
-/// The maximum number of buckets, capping total capacity at `2^32 - 4` items.
+/// The maximum number of buckets: the first, then doubling ones of `4 << 0` to `4 << 29` items,
+/// capping total capacity at the first bucket's items plus `2^32 - 4`.
 ///
 /// Also keeps the largest bucket size (`1 << 31`) within a 32-bit `usize`.
-const MAX_BUCKETS: usize = 30;
+const MAX_BUCKETS: usize = 31;
 
 /// An append-only vector that hands out index handles with stable element addresses.
 ///
@@ -38,6 +39,10 @@ pub struct StableVec<T> {
     /// (where `start = first_index_of_bucket(n)`) are initialized. Length and capacity are inferred,
     /// never stored.
     buckets: [Option<NonNull<T>>; MAX_BUCKETS],
+    /// pluginhost: the number of items of the first bucket, [`LEN_BUCKET0`] unless
+    /// [`StableVec::reserve_first_bucket`] set it before the first push (patch 0002). The
+    /// buckets after it hold `4 << (n - 1)` items.
+    len_bucket0: usize,
     /// Marks that `self` owns its `T`s (for drop-check and variance).
     marker: PhantomData<T>,
 }
@@ -53,6 +58,7 @@ impl<T> Default for StableVec<T> {
         Self {
             buckets: [const { None }; MAX_BUCKETS],
             len: 0,
+            len_bucket0: LEN_BUCKET0,
             marker: PhantomData,
         }
     }
@@ -63,6 +69,24 @@ impl<T> StableVec<T> {
     #[inline]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// pluginhost: makes the first bucket hold exactly `len` items (at least one) if nothing was
+    /// pushed yet, so a vector whose final length is known ahead keeps no spare room; does
+    /// nothing otherwise. Items after the first `len` go to doubling buckets of 4, 8, 16, ...
+    #[inline]
+    pub fn reserve_first_bucket(&mut self, len: usize) {
+        if self.len == 0 && self.buckets[0].is_none() {
+            self.len_bucket0 = len.clamp(1, 1 << 31);
+        }
+    }
+
+    /// pluginhost: the number of items the allocated buckets hold, used or not.
+    pub fn capacity(&self) -> usize {
+        (0..MAX_BUCKETS)
+            .take_while(|&n| self.buckets[n].is_some())
+            .map(|n| self.size_of_bucket_at(n))
+            .sum()
     }
 
     /// Returns the number of items stored in the [`StableVec`].
@@ -85,11 +109,11 @@ impl<T> StableVec<T> {
     #[inline]
     pub fn push(&mut self, value: T) -> usize {
         let index = self.len;
-        let (bucket_index, slot) = Self::locate(index);
+        let (bucket_index, slot) = self.locate(index);
         let ptr = match self.buckets[bucket_index] {
             Some(ptr) => ptr,
             None => {
-                let ptr = Self::alloc_bucket(Self::size_of_bucket_at(bucket_index));
+                let ptr = Self::alloc_bucket(self.size_of_bucket_at(bucket_index));
                 self.buckets[bucket_index] = Some(ptr);
                 ptr
             }
@@ -106,7 +130,7 @@ impl<T> StableVec<T> {
         if index >= self.len {
             return None;
         }
-        let (bucket_index, slot) = Self::locate(index);
+        let (bucket_index, slot) = self.locate(index);
         // Safety: `index < len` implies the bucket is allocated and `slot` is initialized.
         let ptr = unsafe { self.buckets[bucket_index].unwrap_unchecked() };
         Some(unsafe { &*ptr.as_ptr().add(slot) })
@@ -118,7 +142,7 @@ impl<T> StableVec<T> {
         if index >= self.len {
             return None;
         }
-        let (bucket_index, slot) = Self::locate(index);
+        let (bucket_index, slot) = self.locate(index);
         // Safety: `index < len` implies the bucket is allocated and `slot` is initialized.
         let ptr = unsafe { self.buckets[bucket_index].unwrap_unchecked() };
         Some(unsafe { &mut *ptr.as_ptr().add(slot) })
@@ -133,7 +157,7 @@ impl<T> StableVec<T> {
         if index >= self.len {
             return None;
         }
-        let (bucket_index, slot) = Self::locate(index);
+        let (bucket_index, slot) = self.locate(index);
         // Safety: `index < len` implies the bucket is allocated and `slot` is initialized.
         let ptr = unsafe { self.buckets[bucket_index].unwrap_unchecked() };
         Some(unsafe { NonNull::new_unchecked(ptr.as_ptr().add(slot)) })
@@ -154,8 +178,8 @@ impl<T> StableVec<T> {
         if a >= self.len || b >= self.len {
             return Err(ArenaError::KeyOutOfBounds);
         }
-        let (ba, sa) = Self::locate(a);
-        let (bb, sb) = Self::locate(b);
+        let (ba, sa) = self.locate(a);
+        let (bb, sb) = self.locate(b);
         // Safety: `a != b` and both are in bounds, so the two slots are initialized and disjoint;
         //         the produced exclusive references therefore never alias.
         unsafe {
@@ -197,36 +221,45 @@ impl<T> StableVec<T> {
 
     /// Maps a global `index` to its `(bucket, slot)` position.
     #[inline]
-    fn locate(index: usize) -> (usize, usize) {
-        let j = index as u64 + LEN_BUCKET0 as u64;
+    fn locate(&self, index: usize) -> (usize, usize) {
+        if index < self.len_bucket0 {
+            return (0, index);
+        }
+        let j = (index - self.len_bucket0) as u64 + LEN_BUCKET0 as u64;
         let msb = 63 - j.leading_zeros() as usize; // floor(log2(j))
-        let bucket = msb - LEN_BUCKET0_LOG2;
+        let bucket = msb - LEN_BUCKET0_LOG2 + 1;
         let slot = (j - (1u64 << msb)) as usize;
         (bucket, slot)
     }
 
     /// Returns the number of items stored in the bucket at index `n`.
     #[inline]
-    const fn size_of_bucket_at(n: usize) -> usize {
-        1usize << (LEN_BUCKET0_LOG2 + n)
+    fn size_of_bucket_at(&self, n: usize) -> usize {
+        match n {
+            0 => self.len_bucket0,
+            n => 1usize << (LEN_BUCKET0_LOG2 + n - 1),
+        }
     }
 
     /// Returns the global index of the first item stored in the bucket at index `n`.
     #[inline]
-    const fn first_index_of_bucket(n: usize) -> usize {
-        Self::size_of_bucket_at(n) - LEN_BUCKET0
+    fn first_index_of_bucket(&self, n: usize) -> usize {
+        match n {
+            0 => 0,
+            n => self.len_bucket0 + (1usize << (LEN_BUCKET0_LOG2 + n - 1)) - LEN_BUCKET0,
+        }
     }
 }
 
 impl<T> Drop for StableVec<T> {
     fn drop(&mut self) {
         let len = self.len;
-        for (n, slot) in self.buckets.iter_mut().enumerate() {
-            let Some(ptr) = slot.take() else {
+        for n in 0..MAX_BUCKETS {
+            let Some(ptr) = self.buckets[n].take() else {
                 break; // buckets are populated in order, so the rest are empty
             };
-            let cap = Self::size_of_bucket_at(n);
-            let filled = len.saturating_sub(Self::first_index_of_bucket(n)).min(cap);
+            let cap = self.size_of_bucket_at(n);
+            let filled = len.saturating_sub(self.first_index_of_bucket(n)).min(cap);
             // Safety: drop the initialized items, then free the whole allocation as `MaybeUninit`
             //         (which does not drop) to avoid a double-drop. `cap` matches the allocation.
             unsafe {
@@ -431,8 +464,8 @@ mod tests {
     #[test]
     fn push_and_get() {
         let mut vector = StableVec::new();
-        // Push enough items to span several buckets (4, 8, 16, 32, 64, 128 -> boundaries at 4,
-        // 12, 28, 60 and 124).
+        // Push enough items to span several buckets (4, 4, 8, 16, 32, 64, 128 -> boundaries at
+        // 4, 8, 16, 32, 64 and 128).
         let n = 200;
         for i in 0..n {
             assert_eq!(vector.push(i), i);
@@ -447,25 +480,78 @@ mod tests {
 
     #[test]
     fn locate_boundaries() {
+        let vector = StableVec::<()>::new();
         // First bucket holds items [0, 4).
-        assert_eq!(StableVec::<()>::locate(0), (0, 0));
-        assert_eq!(StableVec::<()>::locate(3), (0, 3));
-        // Second bucket holds items [4, 12).
-        assert_eq!(StableVec::<()>::locate(4), (1, 0));
-        assert_eq!(StableVec::<()>::locate(11), (1, 7));
-        // Third bucket holds items [12, 28).
-        assert_eq!(StableVec::<()>::locate(12), (2, 0));
-        assert_eq!(StableVec::<()>::locate(27), (2, 15));
-        // The last bucket holds items up to the capacity, `2^32 - 4`.
-        assert_eq!(StableVec::<()>::locate(u32::MAX as usize - 4), (MAX_BUCKETS - 1, (1 << 31) - 1));
+        assert_eq!(vector.locate(0), (0, 0));
+        assert_eq!(vector.locate(3), (0, 3));
+        // Second bucket holds items [4, 8).
+        assert_eq!(vector.locate(4), (1, 0));
+        assert_eq!(vector.locate(7), (1, 3));
+        // Third bucket holds items [8, 16), the fourth [16, 32).
+        assert_eq!(vector.locate(8), (2, 0));
+        assert_eq!(vector.locate(15), (2, 7));
+        assert_eq!(vector.locate(16), (3, 0));
+        // The last bucket holds items up to the capacity, `2^32`.
+        assert_eq!(vector.locate(u32::MAX as usize), (MAX_BUCKETS - 1, (1 << 31) - 1));
     }
 
     #[test]
     fn size_of_bucket_at() {
-        assert_eq!(StableVec::<()>::size_of_bucket_at(0), 4);
-        assert_eq!(StableVec::<()>::size_of_bucket_at(1), 8);
-        assert_eq!(StableVec::<()>::size_of_bucket_at(2), 16);
-        assert_eq!(StableVec::<()>::size_of_bucket_at(MAX_BUCKETS - 1), 1 << 31);
+        let vector = StableVec::<()>::new();
+        assert_eq!(vector.size_of_bucket_at(0), 4);
+        assert_eq!(vector.size_of_bucket_at(1), 4);
+        assert_eq!(vector.size_of_bucket_at(2), 8);
+        assert_eq!(vector.size_of_bucket_at(3), 16);
+        assert_eq!(vector.size_of_bucket_at(MAX_BUCKETS - 1), 1 << 31);
+        for n in 1..MAX_BUCKETS {
+            assert_eq!(
+                vector.first_index_of_bucket(n),
+                vector.first_index_of_bucket(n - 1) + vector.size_of_bucket_at(n - 1)
+            );
+        }
+    }
+
+    /// pluginhost (patch 0002): a reserved first bucket holds exactly that many items; the items
+    /// after it go to doubling buckets, every item keeps its address and is dropped once.
+    #[test]
+    fn reserved_first_bucket() {
+        use std::rc::Rc;
+        let mut vector = StableVec::new();
+        vector.reserve_first_bucket(153);
+        assert_eq!(vector.size_of_bucket_at(0), 153);
+        assert_eq!(vector.locate(152), (0, 152));
+        assert_eq!(vector.locate(153), (1, 0));
+        assert_eq!(vector.locate(156), (1, 3));
+        assert_eq!(vector.locate(157), (2, 0));
+        for n in 1..MAX_BUCKETS {
+            assert_eq!(
+                vector.first_index_of_bucket(n),
+                vector.first_index_of_bucket(n - 1) + vector.size_of_bucket_at(n - 1)
+            );
+        }
+        let item = Rc::new(());
+        for _ in 0..153 {
+            vector.push(item.clone());
+        }
+        assert!(vector.buckets[1].is_none(), "153 items fit the first bucket");
+        assert_eq!(vector.capacity(), 153);
+        let first: *const Rc<()> = vector.get(0).unwrap();
+        vector.reserve_first_bucket(1); // ignored: items were pushed
+        for _ in 153..300 {
+            vector.push(item.clone());
+        }
+        assert_eq!(first, vector.get(0).unwrap() as *const Rc<()>);
+        assert_eq!(vector.capacity(), 153 + 4 + 8 + 16 + 32 + 64 + 128);
+        assert_eq!(vector.iter().count(), 300);
+        assert_eq!(Rc::strong_count(&item), 301);
+        drop(vector);
+        assert_eq!(Rc::strong_count(&item), 1);
+        // Reserving 0 still makes room for one item.
+        let mut vector = StableVec::new();
+        vector.reserve_first_bucket(0);
+        vector.push(1);
+        vector.push(2);
+        assert_eq!(vector.iter().copied().collect::<Vec<_>>(), [1, 2]);
     }
 
     #[test]

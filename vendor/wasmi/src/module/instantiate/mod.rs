@@ -65,6 +65,13 @@ impl Module {
         }
         let handle = context.as_context_mut().store.inner.alloc_instance();
         let mut builder = InstanceEntity::build(self);
+        // pluginhost: a store without functions gets exactly the module's (patch 0011); its
+        // imports, if any, are in the store already and this does nothing.
+        context
+            .as_context_mut()
+            .store
+            .inner
+            .reserve_funcs(self.len_funcs());
 
         self.extract_imports(&context, &mut builder, externals)?;
         self.extract_functions(&mut context, &mut builder, handle);
