@@ -938,12 +938,18 @@ impl Stack {
     }
 
     /// pluginhost: whether a frame of `self` executes in `ops`, the code of one function.
+    ///
+    /// A frame's [`Ip`] points at an instruction of its function: where it starts, or where it
+    /// resumes after a call (a call is never a function's last instruction). So the range is
+    /// half-open: an `Ip` one past the end of `ops` is the first instruction of code placed
+    /// right after it, and counting it for both would make what is evicted, and the fuel
+    /// charged for translating it again, depend on where the allocator put the code.
     pub fn has_frame_in(&self, ops: &[u8]) -> bool {
         let range = ops.as_ptr_range();
         self.frames
             .frames
             .iter()
-            .any(|frame| range.start <= frame.ip.value && frame.ip.value <= range.end)
+            .any(|frame| range.contains(&frame.ip.value))
     }
 
     /// Resets `self` for reuse.
@@ -1720,6 +1726,25 @@ impl CallStack {
         }
         Ok(start)
     }
+}
+
+/// pluginhost: a frame is in the function whose code holds its [`Ip`], not in the code that
+/// ends where that function's begins.
+#[test]
+fn has_frame_in_adjacent_code() {
+    let code = [0_u8; 32];
+    let (first, second) = code.split_at(16);
+    let mut stack = Stack::new(&StackConfig::default());
+    assert!(!stack.has_frame_in(first));
+    stack.frames.frames.push(Frame {
+        ip: Ip::from(second),
+        start: SpOffset::default(),
+        instance: None,
+    });
+    assert!(stack.has_frame_in(second));
+    assert!(!stack.has_frame_in(first));
+    assert!(!stack.has_frame_in(&code[17..]));
+    assert!(stack.has_frame_in(&code[..]));
 }
 
 /// The state of a single function frame.
