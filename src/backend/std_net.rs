@@ -735,12 +735,9 @@ mod tests {
 
     #[test]
     fn refused_connection_is_io() {
-        // Bind then drop to find a port with (very likely) no listener.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A port nothing listens on, from below the ephemeral range: no other test's server
+        // or connection takes it meanwhile (testbed's `free_port`).
+        let port = pluginhost_testbed::free_port();
         let net = TcpNetwork::new().allow_loopback(true);
         assert_eq!(
             net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)

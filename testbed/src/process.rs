@@ -9,6 +9,8 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -45,13 +47,57 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it).
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a server a test is about to start.
+///
+/// The port is probed and released, and the server binds it a little later. A port the OS picks
+/// for `bind(0)` comes from its ephemeral range, which it also uses for the local end of every
+/// outgoing connection, so another test's connection could take it in between (pebble then
+/// failed with "address already in use"). So ports come from below that range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`), which only an explicit bind takes; each is handed
+/// out once per process, as tests run on parallel threads; and the search starts at an offset
+/// derived from the process id, so two test processes rarely probe the same ports. Where the
+/// range cannot be read or leaves no room below it, the OS picks.
 ///
 /// # Panics
 /// If no listener can be bound on loopback.
 pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    static WINDOW: OnceLock<Option<(u16, u16, u32)>> = OnceLock::new();
+    let window = *WINDOW.get_or_init(|| {
+        let low = ephemeral_low()?;
+        let width = u32::from(low.checked_sub(PORTS_FROM)?);
+        (width >= 1024).then(|| {
+            (
+                PORTS_FROM,
+                low,
+                std::process::id().wrapping_mul(7919) % width,
+            )
+        })
+    });
+    if let Some((from, to, start)) = window {
+        let width = u32::from(to - from);
+        for _ in 0..width {
+            let next = NEXT.fetch_add(1, Ordering::Relaxed);
+            let offset = start.wrapping_add(next) % width;
+            let Ok(port) = u16::try_from(u32::from(from) + offset) else {
+                continue;
+            };
+            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return port;
+            }
+        }
+    }
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
+}
+
+/// The lowest port [`free_port`] hands out.
+const PORTS_FROM: u16 = 10_000;
+
+/// The first port of the kernel's ephemeral range, where Linux says it.
+fn ephemeral_low() -> Option<u16> {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    range.split_whitespace().next()?.parse().ok()
 }
 
 /// Waits until something accepts TCP connections on `127.0.0.1:port`.
@@ -140,5 +186,27 @@ impl Drop for Server {
             eprintln!("stopping {} (pid {}): {e}", self.name, self.child.id());
         }
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..300).map(|_| free_port()).collect();
+        let distinct: HashSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len(), "a port was handed out twice");
+        for &port in &ports[..20] {
+            TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("the port is free");
+        }
+        if let Some(low) = ephemeral_low().filter(|&low| low >= PORTS_FROM + 1024) {
+            assert!(
+                ports.iter().all(|&p| (PORTS_FROM..low).contains(&p)),
+                "every port below the ephemeral range ({low}): {ports:?}"
+            );
+        }
     }
 }
