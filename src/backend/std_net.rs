@@ -735,9 +735,12 @@ mod tests {
 
     #[test]
     fn refused_connection_is_io() {
-        // A port nothing listens on, from below the ephemeral range: no other test's server
-        // or connection takes it meanwhile (testbed's `free_port`).
-        let port = pluginhost_testbed::free_port();
+        // A port nothing listens on, below Linux's ephemeral range (32768 and up): the other
+        // tests' servers bind port 0 and their connections take ephemeral ports, so neither
+        // lands on it meanwhile, and a connection cannot meet itself there.
+        let port = (20_000..32_000)
+            .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+            .unwrap();
         let net = TcpNetwork::new().allow_loopback(true);
         assert_eq!(
             net.dial(&target(HostName::Ipv4(Ipv4Addr::LOCALHOST), port), T)
