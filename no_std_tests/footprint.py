@@ -195,12 +195,10 @@ def parse_device(path):
     for line in text.splitlines():
         if line.startswith("HEAP plugin="):
             heap.append(dict(kv.split("=", 1) for kv in line[5:].split() if "=" in kv))
-        elif line.startswith("HEAP transient plugin="):
-            misc.setdefault("transient", []).append(
-                dict(kv.split("=", 1) for kv in line[len("HEAP transient "):].split() if "=" in kv))
-        elif line.startswith("HEAP unbudgeted plugin="):
-            misc.setdefault("unbudgeted", []).append(
-                dict(kv.split("=", 1) for kv in line[len("HEAP unbudgeted "):].split() if "=" in kv))
+        elif line.startswith(("HEAP transient plugin=", "HEAP unbudgeted plugin=")):
+            kind, rest = line[len("HEAP "):].split(" ", 1)
+            misc.setdefault(kind, []).append(
+                dict(kv.split("=", 1) for kv in rest.split() if "=" in kv))
         elif line.startswith("BREAKDOWN plugin="):
             fields = dict(kv.split("=", 1) for kv in line[10:].split() if "=" in kv)
             m = re.search(r"of which linear memory (\d+)", line)
@@ -561,7 +559,6 @@ def main():
       "plugins before this change).")
     w("")
     unbudgeted = {u["plugin"]: u for u in misc.get("unbudgeted", [])}
-    transient_rows = {t["plugin"]: t for t in misc.get("transient", [])}
     if unbudgeted:
         w("### The translated-code budget")
         w("")

@@ -175,8 +175,9 @@ impl<'a> Call<'a> {
 
     fn complete(&mut self, status: i32) -> Completion {
         let output = self.plugin.store.data_mut().end_invocation();
-        self.plugin.forget_translated_code();
+        // A transient plugin lets go of its engine, code included: nothing left to scan then.
         self.plugin.release();
+        self.plugin.forget_translated_code();
         let stats = &mut self.plugin.stats;
         stats.completed += 1;
         stats.fuel_used = stats.fuel_used.saturating_add(self.used);
@@ -193,8 +194,9 @@ impl<'a> Call<'a> {
     fn discard(&mut self) {
         let _ = self.plugin.store.data_mut().end_invocation();
         self.plugin.poison();
-        self.plugin.forget_translated_code();
+        // A transient plugin lets go of its engine, code included: nothing left to scan then.
         self.plugin.release();
+        self.plugin.forget_translated_code();
         let stats = &mut self.plugin.stats;
         stats.fuel_used = stats.fuel_used.saturating_add(self.used);
         stats.last_fuel_used = self.used;
