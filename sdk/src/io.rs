@@ -101,14 +101,33 @@ where
     Resp: Serialize,
     F: FnOnce(Req) -> Result<Resp, PluginFailure>,
 {
-    let response = match input_message::<Req>() {
-        Ok(request) => handler(request),
+    let response = read_request::<Req>().and_then(handler);
+    write_response(&response)
+}
+
+/// [`serve`]'s first step: the input as a `Req`, or the failure to answer with.
+///
+/// Not inlined, nor is [`write_response`]: the function that calls them (the plugin's `run`)
+/// stays on the call stack for the whole invocation, and a host that translates code lazily
+/// keeps it translated all that time (docs/plugin-authoring.md).
+#[inline(never)]
+fn read_request<Req: DeserializeOwned>() -> Result<Req, PluginFailure> {
+    match input_message::<Req>() {
+        Ok(request) => Ok(request),
         Err(Error::Decode) => Err(PluginFailure::bad_request(
             "the input is not a valid request message for this plugin",
         )),
         Err(error) => Err(PluginFailure::from(error)),
-    };
-    match output_message(&response) {
+    }
+}
+
+/// [`serve`]'s last step: writes `response`, or a [`FailureCode::Limit`] failure in its place if
+/// it is larger than the host's output cap.
+///
+/// [`FailureCode::Limit`]: pluginhost_proto::FailureCode::Limit
+#[inline(never)]
+fn write_response<Resp: Serialize>(response: &Result<Resp, PluginFailure>) -> Result<(), Error> {
+    match output_message(response) {
         Err(Error::Limit) => {
             let failure: Result<(), PluginFailure> = Err(PluginFailure::limit(
                 "the response is larger than the host's output cap",

@@ -55,16 +55,23 @@ fn handler() -> Result<(), Error> {
 
 /// One update, phase by phase.
 ///
-/// Each phase here and in the modules (`plan`, `read_key`, `keyfile::parse`, `update_message`,
-/// `tsig::sign`, `exchange`, `parse_response`, `tsig::verify`, `judge`) is `#[inline(never)]`.
-/// The host translates a function when it is first called and keeps it while it is on the call
-/// stack (with `Limits::EMBEDDED`, at most 8 KiB of other code besides); inlined into one
-/// function, they were 12.2 KB of wasm held for the whole update, some 19 KB translated, and
-/// set the plugin's RAM peak on a microcontroller (docs/footprint.md).
+/// Each phase here and in the modules (`plan`, `read_key`, `keyfile::parse`, `deliver`,
+/// `update_message`, `tsig::sign`, `exchange`, `parse_response`, `tsig::verify`, `judge`) is
+/// `#[inline(never)]`, and this function only calls the first three. The host translates a
+/// function when it is first called and keeps it while it is on the call stack (with
+/// `Limits::EMBEDDED`, at most 8 KiB of other code besides): inlined into one function, they
+/// were 12.2 KB of wasm held for the whole update, some 19 KB translated, and set the plugin's
+/// RAM peak on a microcontroller (docs/footprint.md).
 #[inline(never)]
 fn update(request: UpdateTxtRequest) -> Result<UpdateTxtResponse, PluginFailure> {
     let plan = plan::plan(&request)?;
     let key = read_key(&plan.key_file)?;
+    deliver(plan, &key)
+}
+
+/// Signs the update, sends it, and judges the response.
+#[inline(never)]
+fn deliver(plan: plan::Plan, key: &keyfile::TsigKey) -> Result<UpdateTxtResponse, PluginFailure> {
     let mut id = [0u8; 2];
     random::fill(&mut id).map_err(|e| host_failure("drawing a message ID", e))?;
     let id = u16::from_be_bytes(id);
@@ -76,14 +83,14 @@ fn update(request: UpdateTxtRequest) -> Result<UpdateTxtResponse, PluginFailure>
         plan.ttl,
         plan.value.as_bytes(),
     );
-    let request_mac = tsig::sign(&mut message, &key, now()?);
+    let request_mac = tsig::sign(&mut message, key, now()?);
     let server = format!("{}:{}", plan.server_host, plan.server_port);
     let response = exchange(&plan.server_host, plan.server_port, &message, &server)?;
     outcome::judge(
         &response,
         id,
         &request_mac,
-        &key,
+        key,
         now()?,
         &server,
         &plan.zone,
