@@ -10,7 +10,7 @@ use crate::{
             func::{
                 LabelRef,
                 LabelRegistry,
-                labels::{Label, ResolvedLabelUser},
+                labels::Label,
             },
         },
     },
@@ -294,8 +294,10 @@ impl OpEncoder {
         self.commit_staged_if_any()?;
         self.pad_to_op_alignment()?;
         let next_pos = Pos::from(self.ops.next_pos());
-        self.labels.pin_label(lref, next_pos);
-        Ok(())
+        let ops = &mut self.ops;
+        self.labels.pin_label(lref, next_pos, |src, pos| {
+            ops.update_branch_offset(pos, trace_branch_offset(src, next_pos)?)
+        })
     }
 
     /// Pins the [`Label`] at `lref` to the current encoded bytestream position if unpinned.
@@ -311,8 +313,10 @@ impl OpEncoder {
         self.commit_staged_if_any()?;
         self.pad_to_op_alignment()?;
         let next_pos = Pos::from(self.ops.next_pos());
-        self.labels.pin_label_if_unpinned(lref, next_pos);
-        Ok(())
+        let ops = &mut self.ops;
+        self.labels.pin_label_if_unpinned(lref, next_pos, |src, pos| {
+            ops.update_branch_offset(pos, trace_branch_offset(src, next_pos)?)
+        })
     }
 
     /// Resolves the [`BranchOffset`] to `lref` from the current encoded bytestream position if `lref` is pinned.
@@ -330,7 +334,7 @@ impl OpEncoder {
         let src = self.ops.next_pos();
         let offset = match self.labels.get_label(lref) {
             Label::Pinned(dst) => trace_branch_offset(src, dst)?,
-            Label::Unpinned => BranchOffset::uninit(),
+            Label::Unpinned { .. } => BranchOffset::uninit(),
         };
         Ok(offset)
     }
@@ -445,10 +449,8 @@ impl OpEncoder {
         let Some(ReportingPos::BranchOffset(pos_offset)) = self.ops.take_reporting_pos() else {
             unreachable!("expected encoded position for `BranchOffset` entry but found none");
         };
-        if !self.labels.is_pinned(dst) {
-            self.labels
-                .new_user(dst, BytePos::from(pos_item), pos_offset);
-        }
+        self.labels
+            .new_user(dst, BytePos::from(pos_item), pos_offset)?;
         debug_assert!(self.staged.is_none());
         Ok((pos_item, pos_offset))
     }
@@ -538,18 +540,9 @@ impl OpEncoder {
         core::mem::take(&mut self.ops.buffer)
     }
 
-    /// Updates the branch offsets of all branch instructions inplace.
-    ///
-    /// # Panics
-    ///
-    /// If this is used before all branching labels have been pinned.
-    pub fn update_branch_offsets(&mut self) -> Result<(), Error> {
-        for user in self.labels.resolved_users() {
-            let ResolvedLabelUser { src, dst, pos } = user;
-            let offset = trace_branch_offset(src, dst)?;
-            self.ops.update_branch_offset(pos, offset)?;
-        }
-        Ok(())
+    /// pluginhost: `true` if some branch still waits for its label to be pinned.
+    pub fn has_unresolved_branches(&self) -> bool {
+        self.labels.has_unresolved_users()
     }
 }
 

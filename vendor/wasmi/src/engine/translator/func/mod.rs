@@ -200,13 +200,9 @@ impl WasmTranslator<'_> for FuncTranslator {
         mut self,
         finalize: impl FnOnce(CompiledFuncEntry),
     ) -> Result<Self::Allocations, Error> {
-        // Note: `update_branch_offsets` might change `frame_size` so we need to compute it prior.
-        //
-        // Context:
-        // This only happens if the function has so many instructions that some conditional branch
-        // operators need to be encoded as their fallbacks which requires to allocate more function
-        // local constant values, thus increasing the size of the function frame.
-        self.instrs.update_branch_offsets()?;
+        // pluginhost: each branch offset was resolved when its label was pinned; the end of the
+        // function body pinned the last.
+        debug_assert!(!self.instrs.has_unresolved_branches());
         let len_local_slots = self.stack.get_local_slots();
         let Some(len_stack_slots) = self.len_stack_slots() else {
             return Err(Error::from(TranslationError::AllocatedTooManySlots));
