@@ -187,6 +187,7 @@ impl LabelRegistry {
             pos,
             next: first,
         };
+        // `NO_USER` is never an index of `users`: its length is below `NO_USER`.
         let index = match self.users.get_mut(self.free as usize) {
             Some(slot) => {
                 let index = self.free;
@@ -288,6 +289,7 @@ impl LabelRegistry {
         mut resolve: impl FnMut(BytePos, Pos<BranchOffset>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut next = first;
+        // The list ends at `NO_USER`, which is never an index of `users`.
         while let Some(slot) = self.users.get_mut(next as usize) {
             let LabelUser { src, pos, next: after } = *slot;
             slot.next = self.free;
