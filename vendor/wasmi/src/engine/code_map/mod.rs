@@ -366,6 +366,24 @@ fn first_allocation_gets_exact_bucket() {
     }
 }
 
+// pluginhost: every function of every module has a code-map entry for the module's life: 28
+// bytes with 32-bit pointers (0008 and 0013 took it from 44).
+#[cfg(all(target_pointer_width = "32", feature = "validate"))]
+const _: () = assert!(core::mem::size_of::<FuncEntry>() == 28);
+
+#[test]
+fn size_of_func_entry() {
+    // pluginhost: the lazy validation data is one pointer (0013).
+    #[cfg(feature = "validate")]
+    assert_eq!(
+        core::mem::size_of::<Option<Box<(TypeIndex, ValidatorResources)>>>(),
+        core::mem::size_of::<usize>()
+    );
+    // 64 bytes with the validation data inline.
+    #[cfg(all(target_pointer_width = "64", feature = "validate"))]
+    assert_eq!(core::mem::size_of::<FuncEntry>(), 56);
+}
+
 #[test]
 fn size_of_funcs_type() {
     const EXPECTED_SIZE: usize = (MAX_BUCKETS * core::mem::size_of::<*mut FuncEntry>())
@@ -1090,8 +1108,14 @@ struct UncompiledFuncEntry {
     /// Optional Wasm validation information.
     ///
     /// This is `Some` if the [`UncompiledFuncEntry`] is to be validated upon compilation.
+    ///
+    /// pluginhost: boxed, so that it takes one pointer in every entry of the code map: it is
+    /// `None` unless functions are validated lazily ([`CompilationMode::Lazy`]), and then a
+    /// function pays for a small allocation until its first translation.
+    ///
+    /// [`CompilationMode::Lazy`]: crate::CompilationMode::Lazy
     #[cfg(feature = "validate")]
-    validation: Option<(TypeIndex, ValidatorResources)>,
+    validation: Option<Box<(TypeIndex, ValidatorResources)>>,
 }
 
 impl UncompiledFuncEntry {
@@ -1116,7 +1140,7 @@ impl UncompiledFuncEntry {
                 func_to_validate.index,
                 func_index.into_u32(),
             );
-            (TypeIndex(func_to_validate.ty), func_to_validate.resources)
+            Box::new((TypeIndex(func_to_validate.ty), func_to_validate.resources))
         });
         let bytes = match static_bytes {
             Some(bytes) => SmallByteSlice::Static(bytes),
@@ -1193,7 +1217,7 @@ impl UncompiledFuncEntry {
         let validation = {
             #[cfg(feature = "validate")]
             {
-                self.validation.take()
+                self.validation.take().map(|validation| *validation)
             }
             #[cfg(not(feature = "validate"))]
             {
