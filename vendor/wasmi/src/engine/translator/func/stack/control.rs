@@ -9,7 +9,7 @@ use crate::{
     ir::BoundedSlotSpan,
 };
 use alloc::vec::{Drain, Vec};
-use core::slice;
+use core::{cmp, slice};
 
 #[cfg(doc)]
 use crate::ir::Op;
@@ -308,10 +308,20 @@ impl ControlStack {
         self.frames.len()
     }
 
+    /// pluginhost: pushes `frame`, growing the stack by half (at least 4 frames) when it is full
+    /// instead of doubling it, as the encoder's buffer does (0007): a translation's scratch, and
+    /// the moment a realloc holds the old and the new buffer, stay closer to what it needs.
+    fn push_frame(&mut self, frame: ControlFrame) {
+        if self.frames.len() == self.frames.capacity() {
+            self.frames.reserve_exact(cmp::max(4, self.frames.len() / 2));
+        }
+        self.frames.push(frame)
+    }
+
     /// Pushes a new unreachable Wasm control frame onto the [`ControlStack`].
     pub fn push_unreachable(&mut self, kind: ControlFrameKind) {
         debug_assert!(!self.orphaned_else_operands);
-        self.frames.push(ControlFrame::from(kind))
+        self.push_frame(ControlFrame::from(kind))
     }
 
     /// Pushes a new Wasm `block` onto the [`ControlStack`].
@@ -324,7 +334,7 @@ impl ControlStack {
         fuel_pos: Option<Pos<ir::BlockFuel>>,
     ) {
         debug_assert!(!self.orphaned_else_operands);
-        self.frames.push(ControlFrame::from(BlockControlFrame {
+        self.push_frame(ControlFrame::from(BlockControlFrame {
             ty,
             height: StackHeight::from(height),
             branch_params,
@@ -353,7 +363,7 @@ impl ControlStack {
             fuel_pos,
             label,
         };
-        self.frames.push(ControlFrame::from(loop_frame.clone()));
+        self.push_frame(ControlFrame::from(loop_frame.clone()));
         self.fuel_pos = fuel_pos;
         loop_frame
     }
@@ -372,7 +382,7 @@ impl ControlStack {
         registers: RegisterMap,
     ) {
         debug_assert!(!self.orphaned_else_operands);
-        self.frames.push(ControlFrame::from(IfControlFrame {
+        self.push_frame(ControlFrame::from(IfControlFrame {
             ty,
             height: StackHeight::from(height),
             branch_params,
@@ -412,7 +422,7 @@ impl ControlStack {
             },
             IfReachability::OnlyElse => ElseReachability::OnlyElse,
         };
-        self.frames.push(ControlFrame::from(ElseControlFrame {
+        self.push_frame(ControlFrame::from(ElseControlFrame {
             ty,
             height: StackHeight::from(height),
             branch_params,
@@ -1097,4 +1107,23 @@ pub enum ControlFrameKind {
     If,
     /// An Wasm `else` control frame.
     Else,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_grow_by_half() {
+        let mut stack = ControlStack::default();
+        let mut capacities = Vec::new();
+        for _ in 0..40 {
+            stack.push_unreachable(ControlFrameKind::Block);
+            if capacities.last() != Some(&stack.frames.capacity()) {
+                capacities.push(stack.frames.capacity());
+            }
+        }
+        assert_eq!(capacities, [4, 8, 12, 18, 27, 40]);
+        assert_eq!(stack.height(), 40);
+    }
 }
