@@ -1298,9 +1298,12 @@ impl ValueStack {
             "capacity must always be larger or equal to the actual number of the cells"
         );
         if new_len > self.cells.capacity() {
-            let additional = new_len - len;
+            // pluginhost: grow by half (or to `new_len` if that is more), not by doubling, and
+            // never past the maximum height: the stack stays closer to what the guest uses, and
+            // the moment the reallocation holds both buffers is smaller.
+            let target = cmp::min(cmp::max(new_len, len + len / 2), self.max_height);
             self.cells
-                .try_reserve(additional)
+                .try_reserve_exact(target - len)
                 .map_err(|_| TrapCode::OutOfSystemMemory)?;
             debug_assert!(
                 self.cells.capacity() >= new_len,
@@ -1793,5 +1796,34 @@ impl SpOffset {
     #[inline]
     fn into_inner(self) -> usize {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// pluginhost: the value stack grows by half, to what is needed if that is more, and never
+    /// past its maximum height.
+    #[test]
+    fn value_stack_grows_by_half_up_to_its_maximum() {
+        let cell = mem::size_of::<Cell>();
+        let mut stack = ValueStack::new(100 * cell, 400 * cell);
+        let mut grow = |new_len: usize| {
+            stack.grow_if_needed(SpOffset::from(new_len)).unwrap();
+            stack.cells.capacity()
+        };
+        assert_eq!(grow(100), 100);
+        assert_eq!(grow(101), 150);
+        assert_eq!(grow(150), 150);
+        assert_eq!(grow(200), 225);
+        assert_eq!(grow(340), 340);
+        assert_eq!(grow(341), 400);
+        assert_eq!(grow(400), 400);
+        assert_eq!(
+            stack.grow_if_needed(SpOffset::from(401)),
+            Err(TrapCode::StackOverflow)
+        );
+        assert_eq!(stack.usable, 400);
     }
 }
