@@ -38,7 +38,9 @@ pub struct ModuleBuilder {
     pub header: Option<ModuleHeader>,
     pub func_types: Vec<DedupFuncType>,
     pub imports: ModuleImportsBuilder,
-    pub funcs: Vec<DedupFuncType>,
+    /// pluginhost: each function's type as an index into `func_types` (4 bytes a function
+    /// instead of 8, for the module's life).
+    pub funcs: Vec<FuncTypeIdx>,
     pub tables: Vec<TableType>,
     pub memories: Vec<MemoryType>,
     pub globals: Vec<GlobalType>,
@@ -244,8 +246,8 @@ impl ModuleBuilder {
             match kind {
                 ExternTypeIdx::Func(func_type_idx) => {
                     self.imports.funcs.push(name);
-                    let func_type = self.func_types[func_type_idx.into_u32() as usize];
-                    self.funcs.push(func_type);
+                    let _ = &self.func_types[func_type_idx.into_u32() as usize];
+                    self.funcs.push(func_type_idx);
                 }
                 ExternTypeIdx::Table(table_type) => {
                     self.imports.tables.push(name);
@@ -291,8 +293,9 @@ impl ModuleBuilder {
         self.engine_funcs = self.engine.alloc_funcs(funcs.len());
         for func in funcs {
             let func_type_idx = func?;
-            let func_type = self.func_types[func_type_idx.into_u32() as usize];
-            self.funcs.push(func_type);
+            // An index out of range panics here, as it did when the type was looked up here.
+            let _ = &self.func_types[func_type_idx.into_u32() as usize];
+            self.funcs.push(func_type_idx);
         }
         Ok(())
     }

@@ -77,7 +77,8 @@ struct ModuleHeaderInner {
     engine: EngineWeak,
     func_types: Box<[DedupFuncType]>,
     imports: ModuleImports,
-    funcs: Box<[DedupFuncType]>,
+    /// pluginhost: each function's type as an index into `func_types`.
+    funcs: Box<[FuncTypeIdx]>,
     tables: Box<[TableType]>,
     memories: Box<[MemoryType]>,
     globals: Box<[GlobalType]>,
@@ -107,7 +108,7 @@ impl ModuleHeader {
 
     /// Returns the [`FuncType`] of the indexed function.
     pub fn get_type_of_func(&self, func_idx: FuncIdx) -> &DedupFuncType {
-        &self.inner.funcs[func_idx.into_u32() as usize]
+        self.get_func_type(self.inner.funcs[func_idx.into_u32() as usize])
     }
 
     /// Returns the [`GlobalType`] of the indexed global variable.
@@ -370,6 +371,7 @@ impl Module {
         ModuleImportsIter {
             engine: self.engine(),
             names: imports.items.iter(),
+            func_types: &header.func_types,
             funcs: header.funcs[..imports.len_funcs].iter(),
             tables: header.tables[..imports.len_tables].iter(),
             memories: header.memories[..imports.len_memories].iter(),
@@ -395,6 +397,7 @@ impl Module {
         let engine_funcs = header.engine_funcs.iter();
         assert_eq!(funcs.len(), engine_funcs.len());
         InternalFuncsIter {
+            func_types: &header.func_types,
             iter: funcs.iter().zip(engine_funcs),
         }
     }
@@ -462,7 +465,7 @@ impl Module {
         let header = self.module_header();
         match idx {
             ExternIdx::Func(index) => {
-                let dedup = &header.funcs[index.into_u32() as usize];
+                let dedup = &header.func_types[header.funcs[index.into_u32() as usize].into_u32() as usize];
                 let func_type = self.engine().resolve_func_type(dedup, Clone::clone);
                 ExternType::Func(func_type)
             }
@@ -501,7 +504,8 @@ impl Module {
 pub struct ModuleImportsIter<'a> {
     engine: &'a Engine,
     names: SliceIter<'a, Imported>,
-    funcs: SliceIter<'a, DedupFuncType>,
+    func_types: &'a [DedupFuncType],
+    funcs: SliceIter<'a, FuncTypeIdx>,
     tables: SliceIter<'a, TableType>,
     memories: SliceIter<'a, MemoryType>,
     globals: SliceIter<'a, GlobalType>,
@@ -515,9 +519,10 @@ impl<'a> Iterator for ModuleImportsIter<'a> {
             let imported = self.names.next()?;
             match imported {
                 Imported::Func(name) => {
-                    let func_type = self.funcs.next().unwrap_or_else(|| {
+                    let func_type_idx = self.funcs.next().unwrap_or_else(|| {
                         panic!("unexpected missing imported function for {name}")
                     });
+                    let func_type = &self.func_types[func_type_idx.into_u32() as usize];
                     let func_type = self.engine.resolve_func_type(func_type, FuncType::clone);
                     ImportType::new(name, func_type)
                 }
@@ -605,7 +610,8 @@ impl<'module> ImportType<'module> {
 /// An iterator over the internally defined functions of a [`Module`].
 #[derive(Debug)]
 pub struct InternalFuncsIter<'a> {
-    iter: iter::Zip<SliceIter<'a, DedupFuncType>, EngineFuncSpanIter>,
+    func_types: &'a [DedupFuncType],
+    iter: iter::Zip<SliceIter<'a, FuncTypeIdx>, EngineFuncSpanIter>,
 }
 
 impl Iterator for InternalFuncsIter<'_> {
@@ -614,7 +620,9 @@ impl Iterator for InternalFuncsIter<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         self.iter
             .next()
-            .map(|(func_type, engine_func)| (*func_type, engine_func))
+            .map(|(func_type, engine_func)| {
+                (self.func_types[func_type.into_u32() as usize], engine_func)
+            })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -799,5 +807,60 @@ mod new_static_tests {
         let truncated = &wasm[..wasm.len() - 1];
         let engine = engine(CompilationMode::LazyTranslation);
         assert!(Module::new_static(&engine, truncated).is_err());
+    }
+}
+
+#[cfg(test)]
+mod func_types_tests {
+    use crate::{Engine, ExternType, Module, ValType};
+    use alloc::{
+        string::ToString,
+        vec,
+        vec::Vec,
+    };
+
+    /// pluginhost: a function's type is an index into the module's type table; imports, exports
+    /// and internal functions of several types still report theirs.
+    #[test]
+    fn each_function_keeps_its_type() {
+        let wat = r#"
+            (module
+                (type $a (func (param i32) (result i32)))
+                (type $b (func (param i64 f32)))
+                (type $c (func (result f64)))
+                (import "env" "b" (func $ib (type $b)))
+                (import "env" "a" (func $ia (type $a)))
+                (func $c (export "c") (type $c) f64.const 1)
+                (func $a (export "a") (type $a) local.get 0)
+                (func $b (export "b") (type $b))
+                (export "ia" (func $ia))
+            )
+        "#;
+        let engine = Engine::default();
+        let module = Module::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
+        let params_results = |ty: &ExternType| {
+            let f = ty.func().unwrap();
+            (f.params().to_vec(), f.results().to_vec())
+        };
+        let a = (vec![ValType::I32], vec![ValType::I32]);
+        let b = (vec![ValType::I64, ValType::F32], vec![]);
+        let c = (vec![], vec![ValType::F64]);
+        let imports: Vec<_> = module.imports().map(|i| params_results(i.ty())).collect();
+        assert_eq!(imports, [b.clone(), a.clone()]);
+        // In name order.
+        let exports: Vec<_> = module
+            .exports()
+            .map(|e| (e.name().to_string(), params_results(e.ty())))
+            .collect();
+        assert_eq!(
+            exports,
+            [
+                ("a".to_string(), a.clone()),
+                ("b".to_string(), b),
+                ("c".to_string(), c),
+                ("ia".to_string(), a),
+            ]
+        );
+        assert_eq!(module.internal_funcs().len(), 3);
     }
 }
