@@ -129,6 +129,31 @@ mod dedup_arena {
         assert!(arena.iter().eq(TEST_ENTITIES.iter().enumerate()));
     }
 
+    /// pluginhost: few items are deduplicated without the map; past 32 the map is built from
+    /// them and keeps every earlier key.
+    #[test]
+    fn deduplicates_before_and_after_the_map_is_built() {
+        let mut arena = <DedupArena<usize, u32>>::new();
+        for round in 0..3 {
+            for n in 0..100u32 {
+                let key = arena.alloc(n * 7).unwrap();
+                assert_eq!(key, n as usize, "round {round}, item {n}");
+                assert_eq!(arena.len(), if round == 0 { n as usize + 1 } else { 100 });
+                assert_eq!(
+                    arena.map_len(),
+                    if round == 0 && n < 32 { 0 } else { arena.len() }
+                );
+                // An item allocated before is found again, in either mode.
+                assert_eq!(arena.alloc(0).unwrap(), 0);
+                assert_eq!(arena.alloc(n / 2 * 7).unwrap(), (n / 2) as usize);
+            }
+        }
+        arena.clear();
+        assert_eq!(arena.alloc(5).unwrap(), 0);
+        assert_eq!(arena.alloc(5).unwrap(), 0);
+        assert_eq!(arena.map_len(), 0);
+    }
+
     #[test]
     fn from_iter_works() {
         let expected = alloc_dedup_arena(TEST_ENTITIES);
