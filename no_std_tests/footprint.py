@@ -359,13 +359,13 @@ def main():
           "there (vendor/wasmi-patches/0002), and so do its active data segments (0004). With "
           "`Host::load` wasmi keeps a heap copy of every function body (the number in brackets). "
           "*After one real invocation*: under `Limits::EMBEDDED` (`Limits::translated_code_bytes`, "
-          "8 KiB) a plugin keeps the translated code of the functions on its call stack and at most "
-          "about 8 KiB more while it runs, and drops it all when the invocation ends (wasmi patch "
+          "4 KiB) a plugin keeps the translated code of the functions on its call stack and at most "
+          "about 4 KiB more while it runs, and drops it all when the invocation ends (wasmi patch "
           "0009, *The translated-code budget* below). `Residency::Transient` (the *at rest* rows) "
           "lets go of its engine, module and instance too; the *peak* rows are what one running "
           "invocation needs either way. `dns_rfc2136`'s is the highest: the translated code of its "
           "deepest chain of calls (from `run` through `update` to reading its key or signing the "
-          "update), up to 8 KiB of other code, the scratch of the function being translated and its "
+          "update), up to 4 KiB of other code, the scratch of the function being translated and its "
           "value stack, on top of what it holds after load.")
         w("")
         w("The device build has feature `compact-code` (wasmi's compact encoding of translated code; "
@@ -410,7 +410,17 @@ def main():
           "branches still waiting (vendor/wasmi-patches/0012: 23,544 / 27,929 / 38,367 -> 23,512 / "
           "27,897 / 38,223; the peak moved to the next translation scratch).")
         w("")
-        w("Then a budget for translated code (`Limits::translated_code_bytes`, 8 KiB in "
+        w("Then five smaller ones, in wasmi and its collections (vendor/README.md has each): a "
+          "code-map entry holds lazy validation data as one pointer (0013: after load 7,135 / 8,763 "
+          "/ 17,857 -> 6,947 / 8,527 / 17,225); a translation's control stack grows by half (0014) "
+          "and so does the value stack (0015: `dns_rfc2136`'s invoke peak 37,459 -> 37,171 -> "
+          "36,595); a module keeps each function's type as an index into its type table (0016: "
+          "`dns_rfc2136` after load 17,225 -> 16,545); and an engine's few function types are "
+          "deduplicated without a map (collections 0003: after load 6,735 / 8,259 / 16,545 -> "
+          "6,507 / 7,527 / 15,585). With the 8 KiB budget of the time the invoke peaks were then "
+          "22,504 / 26,249 / 34,955; the budget is now 4 KiB (below).")
+        w("")
+        w("Before those, a budget for translated code (`Limits::translated_code_bytes`, then 8 KiB in "
           "`Limits::EMBEDDED`; vendor/wasmi-patches/0009) took the rows after an invocation from "
           "23,165 / 32,001 / 81,075 to the after-load level, and the invoke peaks from 24,770 / "
           "36,822 / 83,643 to the numbers above; the fuel it costs is in *The translated-code "
@@ -571,9 +581,9 @@ def main():
     if unbudgeted:
         w("### The translated-code budget")
         w("")
-        w("`Limits::EMBEDDED` sets `translated_code_bytes` to 8 KiB: before a function is translated, "
+        w("`Limits::EMBEDDED` sets `translated_code_bytes` to 4 KiB: before a function is translated, "
           "the plugin's engine evicts the code of functions its invocation is not in until the rest "
-          "and the new function's estimated code fit in 8 KiB beyond the code on the call stack; a "
+          "and the new function's estimated code fit in 4 KiB beyond the code on the call stack; a "
           "function evicted and called again is translated again, charged 7 fuel per byte of its wasm "
           "body; and the plugin drops all translated code when the invocation ends, so every "
           "invocation starts alike and is charged alike (docs/execution.md). The same plugins without "
@@ -594,11 +604,12 @@ def main():
         w("The fuel is the price: functions evicted and called again are translated again. Evicting in "
           "index order needed the fewest translations of three orders tried (oldest or newest "
           "translation first: `dns_zonefile` 115,621 and 117,014 fuel, `dns_rfc2136` 409,392 and "
-          "486,035, with the earlier build of `dns_rfc2136`). 8 KiB was chosen as the largest budget "
-          "under which `dns_zonefile`'s peak met the target. On this build without 0012, smaller "
-          "budgets give these peaks (bytes) for this fuel: 6 KiB 21,536 / 25,995 / 36,448 for "
-          "40,552 / 127,122 / 432,562; 4 KiB 21,086 / 23,987 / 34,747 for 44,031 / 201,203 / "
-          "505,096. None brings `dns_rfc2136` under 32 KiB. The CPU price is a translation of what each invocation runs, as "
+          "486,035, with the earlier build of `dns_rfc2136`). The budget is the largest under which "
+          "every real plugin's peak meets the target. On this build, before the budget went from 8 "
+          "to 4 KiB, the `dns_rfc2136` peak and the three plugins' fuel were: 8 KiB 34,955 bytes "
+          "for 37,969 / 120,528 / 402,637 fuel; 5 KiB 32,832 bytes (missed) for 42,610 / 177,627 "
+          "/ 484,901. Measured at 2 KiB before 0016 and collections 0003, the peak fell only "
+          "another 0.5 KB for 1.5-2.3x the fuel of 4 KiB. The CPU price is a translation of what each invocation runs, as "
           "under `Residency::Transient` without its validation and instantiation. Where nothing is "
           "evicted the budget costs about 30 bytes per translated function while it runs (what it "
           "needs to be translated again). An embedder with more RAM raises the budget or sets `None`.")

@@ -40,7 +40,7 @@ fn run() -> Result<(usize, u64), Error> {
         .set_max_stack_height(32 << 10)
         .set_max_cached_stacks(0)
         .set_max_cached_translation_allocs(0)
-        .set_translated_code_budget(Some(8 << 10))
+        .set_translated_code_budget(Some(4 << 10))
         .set_retranslation_fuel_per_byte(7);
     config.enforced_limits(EnforcedLimits::strict());
     let engine = Engine::new(&config);

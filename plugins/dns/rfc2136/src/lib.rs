@@ -59,7 +59,7 @@ fn handler() -> Result<(), Error> {
 /// `update_message`, `tsig::sign`, `exchange`, `parse_response`, `tsig::verify`, `judge`) is
 /// `#[inline(never)]`, and this function only calls the first three. The host translates a
 /// function when it is first called and keeps it while it is on the call stack (with
-/// `Limits::EMBEDDED`, at most 8 KiB of other code besides): inlined into one function, they
+/// `Limits::EMBEDDED`, at most 4 KiB of other code besides): inlined into one function, they
 /// were 12.2 KB of wasm held for the whole update, some 19 KB translated, and set the plugin's
 /// RAM peak on a microcontroller (docs/footprint.md).
 #[inline(never)]
