@@ -420,11 +420,11 @@ def main():
           "6,507 / 7,527 / 15,585). With the 8 KiB budget of the time the invoke peaks were then "
           "22,504 / 26,249 / 34,955; the budget is now 4 KiB (below).")
         w("")
-        w("Before those, a budget for translated code (`Limits::translated_code_bytes`, then 8 KiB in "
-          "`Limits::EMBEDDED`; vendor/wasmi-patches/0009) took the rows after an invocation from "
-          "23,165 / 32,001 / 81,075 to the after-load level, and the invoke peaks from 24,770 / "
-          "36,822 / 83,643 to the numbers above; the fuel it costs is in *The translated-code "
-          "budget* below.")
+        w("Earlier, between the first four and the next three, a budget for translated code "
+          "(`Limits::translated_code_bytes`, 8 KiB in `Limits::EMBEDDED` then; "
+          "vendor/wasmi-patches/0009) had taken the rows after an invocation from 23,165 / 32,001 / "
+          "81,075 to the after-load level, and the invoke peaks from 24,770 / 36,822 / 83,643 down "
+          "to those of its build; the fuel it costs is in *The translated-code budget* below.")
         w("")
     if z_pct > HOST_TARGET_PERCENT:
         w(f"The host's code target is **not met**: at opt-level \"z\" the host adds {kib(z_h)} to wasmi's "
