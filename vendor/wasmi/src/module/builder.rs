@@ -16,6 +16,7 @@ use super::{
     ModuleInner,
     data::DataSegmentsBuilder,
     export::ExternIdx,
+    func_type_at,
     import::FuncTypeIdx,
 };
 use crate::{
@@ -246,8 +247,7 @@ impl ModuleBuilder {
             match kind {
                 ExternTypeIdx::Func(func_type_idx) => {
                     self.imports.funcs.push(name);
-                    let _ = &self.func_types[func_type_idx.into_u32() as usize];
-                    self.funcs.push(func_type_idx);
+                    self.push_func(func_type_idx);
                 }
                 ExternTypeIdx::Table(table_type) => {
                     self.imports.tables.push(name);
@@ -292,12 +292,19 @@ impl ModuleBuilder {
         self.funcs.reserve_exact(funcs.len());
         self.engine_funcs = self.engine.alloc_funcs(funcs.len());
         for func in funcs {
-            let func_type_idx = func?;
-            // An index out of range panics here, as it did when the type was looked up here.
-            let _ = &self.func_types[func_type_idx.into_u32() as usize];
-            self.funcs.push(func_type_idx);
+            self.push_func(func?);
         }
         Ok(())
+    }
+
+    /// pluginhost: records a function's type as its index into `func_types`.
+    ///
+    /// # Panics
+    ///
+    /// If `func_type_idx` is out of bounds, as wasmi did when it stored the type itself.
+    fn push_func(&mut self, func_type_idx: FuncTypeIdx) {
+        func_type_at(&self.func_types, func_type_idx);
+        self.funcs.push(func_type_idx);
     }
 
     /// Pushes the given table types to the [`Module`] under construction.

@@ -90,6 +90,15 @@ struct ModuleHeaderInner {
     layout: InstanceLayout,
 }
 
+/// pluginhost: the type that `idx` names in a module's type table.
+///
+/// # Panics
+///
+/// If `idx` is out of bounds, which validation rules out.
+fn func_type_at(func_types: &[DedupFuncType], idx: FuncTypeIdx) -> &DedupFuncType {
+    &func_types[idx.into_u32() as usize]
+}
+
 impl ModuleHeader {
     /// Returns the [`Engine`] of the [`ModuleHeader`].
     pub fn engine(&self) -> &EngineWeak {
@@ -103,7 +112,7 @@ impl ModuleHeader {
 
     /// Returns the [`FuncType`] at the given index.
     pub fn get_func_type(&self, func_type_idx: FuncTypeIdx) -> &DedupFuncType {
-        &self.inner.func_types[func_type_idx.into_u32() as usize]
+        func_type_at(&self.inner.func_types, func_type_idx)
     }
 
     /// Returns the [`FuncType`] of the indexed function.
@@ -465,7 +474,7 @@ impl Module {
         let header = self.module_header();
         match idx {
             ExternIdx::Func(index) => {
-                let dedup = &header.func_types[header.funcs[index.into_u32() as usize].into_u32() as usize];
+                let dedup = self.inner.header.get_type_of_func(index);
                 let func_type = self.engine().resolve_func_type(dedup, Clone::clone);
                 ExternType::Func(func_type)
             }
@@ -522,7 +531,7 @@ impl<'a> Iterator for ModuleImportsIter<'a> {
                     let func_type_idx = self.funcs.next().unwrap_or_else(|| {
                         panic!("unexpected missing imported function for {name}")
                     });
-                    let func_type = &self.func_types[func_type_idx.into_u32() as usize];
+                    let func_type = func_type_at(self.func_types, *func_type_idx);
                     let func_type = self.engine.resolve_func_type(func_type, FuncType::clone);
                     ImportType::new(name, func_type)
                 }
@@ -620,9 +629,7 @@ impl Iterator for InternalFuncsIter<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         self.iter
             .next()
-            .map(|(func_type, engine_func)| {
-                (self.func_types[func_type.into_u32() as usize], engine_func)
-            })
+            .map(|(idx, engine_func)| (*func_type_at(self.func_types, *idx), engine_func))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
