@@ -93,7 +93,22 @@ if wf.exists():
         if line.startswith("WHOLE "):
             _, label, w, a, b, ratio, lo, hi = line.split()
             whole[(label, w)] = (float(a), float(b), float(ratio), float(lo), float(hi))
+wholeic = {}  # (label, workload) -> (a_instructions, b_instructions, ratio)
+if wf.exists():
+    for line in wf.read_text().split("\n"):
+        if line.startswith("WHOLEIC "):
+            _, label, w, a, b, ratio = line.split()
+            wholeic[(label, w)] = (int(a), int(b), float(ratio))
 WHOLE_W = ["fib_long", "sort_long", "sha_long", "xor_loop"]
+
+
+def whole_ic_row(label, limit):
+    """The instruction-count column and verdict of a whole-process target row."""
+    xs = [wholeic.get((label, w)) for w in WHOLE_W]
+    if not all(xs):
+        return ("not counted", None)
+    return ("worst " + f"{max(x[2] for x in xs):.4f}× (" + ", ".join(f"{w} {x[2]:.4f}×" for w, x in zip(WHOLE_W, xs)) + ")",
+            max(x[2] for x in xs) <= limit)
 
 unpatched = {}  # full_id -> median ns, criterion run against unpatched wasmi
 for bj in (target / "criterion-unpatched").glob("**/new/benchmark.json"):
@@ -137,7 +152,7 @@ if all(sv):
         "worst " + f"{max(x[2] for x in sv):.3f}× (" + ", ".join(f"{w} {x[2]:.3f}×" for w, x in zip(WHOLE_W, sv)) + ")"
         + ("" if not all(cv) else "; control, wasmi's own CLI built without WASI / as published: "
            + ", ".join(f"{w} {x[2]:.3f}×" for w, x in zip(WHOLE_W, cv))),
-        "—", None, max(x[2] for x in sv) <= 1.02,
+        *whole_ic_row("shipped-vs-wasmi-cli", 1.02), max(x[2] for x in sv) <= 1.02,
     ))
 else:
     rows.append(("Shipped CLI ≤ 1.02× wasmi's CLI 2.0.0 (whole process, CPU time, fuel on, every workload)",
@@ -151,7 +166,7 @@ if all(pv):
         "Native-stack patch keeps throughput (host on patched / unpatched wasmi ≤ 1.02×, same profile)",
         "whole process: worst " + f"{max(x[2] for x in pv):.3f}× (" + ", ".join(f"{w} {x[2]:.3f}×" for w, x in zip(WHOLE_W, pv)) + ")"
         + ("" if worst_c is None else f"; criterion: worst {worst_c:.3f}×"),
-        "—", None, max(x[2] for x in pv) <= 1.02,
+        *whole_ic_row("patched-vs-unpatched", 1.02), max(x[2] for x in pv) <= 1.02,
     ))
 
 # throughput: host vs raw wasmi without fuel (throughput ratio = t_wasmi / t_host)
@@ -243,7 +258,8 @@ p("## Targets")
 p("")
 p("Each target is judged on criterion's wall-clock medians and, where counted, on instruction counts "
   "per operation (callgrind, `scripts/icount.sh`: exact and repeatable, but blind to cache and branch "
-  "effects).")
+  "effects). The whole-process rows are judged on CPU time and on the instructions each whole process "
+  "executes (cachegrind; see \"Whole process\" below).")
 p("")
 p("| target | measured (time) | measured (instructions) | verdict |")
 p("|---|---|---|---|")
@@ -277,8 +293,11 @@ if whole:
       "with fuel metering on, exit. The same module (`benches/guest`, its long exports: `fib_long` = "
       "recursive fib(36), `sort_long` = `sort10k` 256 times, `sha_long` = `sha256_64k` 128 times, "
       "`xor_loop` = a load/xor/store loop over 64 KiB, 4,096 passes), the same fuel (`--fuel "
-      "100000000000`). Each comparison runs A and B in alternating pairs (`benches/wholeproc.py`); the "
-      "ratio is the median of the pairs' A/B ratios, with the range over the pairs.")
+      "100000000000`). Each comparison runs A and B in alternating pairs (`benches/wholeproc.py`), "
+      "every run pinned to one CPU; the ratio is the median of the pairs' A/B ratios, with the range "
+      "over the pairs. The last column counts the instructions each process executes (cachegrind, one "
+      "run each): exact, so it shows whether two processes do the same work where their times are "
+      "within the machine's noise (the `shipped / shipped` rows: one binary against itself).")
     p("")
     p("- `wasmi_cli`: `cargo install wasmi_cli --version 2.0.0` (its published profile: fat LTO, one "
       "codegen unit; wasmi as published, without this project's patches), run as `wasmi run "
@@ -298,18 +317,21 @@ if whole:
     p("- compact code: the shipped CLI built with feature `compact-code` (wasmi's `indirect-dispatch`, "
       "the compact encoding the firmware ships for RAM: docs/footprint.md).")
     p("")
-    p("| comparison (A / B) | workload | A median | B median | A/B (median of pairs) | range |")
-    p("|---|---|---|---|---|---|")
+    p("| comparison (A / B) | workload | A median | B median | A/B (median of pairs) | range | A/B by instructions |")
+    p("|---|---|---|---|---|---|---|")
     names = {"shipped-vs-wasmi-cli": "shipped / wasmi_cli", "default-profile-vs-wasmi-cli": "default profile / wasmi_cli",
              "patched-vs-unpatched": "shipped (patched wasmi) / unpatched wasmi",
              "control-vs-wasmi-cli": "control: wasmi_cli without WASI / wasmi_cli",
-             "compact-vs-shipped": "compact code / shipped"}
+             "compact-vs-shipped": "compact code / shipped",
+             "shipped-vs-shipped": "shipped / shipped (the machine's noise)"}
     for label in ("shipped-vs-wasmi-cli", "control-vs-wasmi-cli", "default-profile-vs-wasmi-cli",
-                  "patched-vs-unpatched", "compact-vs-shipped"):
+                  "patched-vs-unpatched", "compact-vs-shipped", "shipped-vs-shipped"):
         for w in WHOLE_W:
             x = whole.get((label, w))
+            i = wholeic.get((label, w))
+            ic_text = f"{i[2]:.4f}× ({i[0]:,} / {i[1]:,})" if i else "—"
             if x:
-                p(f"| {names[label]} | {w} | {x[0]:.3f} s | {x[1]:.3f} s | **{x[2]:.3f}×** | {x[3]:.3f}–{x[4]:.3f} |")
+                p(f"| {names[label]} | {w} | {x[0]:.3f} s | {x[1]:.3f} s | **{x[2]:.3f}×** | {x[3]:.3f}–{x[4]:.3f} | {ic_text} |")
 else:
     p("Not measured in this run (`BENCH_WHOLE=0`).")
 p("")

@@ -12,7 +12,8 @@
 # Knobs: BENCH_MEASUREMENT_TIME (s, default 2), BENCH_WARM_UP (s, default 0.5),
 # BENCH_PEERS (default "peer-wasmtime peer-extism peer-wasm3"), BENCH_FILTER (criterion filter),
 # BENCH_WHOLE=0 (skip the whole-process comparisons and the unpatched builds), BENCH_PAIRS
-# (whole-process A/B pairs per workload, default 7).
+# (whole-process A/B pairs per workload, default 21; each run pinned to one CPU). With valgrind
+# installed the whole-process comparisons are also made by instruction count (cachegrind).
 # Peers need: wasmtime 49 / extism 1.41 declare rustc >= 1.96, so they are built with
 # --ignore-rust-version; wasm3 0.5.0 is compiled from the C sources in the `pywasm3` 0.5.0 source
 # package (fetched with pip; needs a C compiler). The whole-process comparison installs
@@ -30,7 +31,7 @@ export BENCH_WARM_UP="${BENCH_WARM_UP:-0.5}"
 PEERS="${BENCH_PEERS-peer-wasmtime peer-extism peer-wasm3}"
 FILTER="${BENCH_FILTER:-}"
 WHOLE="${BENCH_WHOLE:-1}"
-PAIRS="${BENCH_PAIRS:-7}"
+PAIRS="${BENCH_PAIRS:-21}"
 CARGO=(cargo)
 FLAGS=(--release --ignore-rust-version)
 BFLAGS=(--ignore-rust-version) # cargo bench is always optimised (bench profile = release)
@@ -170,6 +171,16 @@ if [[ -z "${BENCH_SKIP_RUN:-}" ]]; then
     python3 "$BENCHES/wholeproc.py" control-vs-wasmi-cli "$PAIRS" "$WL" \
       "$WASMI_CLI_CONTROL run --compilation-mode eager --fuel $FUEL --invoke {w} $GUEST_WASM" "$WASMI_RUN" | tee -a target/whole.txt
     python3 "$BENCHES/wholeproc.py" compact-vs-shipped "$PAIRS" "$WL" "$HOST_CLI_COMPACT $HOST_RUN" "$HOST_CLI $HOST_RUN" | tee -a target/whole.txt
+    # The shipped CLI against itself: how far this machine moves a ratio of two equal processes.
+    python3 "$BENCHES/wholeproc.py" shipped-vs-shipped "$PAIRS" "$WL" "$HOST_CLI $HOST_RUN" "$HOST_CLI $HOST_RUN" | tee -a target/whole.txt
+    # The same comparisons by instruction count: exact, so a ratio within the time noise above
+    # still shows whether the two processes execute the same work.
+    if command -v valgrind >/dev/null; then
+      echo "== whole process, instruction counts (cachegrind)"
+      python3 "$BENCHES/wholeproc.py" --instructions shipped-vs-wasmi-cli "$WL" "$HOST_CLI $HOST_RUN" "$WASMI_RUN" | tee -a target/whole.txt
+      python3 "$BENCHES/wholeproc.py" --instructions patched-vs-unpatched "$WL" "$HOST_CLI $HOST_RUN" "$HOST_CLI_UNPATCHED $HOST_RUN" | tee -a target/whole.txt
+      python3 "$BENCHES/wholeproc.py" --instructions compact-vs-shipped "$WL" "$HOST_CLI_COMPACT $HOST_RUN" "$HOST_CLI $HOST_RUN" | tee -a target/whole.txt
+    fi
   fi
   cut -d' ' -f1-3 /proc/loadavg >target/load_end.txt
 
