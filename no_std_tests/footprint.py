@@ -195,7 +195,8 @@ def parse_device(path):
     for line in text.splitlines():
         if line.startswith("HEAP plugin="):
             heap.append(dict(kv.split("=", 1) for kv in line[5:].split() if "=" in kv))
-        elif line.startswith(("HEAP transient plugin=", "HEAP unbudgeted plugin=")):
+        elif line.startswith(("HEAP transient plugin=", "HEAP unbudgeted plugin=",
+                              "HEAP budget translated_code_bytes=")):
             kind, rest = line[len("HEAP "):].split(" ", 1)
             misc.setdefault(kind, []).append(
                 dict(kv.split("=", 1) for kv in rest.split() if "=" in kv))
@@ -368,63 +369,9 @@ def main():
           "update), up to 4 KiB of other code, the scratch of the function being translated and its "
           "value stack, on top of what it holds after load.")
         w("")
-        w("The device build has feature `compact-code` (wasmi's compact encoding of translated code; "
-          "*`compact-code`* below has the same firmware without it, which is what these rows measured "
-          "before). Before it, three changes took these rows down (each measured against the build "
-          "before it): an engine no longer keeps the scratch of the largest function it translated "
-          "(`Config::set_max_cached_translation_allocs(0)`, vendor/wasmi-patches/0003; on x86_64 "
-          "32.7 / 51.7 / 95.5 KB of the three real plugins' heap after an invocation); "
-          "`Host::load_static` borrows active data segments from flash (0004; 3,841 bytes of "
-          "`dns_rfc2136`); and the SDK's allocator (talc over the initial memory's free space, "
-          "`sdk/src/rt.rs`) replaced dlmalloc, which took every byte of its heap from `memory.grow`: "
-          "the real plugins' `.wasm` is 4.4-4.7 KB smaller and they run their inputs in their one "
-          "initial page, so no grow copies a page into a new buffer while they run. Before them "
-          "the rows read 18.0 / 19.4 / 39.3 KiB after load, 73.4 / 102.5 / 190.4 KiB resident after "
-          "an invocation and 123.6 / 149.6 / 190.8 KiB at the peak.")
-        w("")
-        w("Four later changes, each measured on the Cortex-M4 with `compact-code` against the build "
-          "before it (bytes beyond linear memory, the three real plugins): with `Limits::EMBEDDED` a "
-          "plugin no longer keeps its value stack between invocations (`Limits::keep_value_stack`: "
-          "1,512 bytes less after an invocation for each); a translation reserves its estimated code "
-          "up front and its buffer grows by half instead of doubling (vendor/wasmi-patches/0007: "
-          "invoke peak 27,985 / 39,449 / 98,328 -> 26,798 / 38,750 / 87,875); a plugin's denial "
-          "records are allocated at its first denial (1,208 bytes less after load for a plugin never "
-          "refused); and a code-map entry is 12 bytes smaller on a 32-bit target (0008: after load "
-          "8,363 / 10,807 / 25,253 -> 7,643 / 10,087 / 22,229).")
-        w("")
-        w("Three more, measured the same way: `dns_rfc2136` keeps its phases out of line and uses "
-          "sha2's compact SHA-256 (plugins/dns/rfc2136: its `update` had inlined every phase into one "
-          "function of 12.2 KB of wasm, some 19 KB translated, held for the whole update; invoke peak "
-          "66,074 -> 49,108, and the compact SHA-256 and an out-of-line base64 decoding then "
-          "45,948 -> 43,589); an engine's first module gets a code-map bucket of exactly its "
-          "functions (vendor/wasmi-patches/0010: after load 7,671 / 10,115 / 22,725 -> 7,199 / "
-          "10,027 / 19,565); and a store's first instantiation allocates exactly its functions "
-          "(0011: after load 7,199 / 10,027 / 19,669 -> 6,983 / 8,611 / 17,629).")
-        w("")
-        w("And two more: the SDK's `serve` decodes the request and writes the response out of line, "
-          "so a plugin's `run`, on the call stack for the whole invocation, stays small, and "
-          "`dns_rfc2136`'s `update` only plans, reads its key and calls `deliver` (invoke peak "
-          "24,782 / 29,426 / 41,549 -> 23,544 / 27,929 / 38,367; `dns_zonefile` needs 120,528 fuel "
-          "instead of 110,658, as more of its functions are evicted and translated again); and a "
-          "translation resolves a forward branch when its label is pinned, keeping only the "
-          "branches still waiting (vendor/wasmi-patches/0012: 23,544 / 27,929 / 38,367 -> 23,512 / "
-          "27,897 / 38,223; the peak moved to the next translation scratch).")
-        w("")
-        w("Then five smaller ones, in wasmi and its collections (vendor/README.md has each): a "
-          "code-map entry holds lazy validation data as one pointer (0013: after load 7,135 / 8,763 "
-          "/ 17,857 -> 6,947 / 8,527 / 17,225); a translation's control stack grows by half (0014) "
-          "and so does the value stack (0015: `dns_rfc2136`'s invoke peak 37,459 -> 37,171 -> "
-          "36,595); a module keeps each function's type as an index into its type table (0016: "
-          "`dns_rfc2136` after load 17,225 -> 16,545); and an engine's few function types are "
-          "deduplicated without a map (collections 0003: after load 6,735 / 8,259 / 16,545 -> "
-          "6,507 / 7,527 / 15,585). With the 8 KiB budget of the time the invoke peaks were then "
-          "22,504 / 26,249 / 34,955; the budget is now 4 KiB (below).")
-        w("")
-        w("Earlier, between the first four and the next three, a budget for translated code "
-          "(`Limits::translated_code_bytes`, 8 KiB in `Limits::EMBEDDED` then; "
-          "vendor/wasmi-patches/0009) had taken the rows after an invocation from 23,165 / 32,001 / "
-          "81,075 to the after-load level, and the invoke peaks from 24,770 / 36,822 / 83,643 down "
-          "to those of its build; the fuel it costs is in *The translated-code budget* below.")
+        w("How these rows came down, change by change, with the figures each change was measured "
+          "at when it was made: docs/footprint-history.md (written by hand; this document is "
+          "generated).")
         w("")
     if z_pct > HOST_TARGET_PERCENT:
         w(f"The host's code target is **not met**: at opt-level \"z\" the host adds {kib(z_h)} to wasmi's "
@@ -581,36 +528,67 @@ def main():
     if unbudgeted:
         w("### The translated-code budget")
         w("")
-        w("`Limits::EMBEDDED` sets `translated_code_bytes` to 4 KiB: before a function is translated, "
-          "the plugin's engine evicts the code of functions its invocation is not in until the rest "
-          "and the new function's estimated code fit in 4 KiB beyond the code on the call stack; a "
-          "function evicted and called again is translated again, charged 7 fuel per byte of its wasm "
-          "body; and the plugin drops all translated code when the invocation ends, so every "
-          "invocation starts alike and is charged alike (docs/execution.md). The same plugins without "
-          "the budget (`Limits::EMBEDDED.with_translated_code_bytes(None)`), run on the device just "
-          "after, from the same back-end state (bytes beyond linear memory):")
-        w("")
-        w("| plugin | after invoke: budget / none | invoke peak: budget / none | fuel: budget / none |")
-        w("|---|---|---|---|")
+        # Every budget the device ran, smallest first, `Limits::EMBEDDED`'s from the main run.
+        budgets = {}  # bytes or None -> plugin -> (after invoke, invoke peak, fuel), beyond linear memory
+        bytes_or_none = lambda v: None if v == "none" else int(v)
+        embedded_budget = next((bytes_or_none(h["translated_code_bytes"]) for h in heap
+                                if "translated_code_bytes" in h), None)
         for h in heap:
-            u, t = unbudgeted.get(h["plugin"]), transient_rows.get(h["plugin"])
-            if not u or not t or "beyond_after_invoke" not in h:
-                continue
-            fuel_b, fuel_u = int(h["fuel"]), int(u["fuel"])
-            w(f"| `{h['plugin']}` | **{int(h['beyond_after_invoke']):,}** / {int(u['beyond_after_invoke']):,} | "
-              f"**{int(t['invoke_peak_beyond_linear_memory']):,}** / {int(u['invoke_peak_beyond_linear_memory']):,} | "
-              f"{fuel_b:,} / {fuel_u:,} ({fuel_b / fuel_u:.2f}x) |")
+            if "beyond_after_invoke" in h and "fuel" in h and "translated_code_bytes" in h:
+                peak = int(h["invoke_peak"]) - int(h["pages_after_invoke"]) * 65536
+                budgets.setdefault(embedded_budget, {})[h["plugin"]] = (
+                    int(h["beyond_after_invoke"]), peak, int(h["fuel"]))
+        for kind, key in (("budget", lambda o: int(o["translated_code_bytes"])), ("unbudgeted", lambda o: None)):
+            for o in misc.get(kind, []):
+                budgets.setdefault(key(o), {})[o["plugin"]] = (
+                    int(o["beyond_after_invoke"]), int(o["invoke_peak_beyond_linear_memory"]), int(o["fuel"]))
+        order = sorted(budgets, key=lambda b: float("inf") if b is None else b)
+        label = lambda b: "none" if b is None else f"{b // 1024} KiB"
+        names = " / ".join(("**" + label(b) + "**") if b == embedded_budget else label(b) for b in order)
+        w(f"`Limits::EMBEDDED` sets `translated_code_bytes` to {label(embedded_budget)}: before a function is "
+          "translated, the plugin's engine evicts the code of functions its invocation is not in until "
+          "the rest and the new function's estimated code fit in the budget beyond the code on the call "
+          "stack; a function evicted and called again is translated again, charged 7 fuel per byte of "
+          "its wasm body; and the plugin drops all translated code when the invocation ends, so every "
+          "invocation starts alike and is charged alike (docs/execution.md). The same plugins under "
+          "other budgets and without one (`Limits::EMBEDDED.with_translated_code_bytes(..)`), each run "
+          "on the device just after, from the same back-end state (bytes beyond linear memory; bold: "
+          f"`Limits::EMBEDDED`), budgets {names}:")
         w("")
+        w("| plugin | after invoke | invoke peak (resident) | fuel | fuel / without budget |")
+        w("|---|---|---|---|---|")
+        for h in heap:
+            cells = [budgets[b].get(h["plugin"]) for b in order]
+            if not all(cells):
+                continue
+            col = lambda i: " / ".join(f"**{c[i]:,}**" if b == embedded_budget else f"{c[i]:,}"
+                                       for b, c in zip(order, cells))
+            none = cells[-1][2] if order[-1] is None else None
+            ratios = " / ".join(f"{c[2] / none:.2f}x" for c in cells) if none else "-"
+            w(f"| `{h['plugin']}` | {col(0)} | {col(1)} | {col(2)} | {ratios} |")
+        w("")
+        # The largest budget measured under which every real plugin's peak meets the target.
+        real_names = [h["plugin"] for h in real]
+        fits = [b for b in order if b is not None
+                and all(budgets[b].get(n) and budgets[b][n][1] <= REAL_RAM_TARGET_BYTES for n in real_names)]
+        verdicts = []
+        for b in order:
+            worst = max((budgets[b][n][1], n) for n in real_names if budgets[b].get(n)) if real_names else None
+            if worst:
+                met = "meets" if worst[0] <= REAL_RAM_TARGET_BYTES else "misses"
+                verdicts.append(f"{label(b)}: `{worst[1]}` peaks at {worst[0]:,} bytes ({met} the target)")
+        if verdicts:
+            w("The highest peak of a real plugin under each budget: " + "; ".join(verdicts) + ". "
+              + (f"Of the budgets measured, {label(max(fits))} is the largest under which every real plugin meets "
+                 f"the {REAL_RAM_TARGET_BYTES // 1024} KiB target." if fits else
+                 "No budget measured lets every real plugin meet the target."))
+            w("")
         w("The fuel is the price: functions evicted and called again are translated again. Evicting in "
-          "index order needed the fewest translations of three orders tried (oldest or newest "
-          "translation first: `dns_zonefile` 115,621 and 117,014 fuel, `dns_rfc2136` 409,392 and "
-          "486,035, with the earlier build of `dns_rfc2136`). The budget is the largest under which "
-          "every real plugin's peak meets the target. On this build, before the budget went from 8 "
-          "to 4 KiB, the `dns_rfc2136` peak and the three plugins' fuel were: 8 KiB 34,955 bytes "
-          "for 37,969 / 120,528 / 402,637 fuel; 5 KiB 32,832 bytes (missed) for 42,610 / 177,627 "
-          "/ 484,901. Measured at 2 KiB before 0016 and collections 0003, the peak fell only "
-          "another 0.5 KB for 1.5-2.3x the fuel of 4 KiB. The CPU price is a translation of what each invocation runs, as "
-          "under `Residency::Transient` without its validation and instantiation. Where nothing is "
+          "index order needed the fewest translations of three orders tried when the budget was "
+          "designed (oldest or newest translation first cost `dns_zonefile` 115,621 and 117,014 fuel "
+          "and `dns_rfc2136` 409,392 and 486,035 at 8 KiB, against 120,528 and 402,637 fuel in index "
+          "order then). The CPU price is a translation of what each invocation runs, as under "
+          "`Residency::Transient` without its validation and instantiation. Where nothing is "
           "evicted the budget costs about 30 bytes per translated function while it runs (what it "
           "needs to be translated again). An embedder with more RAM raises the budget or sets `None`.")
         w("")

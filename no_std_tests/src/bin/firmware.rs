@@ -182,10 +182,10 @@ fn load_and_run(
 /// body to the heap) and prints what that load holds, `after_load_copied`. Then it does the same
 /// under `Residency::Transient` (a `HEAP transient` line): what the plugin holds at rest after its
 /// load and after its invocation, and the invocation's peak; the invocation must end with the
-/// same status (its back-ends now hold what the first one wrote). Last, resident again without a
-/// budget for translated code (a `HEAP unbudgeted` line): what the budget saves, and costs. That
-/// run starts from the back-ends' first state again (`reset` puts it back), so that its fuel
-/// compares with the first run's.
+/// same status (its back-ends now hold what the first one wrote). Last, resident again under
+/// other budgets for translated code (`HEAP budget` lines) and without one (a `HEAP unbudgeted`
+/// line): what the budget saves, and costs. Each of those runs starts from the back-ends' first
+/// state again (`reset` puts it back), so that its fuel compares with the first run's.
 fn heap_profile(
     name: &str,
     wasm: &'static [u8],
@@ -222,7 +222,7 @@ fn heap_profile(
     let retained = HEAP.current().saturating_sub(base);
     let beyond = after_load as i64 - memory as i64;
     println!(
-        "HEAP plugin={} wasm={} linear_memory={} after_load_copied={} beyond_copied={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} beyond_after_invoke={} pages_initial={} pages_after_invoke={} retained_by_backends={} fuel={}",
+        "HEAP plugin={} wasm={} linear_memory={} after_load_copied={} beyond_copied={} after_load={} load_peak={} beyond_linear_memory={} invoke_peak={} after_invoke={} beyond_after_invoke={} pages_initial={} pages_after_invoke={} retained_by_backends={} fuel={} translated_code_bytes={}",
         name,
         wasm.len(),
         memory,
@@ -237,7 +237,11 @@ fn heap_profile(
         memory / 65536,
         memory_after / 65536,
         retained,
-        done.fuel_used
+        done.fuel_used,
+        match Limits::EMBEDDED.translated_code_bytes {
+            Some(bytes) => bytes.to_string(),
+            None => "none".to_string(),
+        }
     );
     defmt::info!(
         "heap {=str}: +{=usize} after load ({=i64} beyond linear memory), invoke peak +{=usize}",
@@ -289,34 +293,51 @@ fn heap_profile(
         rest_after_invoke
     );
 
-    // Resident again, keeping the code of every function it runs.
-    reset();
-    let limits = Limits::EMBEDDED.with_translated_code_bytes(None);
-    let host = Host::new(config().with_limits(limits));
-    let Measured {
-        plugin,
-        done: kept,
-        after_load: kept_after_load,
-        invoke_peak: kept_invoke_peak,
-        after_invoke: kept_after_invoke,
-        ..
-    } = load_and_run(&host, wasm, grant, backends, input, " (unbudgeted)")?;
-    ensure!(
-        kept.status == done.status,
-        "unbudgeted invocation: status {} (budgeted: {})",
-        kept.status,
-        done.status
-    );
-    let kept_memory = plugin.memory_size();
-    drop(plugin);
-    println!(
-        "HEAP unbudgeted plugin={} beyond_linear_memory={} invoke_peak_beyond_linear_memory={} beyond_after_invoke={} fuel={}",
-        name,
-        kept_after_load as i64 - memory as i64,
-        kept_invoke_peak as i64 - kept_memory as i64,
-        kept_after_invoke as i64 - kept_memory as i64,
-        kept.fuel_used
-    );
+    // Resident again under other budgets for translated code, and without one (keeping the code
+    // of every function it runs): what `Limits::EMBEDDED`'s budget saves, and costs.
+    let embedded = Limits::EMBEDDED.translated_code_bytes;
+    // The next whole KiB above `Limits::EMBEDDED`'s budget, twice it, and none.
+    for budget in [embedded.map(|b| b + 1024), embedded.map(|b| 2 * b), None] {
+        reset();
+        let limits = Limits::EMBEDDED.with_translated_code_bytes(budget);
+        let host = Host::new(config().with_limits(limits));
+        let Measured {
+            plugin,
+            done: other,
+            after_load: other_after_load,
+            invoke_peak: other_invoke_peak,
+            after_invoke: other_after_invoke,
+            ..
+        } = load_and_run(
+            &host,
+            wasm,
+            grant.clone(),
+            backends.clone(),
+            input,
+            " (other budget)",
+        )?;
+        ensure!(
+            other.status == done.status,
+            "invocation with a translated-code budget of {:?}: status {} (budgeted: {})",
+            budget,
+            other.status,
+            done.status
+        );
+        let other_memory = plugin.memory_size();
+        drop(plugin);
+        let measured = format!(
+            "plugin={} beyond_linear_memory={} invoke_peak_beyond_linear_memory={} beyond_after_invoke={} fuel={}",
+            name,
+            other_after_load as i64 - memory as i64,
+            other_invoke_peak as i64 - other_memory as i64,
+            other_after_invoke as i64 - other_memory as i64,
+            other.fuel_used
+        );
+        match budget {
+            Some(bytes) => println!("HEAP budget translated_code_bytes={} {}", bytes, measured),
+            None => println!("HEAP unbudgeted {}", measured),
+        }
+    }
     Ok(done)
 }
 
