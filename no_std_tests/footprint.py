@@ -530,9 +530,8 @@ def main():
         w("")
         # Every budget the device ran, smallest first, `Limits::EMBEDDED`'s from the main run.
         budgets = {}  # bytes or None -> plugin -> (after invoke, invoke peak, fuel), beyond linear memory
-        bytes_or_none = lambda v: None if v == "none" else int(v)
-        embedded_budget = next((bytes_or_none(h["translated_code_bytes"]) for h in heap
-                                if "translated_code_bytes" in h), None)
+        embedded_budget = next((None if h["translated_code_bytes"] == "none" else int(h["translated_code_bytes"])
+                                for h in heap if "translated_code_bytes" in h), None)
         for h in heap:
             if "beyond_after_invoke" in h and "fuel" in h and "translated_code_bytes" in h:
                 peak = int(h["invoke_peak"]) - int(h["pages_after_invoke"]) * 65536
@@ -543,7 +542,10 @@ def main():
                 budgets.setdefault(key(o), {})[o["plugin"]] = (
                     int(o["beyond_after_invoke"]), int(o["invoke_peak_beyond_linear_memory"]), int(o["fuel"]))
         order = sorted(budgets, key=lambda b: float("inf") if b is None else b)
-        label = lambda b: "none" if b is None else f"{b // 1024} KiB"
+
+        def label(b):
+            return "none" if b is None else f"{b // 1024} KiB"
+
         names = " / ".join(("**" + label(b) + "**") if b == embedded_budget else label(b) for b in order)
         w(f"`Limits::EMBEDDED` sets `translated_code_bytes` to {label(embedded_budget)}: before a function is "
           "translated, the plugin's engine evicts the code of functions its invocation is not in until "
@@ -561,11 +563,11 @@ def main():
             cells = [budgets[b].get(h["plugin"]) for b in order]
             if not all(cells):
                 continue
-            col = lambda i: " / ".join(f"**{c[i]:,}**" if b == embedded_budget else f"{c[i]:,}"
-                                       for b, c in zip(order, cells))
+            col = [" / ".join(f"**{c[i]:,}**" if b == embedded_budget else f"{c[i]:,}"
+                              for b, c in zip(order, cells)) for i in range(3)]
             none = cells[-1][2] if order[-1] is None else None
             ratios = " / ".join(f"{c[2] / none:.2f}x" for c in cells) if none else "-"
-            w(f"| `{h['plugin']}` | {col(0)} | {col(1)} | {col(2)} | {ratios} |")
+            w(f"| `{h['plugin']}` | {col[0]} | {col[1]} | {col[2]} | {ratios} |")
         w("")
         # The largest budget measured under which every real plugin's peak meets the target.
         real_names = [h["plugin"] for h in real]

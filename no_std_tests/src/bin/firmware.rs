@@ -293,10 +293,10 @@ fn heap_profile(
         rest_after_invoke
     );
 
-    // Resident again under other budgets for translated code, and without one (keeping the code
-    // of every function it runs): what `Limits::EMBEDDED`'s budget saves, and costs.
+    // Resident again under other budgets for translated code (the next whole KiB above
+    // `Limits::EMBEDDED`'s and twice it) and without one (keeping the code of every function it
+    // runs): what `Limits::EMBEDDED`'s budget saves, and costs.
     let embedded = Limits::EMBEDDED.translated_code_bytes;
-    // The next whole KiB above `Limits::EMBEDDED`'s budget, twice it, and none.
     for budget in [embedded.map(|b| b + 1024), embedded.map(|b| 2 * b), None] {
         reset();
         let limits = Limits::EMBEDDED.with_translated_code_bytes(budget);
