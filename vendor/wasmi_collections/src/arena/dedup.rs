@@ -61,16 +61,16 @@ impl<Key, T> DedupArena<Key, T> {
     }
 
     /// Clears all items from the arena.
-    /// pluginhost: the number of entries of the map (0 while items are searched linearly).
-    #[cfg(test)]
-    pub(crate) fn map_len(&self) -> usize {
-        self.item2key.len()
-    }
-
     #[inline]
     pub fn clear(&mut self) {
         self.item2key.clear();
         self.items.clear();
+    }
+
+    /// pluginhost: the number of entries of the map (0 while items are searched linearly).
+    #[cfg(test)]
+    pub(crate) fn map_len(&self) -> usize {
+        self.item2key.len()
     }
 
     /// Returns an iterator over the shared reference of the [`Arena`] items.
@@ -97,7 +97,7 @@ where
     ///
     /// Only allocates if the item does not already exist in the [`DedupArena`].
     ///
-    /// pluginhost: up to [`LINEAR_SEARCH_ITEMS`] items are found by a linear search and the map
+    /// pluginhost: up to `LINEAR_SEARCH_ITEMS` (32) items are found by a linear search and the map
     /// is not built: each of its entries is a second copy of its item, in tree nodes (on a
     /// 32-bit target about 900 bytes for 22 function types). The map is built from the items
     /// when there are more, so a lookup stays logarithmic however many there are.

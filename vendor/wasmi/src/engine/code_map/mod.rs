@@ -379,7 +379,7 @@ fn size_of_func_entry() {
         core::mem::size_of::<Option<Box<(TypeIndex, ValidatorResources)>>>(),
         core::mem::size_of::<usize>()
     );
-    // 64 bytes with the validation data inline.
+    // 56 bytes with 64-bit pointers (64 with the validation data inline).
     #[cfg(all(target_pointer_width = "64", feature = "validate"))]
     assert_eq!(core::mem::size_of::<FuncEntry>(), 56);
 }
